@@ -1,0 +1,86 @@
+"""`demarches-stack`: set up and run the local platform (no Docker needed).
+
+    demarches-stack fetch   download and check the Keycloak distribution into .cache/
+    demarches-stack run     start everything, print the addresses, stop cleanly on Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import signal
+import sys
+import threading
+import time
+
+from bridge.devstack.errors import StackError
+from bridge.devstack.keycloak_dist import KEYCLOAK_VERSION, ensure_distribution
+from bridge.devstack.stack import CACHE_DIR, LocalStack, StackPorts
+
+
+def _demo_password() -> str:
+    # Meets the realm's password policy: length, upper, lower, digit, special character.
+    return f"Demo-{secrets.token_urlsafe(9)}-7a"
+
+
+def run() -> int:
+    stack = LocalStack(ports=StackPorts.from_env(), data_dir=CACHE_DIR / "stack")
+    started = time.monotonic()
+    print(f"Démarrage de la plateforme locale (Keycloak {KEYCLOAK_VERSION})…", flush=True)
+    stack.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        from bridge.sync.keycloak import KeycloakDirectory, NewPerson
+
+        directory = KeycloakDirectory.with_admin_password(
+            stack.keycloak_url, "demarches", stack.admin_user, stack.admin_password
+        )
+        password = _demo_password()
+        directory.ensure_person(
+            NewPerson("camille.martin@exemple.fr", "camille.martin@exemple.fr", "Camille", "Martin"),
+            password,
+        )
+        print(
+            f"\nPrête en {time.monotonic() - started:.0f} s.\n"
+            f"  Portail « Mes démarches »     {stack.portal_url}\n"
+            f"  Démarche Mon Activité Formation {stack.relying_party_url}\n"
+            f"  Keycloak (console : {stack.admin_user} / {stack.admin_password})  {stack.keycloak_url}/admin/\n"
+            f"  Boîte de réception (SMTP {stack.ports.smtp})  {stack.mail_web_url}\n"
+            f"  Compte de démonstration       camille.martin@exemple.fr / {password}\n"
+            "Ctrl-C pour tout arrêter.",
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            if stack.keycloak is None or not stack.keycloak.running:
+                print("Keycloak s'est arrêté de lui-même ; arrêt de la plateforme.", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nArrêt de la plateforme…", flush=True)
+        stack.stop()
+        print("Tout est arrêté.", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="demarches-stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["fetch", "run"])
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "fetch":
+            home = ensure_distribution(CACHE_DIR)
+            print(f"Keycloak {KEYCLOAK_VERSION} prêt dans {home}")
+            return 0
+        return run()
+    except StackError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
