@@ -2,6 +2,8 @@
 
     demarches-stack fetch   download and check the Keycloak distribution into .cache/
     demarches-stack run     start everything, print the addresses, stop cleanly on Ctrl-C
+    demarches-stack mailcatcher [--host H]
+                            only the mail catcher (SMTP + web page), e.g. in a container
 """
 
 from __future__ import annotations
@@ -64,16 +66,36 @@ def run() -> int:
     return 0
 
 
+def mailcatcher(host: str) -> int:
+    """Run the SMTP catcher and its web page until interrupted (for docker-compose)."""
+    import uvicorn
+
+    from bridge.devstack.mailcatcher import MailCatcher, web_app
+
+    ports = StackPorts.from_env()
+    catcher = MailCatcher(ports.smtp, host=host)
+    catcher.start()
+    print(f"SMTP sur {host}:{ports.smtp}, boîte de réception sur {host}:{ports.mail_web}", flush=True)
+    try:
+        uvicorn.run(web_app(catcher.store), host=host, port=ports.mail_web, log_config=None)
+    finally:
+        catcher.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="demarches-stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["fetch", "run"])
+    parser.add_argument("command", choices=["fetch", "run", "mailcatcher"])
+    parser.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (mailcatcher)")
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
             home = ensure_distribution(CACHE_DIR)
             print(f"Keycloak {KEYCLOAK_VERSION} prêt dans {home}")
             return 0
+        if args.command == "mailcatcher":
+            return mailcatcher(args.host)
         return run()
     except StackError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)

@@ -123,14 +123,16 @@ class _Handler:
 class MailCatcher:
     """The SMTP side: an aiosmtpd server on loopback, in its own thread."""
 
-    def __init__(self, port: int, store: MailStore | None = None) -> None:
+    def __init__(self, port: int, store: MailStore | None = None, host: str = LOOPBACK) -> None:
         self.port = port
+        self.host = host
         self.store = store or MailStore()
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        ensure_port_free(self.port, "serveur SMTP de test", "DEVSTACK_SMTP_PORT")
-        self._controller = Controller(_Handler(self.store), hostname=LOOPBACK, port=self.port)
+        if self.host == LOOPBACK:
+            ensure_port_free(self.port, "serveur SMTP de test", "DEVSTACK_SMTP_PORT")
+        self._controller = Controller(_Handler(self.store), hostname=self.host, port=self.port)
         try:
             self._controller.start()
         except Exception as exc:  # aiosmtpd raises several kinds on a failed start
