@@ -1,0 +1,27 @@
+"""Session fixtures: one real platform (Keycloak, mail catcher, portal, démarche site) per run.
+
+Keycloak starts once per test session (about 40 s); tests stay independent by creating
+their own people with unique e-mails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.stack import Person, Platform, running_platform
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with running_platform(tmp_path_factory.mktemp("keycloak")) as running:
+        yield running
+
+
+@pytest.fixture
+def person(platform: Platform) -> Person:
+    return platform.new_person()

@@ -1,0 +1,121 @@
+"""The Keycloak of a test session: the one named by TEST_KEYCLOAK_URL, a container, or ours.
+
+`TEST_KEYCLOAK_BACKEND` forces a choice (`url`, `container`, `local`); by default the URL
+is used when set, a container when a Docker engine answers and already holds the Keycloak
+image, and the local distribution otherwise. With `local` the realm comes from
+`--import-realm` (the production path); with the others it is created through the admin
+API under a unique name and deleted at the end, so a shared server is never disturbed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+
+from bridge.devstack.keycloak_dist import KEYCLOAK_VERSION, ensure_distribution
+from bridge.devstack.keycloak_server import KeycloakConfig, KeycloakServer
+from bridge.devstack.ports import free_port
+from bridge.devstack.realm import REALM_NAME, render_realm
+from bridge.devstack.stack import CACHE_DIR
+
+KEYCLOAK_IMAGE = f"quay.io/keycloak/keycloak:{KEYCLOAK_VERSION}"
+
+
+@dataclass(frozen=True)
+class KeycloakTarget:
+    """How tests reach the Keycloak of the session."""
+
+    backend: str
+    url: str
+    admin_user: str
+    admin_password: str
+    realm: str
+
+    def admin(self, realm: str | None = None) -> KeycloakAdmin:
+        """python-keycloak admin client on the test realm, logged in as the master admin."""
+        connection = KeycloakOpenIDConnection(
+            server_url=self.url, username=self.admin_user, password=self.admin_password,
+            realm_name=realm or self.realm, user_realm_name="master", client_id="admin-cli",
+        )
+        return KeycloakAdmin(connection=connection)
+
+
+def choose_backend() -> str:
+    forced = os.environ.get("TEST_KEYCLOAK_BACKEND")
+    if forced:
+        if forced not in {"url", "container", "local"}:
+            raise ValueError("TEST_KEYCLOAK_BACKEND vaut url, container ou local")
+        return forced
+    if os.environ.get("TEST_KEYCLOAK_URL"):
+        return "url"
+    return "container" if _docker_has_image() else "local"
+
+
+def _docker_has_image() -> bool:
+    if not os.environ.get("DOCKER_HOST") and not Path("/var/run/docker.sock").exists():
+        return False
+    import docker
+
+    try:
+        client = docker.from_env(timeout=3)
+    except docker.errors.DockerException:
+        return False
+    try:
+        client.images.get(KEYCLOAK_IMAGE)
+    except docker.errors.DockerException:  # engine silent or image absent: "not here"
+        return False
+    finally:
+        client.close()
+    return True
+
+
+@contextmanager
+def session_keycloak(realm_env: dict[str, str], data_dir: Path) -> Iterator[KeycloakTarget]:
+    """Yield a ready Keycloak whose test realm is configured with `realm_env`."""
+    backend = choose_backend()
+    if backend == "local":
+        password = secrets.token_urlsafe(16)
+        config = KeycloakConfig(
+            home=ensure_distribution(CACHE_DIR), data_dir=data_dir,
+            http_port=free_port(), management_port=free_port(),
+            admin_user="admin", admin_password=password, realm_env=realm_env,
+        )
+        with KeycloakServer(config):
+            yield KeycloakTarget("local", config.base_url, "admin", password, REALM_NAME)
+        return
+    if backend == "url":
+        target = KeycloakTarget(
+            "url", os.environ["TEST_KEYCLOAK_URL"].rstrip("/"),
+            os.environ.get("TEST_KEYCLOAK_ADMIN_USERNAME", "admin"),
+            os.environ.get("TEST_KEYCLOAK_ADMIN_PASSWORD", "admin"),
+            f"{REALM_NAME}-tests-{secrets.token_hex(4)}",
+        )
+        with _imported_realm(target, realm_env):
+            yield target
+        return
+    from testcontainers.keycloak import KeycloakContainer
+
+    password = secrets.token_urlsafe(16)
+    with KeycloakContainer(KEYCLOAK_IMAGE, username="admin", password=password) as container:
+        target = KeycloakTarget(
+            "container", container.get_url().rstrip("/"), "admin", password,
+            f"{REALM_NAME}-tests-{secrets.token_hex(4)}",
+        )
+        with _imported_realm(target, realm_env):
+            yield target
+
+
+@contextmanager
+def _imported_realm(target: KeycloakTarget, realm_env: dict[str, str]) -> Iterator[None]:
+    master = target.admin(realm="master")
+    master.create_realm(render_realm(realm_env, name=target.realm))
+    try:
+        yield
+    finally:
+        master.delete_realm(target.realm)
