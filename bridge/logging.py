@@ -22,7 +22,11 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update(
-            {k: v for k, v in record.__dict__.items() if k not in _STANDARD and k != "color_message"}
+            {
+                k: v
+                for k, v in record.__dict__.items()
+                if k not in _STANDARD and k != "color_message"
+            }
         )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

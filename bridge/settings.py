@@ -14,7 +14,7 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEV_SECRET_MARKER = "a-changer"
+DEV_SECRET_MARKER = "a-changer"  # noqa: S105 - the marker of development secrets
 
 
 class OidcClientSettings(BaseSettings):

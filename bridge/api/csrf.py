@@ -34,8 +34,10 @@ async def require_csrf(request: Request) -> None:
     expected = request.session.get(FIELD)
     form = await request.form()
     sent = form.get(FIELD)
-    if not isinstance(expected, str) or not isinstance(sent, str) or not hmac.compare_digest(
-        expected, sent
+    if (
+        not isinstance(expected, str)
+        or not isinstance(sent, str)
+        or not hmac.compare_digest(expected, sent)
     ):
         raise CsrfError(
             "Ce formulaire a expiré ou ne provient pas du portail. Rechargez la page et recommencez."

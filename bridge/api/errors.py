@@ -68,7 +68,9 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
 def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     """Map every error to problem+json on `/api/` and to a French page elsewhere."""
 
-    def render(request: Request, status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
+    def render(
+        request: Request, status: int, code: str, title: str, detail: str, **extra: Any
+    ) -> Response:
         if request.url.path.startswith("/api/"):
             return problem(status, code, title, detail, **extra)
         return templates.TemplateResponse(
@@ -82,8 +84,14 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         title = _STATUS_TITLES.get(exc.status_code, "Erreur")
-        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else (
-            "L'adresse demandée n'existe pas sur ce portail." if exc.status_code == 404 else title
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, str) and exc.status_code != 404
+            else (
+                "L'adresse demandée n'existe pas sur ce portail."
+                if exc.status_code == 404
+                else title
+            )
         )
         return render(request, exc.status_code, f"http-{exc.status_code}", title, detail)
 
@@ -94,14 +102,21 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
             for err in exc.errors()
         ]
         return render(
-            request, 422, "donnees-invalides", "Données invalides",
-            "Certaines données envoyées sont invalides.", erreurs=errors,
+            request,
+            422,
+            "donnees-invalides",
+            "Données invalides",
+            "Certaines données envoyées sont invalides.",
+            erreurs=errors,
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("erreur inattendue", extra={"path": request.url.path})
         return render(
-            request, 500, "erreur-interne", "Erreur interne",
+            request,
+            500,
+            "erreur-interne",
+            "Erreur interne",
             "Une erreur inattendue est survenue ; elle a été consignée. Réessayez dans un instant.",
         )

@@ -21,11 +21,19 @@ def health_router(discovery_url: str, http: httpx.AsyncClient) -> APIRouter:
         try:
             response = await http.get(discovery_url, timeout=3)
         except httpx.HTTPError as exc:
-            return problem(503, "keycloak-indisponible", "Pas prêt",
-                           f"Keycloak ne répond pas ({exc.__class__.__name__}).")
+            return problem(
+                503,
+                "keycloak-indisponible",
+                "Pas prêt",
+                f"Keycloak ne répond pas ({exc.__class__.__name__}).",
+            )
         if response.status_code != 200:
-            return problem(503, "keycloak-indisponible", "Pas prêt",
-                           f"Keycloak répond {response.status_code} à la découverte OIDC.")
+            return problem(
+                503,
+                "keycloak-indisponible",
+                "Pas prêt",
+                f"Keycloak répond {response.status_code} à la découverte OIDC.",
+            )
         return {"status": "ok"}
 
     return router

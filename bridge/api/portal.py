@@ -25,12 +25,22 @@ class DemarcheCard:
 
 # The démarches of both guides; the policy catalog will own this list (habilitations issue).
 _DEMARCHES = (
-    ("mon-activite-formation", "Mon Activité Formation",
-     "Remplir votre déclaration d'activité et votre bilan pédagogique et financier."),
-    ("mes-collectes-formation", "Mes collectes formation", "Les collectes des organismes de formation."),
+    (
+        "mon-activite-formation",
+        "Mon Activité Formation",
+        "Remplir votre déclaration d'activité et votre bilan pédagogique et financier.",
+    ),
+    (
+        "mes-collectes-formation",
+        "Mes collectes formation",
+        "Les collectes des organismes de formation.",
+    ),
     ("mon-suivi-controle", "Mon suivi du contrôle", "Le suivi du contrôle de votre organisme."),
-    ("espace-employeur-cpf", "Espace employeur du SI CPF",
-     "Gérer les gestionnaires et les habilitations de votre organisation."),
+    (
+        "espace-employeur-cpf",
+        "Espace employeur du SI CPF",
+        "Gérer les gestionnaires et les habilitations de votre organisation.",
+    ),
 )
 
 
@@ -49,26 +59,34 @@ def portal_router(settings: Settings, login: OidcLogin, templates: Jinja2Templat
 
     @router.get("/mentions-legales")
     def legal_notice(request: Request) -> Response:
-        return templates.TemplateResponse(request, "page.html", {
-            "user": login.current_user(request),
-            "heading": "Mentions légales",
-            "paragraphs": [
-                "Ce portail est un logiciel libre de gestion des identités et des habilitations "
-                "pour les démarches professionnelles en ligne.",
-                "L'opérateur qui le déploie publie ici son identité, son directeur de publication "
-                "et son hébergeur.",
-            ],
-        })
+        return templates.TemplateResponse(
+            request,
+            "page.html",
+            {
+                "user": login.current_user(request),
+                "heading": "Mentions légales",
+                "paragraphs": [
+                    "Ce portail est un logiciel libre de gestion des identités et des habilitations "
+                    "pour les démarches professionnelles en ligne.",
+                    "L'opérateur qui le déploie publie ici son identité, son directeur de publication "
+                    "et son hébergeur.",
+                ],
+            },
+        )
 
     @router.get("/cgu")
     def terms(request: Request) -> Response:
-        return templates.TemplateResponse(request, "page.html", {
-            "user": login.current_user(request),
-            "heading": "Conditions générales d'utilisation",
-            "paragraphs": [
-                "Les conditions générales d'utilisation en vigueur vous sont présentées et doivent "
-                "être acceptées lors de votre première connexion.",
-            ],
-        })
+        return templates.TemplateResponse(
+            request,
+            "page.html",
+            {
+                "user": login.current_user(request),
+                "heading": "Conditions générales d'utilisation",
+                "paragraphs": [
+                    "Les conditions générales d'utilisation en vigueur vous sont présentées et doivent "
+                    "être acceptées lors de votre première connexion.",
+                ],
+            },
+        )
 
     return router

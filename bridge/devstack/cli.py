@@ -1,9 +1,9 @@
 """`demarches-stack`: set up and run the local platform (no Docker needed).
 
-    demarches-stack fetch   download and check the Keycloak distribution into .cache/
-    demarches-stack run     start everything, print the addresses, stop cleanly on Ctrl-C
-    demarches-stack mailcatcher [--host H]
-                            only the mail catcher (SMTP + web page), e.g. in a container
+demarches-stack fetch   download and check the Keycloak distribution into .cache/
+demarches-stack run     start everything, print the addresses, stop cleanly on Ctrl-C
+demarches-stack mailcatcher [--host H]
+                        only the mail catcher (SMTP + web page), e.g. in a container
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def run() -> int:
         )
         password = _demo_password()
         directory.ensure_person(
-            NewPerson("camille.martin@exemple.fr", "camille.martin@exemple.fr", "Camille", "Martin"),
+            NewPerson(
+                "camille.martin@exemple.fr", "camille.martin@exemple.fr", "Camille", "Martin"
+            ),
             password,
         )
         print(
@@ -55,7 +57,9 @@ def run() -> int:
         )
         while not stop.wait(0.5):
             if stack.keycloak is None or not stack.keycloak.running:
-                print("Keycloak s'est arrêté de lui-même ; arrêt de la plateforme.", file=sys.stderr)
+                print(
+                    "Keycloak s'est arrêté de lui-même ; arrêt de la plateforme.", file=sys.stderr
+                )
                 return 1
     except KeyboardInterrupt:
         pass
@@ -75,7 +79,9 @@ def mailcatcher(host: str) -> int:
     ports = StackPorts.from_env()
     catcher = MailCatcher(ports.smtp, host=host)
     catcher.start()
-    print(f"SMTP sur {host}:{ports.smtp}, boîte de réception sur {host}:{ports.mail_web}", flush=True)
+    print(
+        f"SMTP sur {host}:{ports.smtp}, boîte de réception sur {host}:{ports.mail_web}", flush=True
+    )
     try:
         uvicorn.run(web_app(catcher.store), host=host, port=ports.mail_web, log_config=None)
     finally:
@@ -84,8 +90,11 @@ def mailcatcher(host: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="demarches-stack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="demarches-stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("command", choices=["fetch", "run", "mailcatcher"])
     parser.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (mailcatcher)")
     args = parser.parse_args(argv)

@@ -26,7 +26,9 @@ def find_java(env: dict[str, str] | None = None) -> Path:
     if java_home:
         path = Path(java_home) / "bin" / "java"
         if not path.is_file():
-            raise StackError(f"JAVA_HOME désigne {java_home}, où il n'y a pas de bin/java : " + _INSTALL_HINT)
+            raise StackError(
+                f"JAVA_HOME désigne {java_home}, où il n'y a pas de bin/java : " + _INSTALL_HINT
+            )
         candidate = str(path)
     else:
         candidate = shutil.which("java", path=env.get("PATH", ""))

@@ -79,7 +79,9 @@ class KeycloakServer:
         cfg = self.config
         java = find_java()
         ensure_port_free(cfg.http_port, "Keycloak HTTP", "DEVSTACK_KEYCLOAK_PORT")
-        ensure_port_free(cfg.management_port, "Keycloak gestion", "DEVSTACK_KEYCLOAK_MANAGEMENT_PORT")
+        ensure_port_free(
+            cfg.management_port, "Keycloak gestion", "DEVSTACK_KEYCLOAK_MANAGEMENT_PORT"
+        )
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         self._install_realm_files()
         env = {
@@ -123,7 +125,9 @@ class KeycloakServer:
         for realm_file in sorted(self.config.realm_dir.glob("*.json")):
             shutil.copy2(realm_file, import_dir / realm_file.name)
         themes_target = self.config.home / "themes"
-        for theme in sorted(p for p in THEMES_DIR.iterdir() if p.is_dir()) if THEMES_DIR.is_dir() else []:
+        for theme in (
+            sorted(p for p in THEMES_DIR.iterdir() if p.is_dir()) if THEMES_DIR.is_dir() else []
+        ):
             target = themes_target / theme.name
             if target.is_symlink() or target.exists():
                 if target.is_symlink():
@@ -133,7 +137,8 @@ class KeycloakServer:
             target.symlink_to(theme, target_is_directory=True)
 
     def _wait_ready(self) -> None:
-        assert self._process is not None
+        if self._process is None:
+            raise StackError("Keycloak n'a pas été lancé.")
         deadline = time.monotonic() + self.config.ready_timeout
         url = f"{self.config.management_url}/health/ready"
         while time.monotonic() < deadline:

@@ -68,7 +68,8 @@ class MailStore:
 
     def add(self, sender: str, recipients: list[str], raw: bytes) -> CaughtMail:
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
+        if not isinstance(parsed, EmailMessage):  # the default policy always builds one
+            raise TypeError("message illisible")
         text_part = parsed.get_body(preferencelist=("plain",))
         html_part = parsed.get_body(preferencelist=("html",))
         with self._lock:
@@ -175,7 +176,9 @@ def web_app(store: MailStore) -> FastAPI:
         mail = store.get(mail_id)
         if mail is None:
             raise HTTPException(404, "Message introuvable")
-        links = "".join(f"<li><a href='{html.escape(u)}'>{html.escape(u)}</a></li>" for u in mail.links)
+        links = "".join(
+            f"<li><a href='{html.escape(u)}'>{html.escape(u)}</a></li>" for u in mail.links
+        )
         return _page(
             html.escape(mail.subject),
             f"<p>De : {html.escape(mail.sender)}<br>À : {html.escape(', '.join(mail.recipients))}</p>"

@@ -15,7 +15,9 @@ from typing import Any
 
 from bridge.devstack.errors import StackError
 
-REALM_FILE = Path(__file__).resolve().parents[2] / "keycloak" / "realm-export" / "demarches-realm.json"
+REALM_FILE = (
+    Path(__file__).resolve().parents[2] / "keycloak" / "realm-export" / "demarches-realm.json"
+)
 REALM_NAME = "demarches"
 _PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)(?::([^}]*))?\}")
 
@@ -25,7 +27,9 @@ def placeholders(path: Path = REALM_FILE) -> dict[str, str | None]:
     return {m.group(1): m.group(2) for m in _PLACEHOLDER.finditer(path.read_text())}
 
 
-def render_realm(env: Mapping[str, str], path: Path = REALM_FILE, name: str | None = None) -> dict[str, Any]:
+def render_realm(
+    env: Mapping[str, str], path: Path = REALM_FILE, name: str | None = None
+) -> dict[str, Any]:
     """The realm representation with placeholders resolved from `env` (then their defaults)."""
 
     def resolve(match: re.Match[str]) -> str:

@@ -60,9 +60,15 @@ class LocalStack:
 
     ports: StackPorts
     data_dir: Path
-    admin_user: str = field(default_factory=lambda: os.environ.get("KC_BOOTSTRAP_ADMIN_USERNAME", "admin"))
-    admin_password: str = field(default_factory=lambda: os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD", "admin"))
-    ready_timeout: float = field(default_factory=lambda: float(os.environ.get("DEVSTACK_KEYCLOAK_TIMEOUT", "180")))
+    admin_user: str = field(
+        default_factory=lambda: os.environ.get("KC_BOOTSTRAP_ADMIN_USERNAME", "admin")
+    )
+    admin_password: str = field(
+        default_factory=lambda: os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD", "admin")
+    )
+    ready_timeout: float = field(
+        default_factory=lambda: float(os.environ.get("DEVSTACK_KEYCLOAK_TIMEOUT", "180"))
+    )
     with_mail_web: bool = True
     theme: str = field(default_factory=lambda: os.environ.get("BRIDGE_THEME", "dsfr"))
 
@@ -92,7 +98,7 @@ class LocalStack:
             public_url=self.portal_url,
             keycloak_url=self.keycloak_url,
             demarche_urls={"mon-activite-formation": self.relying_party_url},
-            theme=self.theme,  # type: ignore[arg-type]
+            theme=self.theme,
         )
 
     def relying_party_settings(self) -> RelyingPartySettings:
@@ -100,7 +106,7 @@ class LocalStack:
             public_url=self.relying_party_url,
             keycloak_url=self.keycloak_url,
             portal_url=self.portal_url,
-            theme=self.theme,  # type: ignore[arg-type]
+            theme=self.theme,
         )
 
     def start(self, *, progress: bool = True) -> None:
@@ -115,31 +121,49 @@ class LocalStack:
             self.mail.start()
             if self.data_dir.exists():
                 shutil.rmtree(self.data_dir)
-            self.keycloak = KeycloakServer(KeycloakConfig(
-                home=home,
-                data_dir=self.data_dir,
-                http_port=self.ports.keycloak,
-                management_port=self.ports.keycloak_management,
-                admin_user=self.admin_user,
-                admin_password=self.admin_password,
-                ready_timeout=self.ready_timeout,
-                realm_env={
-                    "REALM_PORTAL_URL": self.portal_url,
-                    "REALM_MAF_URL": self.relying_party_url,
-                    "REALM_SMTP_HOST": LOOPBACK,
-                    "REALM_SMTP_PORT": str(self.ports.smtp),
-                },
-            ))
+            self.keycloak = KeycloakServer(
+                KeycloakConfig(
+                    home=home,
+                    data_dir=self.data_dir,
+                    http_port=self.ports.keycloak,
+                    management_port=self.ports.keycloak_management,
+                    admin_user=self.admin_user,
+                    admin_password=self.admin_password,
+                    ready_timeout=self.ready_timeout,
+                    realm_env={
+                        "REALM_PORTAL_URL": self.portal_url,
+                        "REALM_MAF_URL": self.relying_party_url,
+                    "REALM_PORTAL_INTERNAL_URL": self.portal_url,
+                    "REALM_MAF_INTERNAL_URL": self.relying_party_url,
+                        "REALM_SMTP_HOST": LOOPBACK,
+                        "REALM_SMTP_PORT": str(self.ports.smtp),
+                    },
+                )
+            )
             self.keycloak.start()
             web = [
-                UvicornThread(create_app(portal_settings), self.ports.portal, "portail",
-                              "DEVSTACK_PORTAL_PORT"),
-                UvicornThread(create_relying_party(rp_settings), self.ports.relying_party,
-                              "démarche Mon Activité Formation", "DEVSTACK_RP_PORT"),
+                UvicornThread(
+                    create_app(portal_settings),
+                    self.ports.portal,
+                    "portail",
+                    "DEVSTACK_PORTAL_PORT",
+                ),
+                UvicornThread(
+                    create_relying_party(rp_settings),
+                    self.ports.relying_party,
+                    "démarche Mon Activité Formation",
+                    "DEVSTACK_RP_PORT",
+                ),
             ]
             if self.with_mail_web:
-                web.append(UvicornThread(web_app(self.mail.store), self.ports.mail_web,
-                                         "boîte de réception", "DEVSTACK_MAIL_WEB_PORT"))
+                web.append(
+                    UvicornThread(
+                        web_app(self.mail.store),
+                        self.ports.mail_web,
+                        "boîte de réception",
+                        "DEVSTACK_MAIL_WEB_PORT",
+                    )
+                )
             for server in web:
                 server.start()
                 self._web.append(server)

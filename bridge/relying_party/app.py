@@ -37,6 +37,10 @@ def create_app(settings: RelyingPartySettings | None = None) -> FastAPI:
     mount_assets(app, theme=settings.theme, dsfr_dist=settings.dsfr_dist)
     app.include_router(login.router())
 
+    @app.get("/health/live", include_in_schema=False)
+    def live() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
         user = login.current_user(request)

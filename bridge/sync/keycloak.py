@@ -1,7 +1,7 @@
 """The one adapter that speaks Keycloak's admin REST API (through python-keycloak).
 
 Operations are idempotent by contract ("ensure"); failures are split into
-`KeycloakUnavailable` (network, 5xx: retry later) and `KeycloakRejected` (4xx: terminal).
+`KeycloakRetriableError` (network, 5xx: retry later) and `KeycloakRejectedError` (4xx: terminal).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 
 
-class KeycloakUnavailable(Exception):
+class KeycloakRetriableError(Exception):
     """Keycloak did not answer or answered 5xx: the operation may be retried."""
 
 
-class KeycloakRejected(Exception):
+class KeycloakRejectedError(Exception):
     """Keycloak refused the operation (4xx): retrying the same call will not help."""
 
 
@@ -43,8 +43,11 @@ class KeycloakDirectory:
         cls, server_url: str, realm: str, client_id: str, client_secret: str
     ) -> KeycloakDirectory:
         connection = KeycloakOpenIDConnection(
-            server_url=server_url, realm_name=realm, client_id=client_id,
-            client_secret_key=client_secret, verify=True,
+            server_url=server_url,
+            realm_name=realm,
+            client_id=client_id,
+            client_secret_key=client_secret,
+            verify=True,
         )
         return cls(KeycloakAdmin(connection=connection))
 
@@ -53,13 +56,19 @@ class KeycloakDirectory:
         cls, server_url: str, realm: str, username: str, password: str
     ) -> KeycloakDirectory:
         connection = KeycloakOpenIDConnection(
-            server_url=server_url, username=username, password=password,
-            realm_name=realm, user_realm_name="master", client_id="admin-cli", verify=True,
+            server_url=server_url,
+            username=username,
+            password=password,
+            realm_name=realm,
+            user_realm_name="master",
+            client_id="admin-cli",
+            verify=True,
         )
         return cls(KeycloakAdmin(connection=connection))
 
-    def ensure_person(self, person: NewPerson, password: str | None = None,
-                      *, temporary: bool = False) -> str:
+    def ensure_person(
+        self, person: NewPerson, password: str | None = None, *, temporary: bool = False
+    ) -> str:
         """Create the account if its username is new; return its id either way."""
         payload: dict[str, Any] = {
             "username": person.username,
@@ -70,7 +79,9 @@ class KeycloakDirectory:
             "enabled": True,
         }
         if password is not None:
-            payload["credentials"] = [{"type": "password", "value": password, "temporary": temporary}]
+            payload["credentials"] = [
+                {"type": "password", "value": password, "temporary": temporary}
+            ]
         user_id: str = _call(lambda: self._admin.create_user(payload, exist_ok=True))
         return user_id
 
@@ -84,8 +95,8 @@ def _call(operation: Any) -> Any:
     try:
         return operation()
     except KeycloakConnectionError as exc:
-        raise KeycloakUnavailable(str(exc)) from exc
+        raise KeycloakRetriableError(str(exc)) from exc
     except KeycloakError as exc:
         if exc.response_code is not None and exc.response_code >= 500:
-            raise KeycloakUnavailable(str(exc)) from exc
-        raise KeycloakRejected(str(exc)) from exc
+            raise KeycloakRetriableError(str(exc)) from exc
+        raise KeycloakRejectedError(str(exc)) from exc

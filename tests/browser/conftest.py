@@ -15,8 +15,13 @@ from tests.conftest import ARTIFACTS
 CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
 # Flags that keep Chromium off the closed network of CI machines.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 

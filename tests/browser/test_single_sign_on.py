@@ -31,7 +31,9 @@ def test_one_login_opens_every_demarche_and_logout_ends_both_sessions(
             authorization_answers.append(response.status)
 
     page.goto(platform.portal_url)
-    expect(page.get_by_role("heading", name="Connectez-vous au portail de services")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Connectez-vous au portail de services")
+    ).to_be_visible()
     screens.shot(page, "portail-accueil")
     page.get_by_role("link", name="Se connecter").first.click()
     assert page.url.startswith(f"{platform.keycloak.url}/realms/{platform.keycloak.realm}/")
@@ -58,7 +60,9 @@ def test_one_login_opens_every_demarche_and_logout_ends_both_sessions(
 
     page.goto(platform.portal_url)
     page.get_by_role("button", name="Se déconnecter").click()
-    expect(page.get_by_role("heading", name="Connectez-vous au portail de services")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Connectez-vous au portail de services")
+    ).to_be_visible()
     screens.shot(page, "portail-deconnecte")
 
     assert platform.admin().get_sessions(person.id) == []
@@ -79,5 +83,7 @@ def test_a_session_ended_by_an_administrator_ends_at_the_portal_on_the_next_requ
     platform.admin().user_logout(person.id)
 
     page.reload()
-    expect(page.get_by_role("heading", name="Connectez-vous au portail de services")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Connectez-vous au portail de services")
+    ).to_be_visible()
     screens.shot(page, "portail-apres-deconnexion-par-administrateur")

@@ -40,8 +40,12 @@ class KeycloakTarget:
     def admin(self, realm: str | None = None) -> KeycloakAdmin:
         """python-keycloak admin client on the test realm, logged in as the master admin."""
         connection = KeycloakOpenIDConnection(
-            server_url=self.url, username=self.admin_user, password=self.admin_password,
-            realm_name=realm or self.realm, user_realm_name="master", client_id="admin-cli",
+            server_url=self.url,
+            username=self.admin_user,
+            password=self.admin_password,
+            realm_name=realm or self.realm,
+            user_realm_name="master",
+            client_id="admin-cli",
         )
         return KeycloakAdmin(connection=connection)
 
@@ -82,16 +86,21 @@ def session_keycloak(realm_env: dict[str, str], data_dir: Path) -> Iterator[Keyc
     if backend == "local":
         password = secrets.token_urlsafe(16)
         config = KeycloakConfig(
-            home=ensure_distribution(CACHE_DIR), data_dir=data_dir,
-            http_port=free_port(), management_port=free_port(),
-            admin_user="admin", admin_password=password, realm_env=realm_env,
+            home=ensure_distribution(CACHE_DIR),
+            data_dir=data_dir,
+            http_port=free_port(),
+            management_port=free_port(),
+            admin_user="admin",
+            admin_password=password,
+            realm_env=realm_env,
         )
         with KeycloakServer(config):
             yield KeycloakTarget("local", config.base_url, "admin", password, REALM_NAME)
         return
     if backend == "url":
         target = KeycloakTarget(
-            "url", os.environ["TEST_KEYCLOAK_URL"].rstrip("/"),
+            "url",
+            os.environ["TEST_KEYCLOAK_URL"].rstrip("/"),
             os.environ.get("TEST_KEYCLOAK_ADMIN_USERNAME", "admin"),
             os.environ.get("TEST_KEYCLOAK_ADMIN_PASSWORD", "admin"),
             f"{REALM_NAME}-tests-{secrets.token_hex(4)}",
@@ -104,7 +113,10 @@ def session_keycloak(realm_env: dict[str, str], data_dir: Path) -> Iterator[Keyc
     password = secrets.token_urlsafe(16)
     with KeycloakContainer(KEYCLOAK_IMAGE, username="admin", password=password) as container:
         target = KeycloakTarget(
-            "container", container.get_url().rstrip("/"), "admin", password,
+            "container",
+            container.get_url().rstrip("/"),
+            "admin",
+            password,
             f"{REALM_NAME}-tests-{secrets.token_hex(4)}",
         )
         with _imported_realm(target, realm_env):

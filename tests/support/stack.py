@@ -58,11 +58,17 @@ class Platform:
         """A verified account with a unique e-mail, created through the admin API."""
         suffix = uuid.uuid4().hex[:10]
         email = f"{first_name.lower()}.{suffix}@exemple.fr"
-        user_id = self.admin().create_user({
-            "username": email, "email": email, "firstName": first_name, "lastName": last_name,
-            "enabled": True, "emailVerified": True,
-            "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}],
-        })
+        user_id = self.admin().create_user(
+            {
+                "username": email,
+                "email": email,
+                "firstName": first_name,
+                "lastName": last_name,
+                "enabled": True,
+                "emailVerified": True,
+                "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}],
+            }
+        )
         return Person(user_id, email, email, first_name, last_name, PASSWORD)
 
 
@@ -77,18 +83,25 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
         realm_env = {
             "REALM_PORTAL_URL": portal_url,
             "REALM_MAF_URL": rp_url,
+            "REALM_PORTAL_INTERNAL_URL": portal_url,
+            "REALM_MAF_INTERNAL_URL": rp_url,
             "REALM_SMTP_HOST": LOOPBACK,
             "REALM_SMTP_PORT": str(smtp_port),
         }
         with session_keycloak(realm_env, data_dir) as keycloak:
             portal_settings = Settings(
-                public_url=portal_url, keycloak_url=keycloak.url, keycloak_realm=keycloak.realm,
+                public_url=portal_url,
+                keycloak_url=keycloak.url,
+                keycloak_realm=keycloak.realm,
                 demarche_urls={"mon-activite-formation": rp_url},
                 session_secret=secrets.token_urlsafe(32),
             )
             rp_settings = RelyingPartySettings(
-                public_url=rp_url, keycloak_url=keycloak.url, keycloak_realm=keycloak.realm,
-                portal_url=portal_url, session_secret=secrets.token_urlsafe(32),
+                public_url=rp_url,
+                keycloak_url=keycloak.url,
+                keycloak_realm=keycloak.realm,
+                portal_url=portal_url,
+                session_secret=secrets.token_urlsafe(32),
             )
             servers = [
                 UvicornThread(create_app(portal_settings), portal_port, "portail", "-"),
@@ -98,8 +111,13 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
                 for server in servers:
                     server.start()
                 yield Platform(
-                    keycloak, catcher.store, smtp_port, portal_url, rp_url,
-                    portal_settings, rp_settings,
+                    keycloak,
+                    catcher.store,
+                    smtp_port,
+                    portal_url,
+                    rp_url,
+                    portal_settings,
+                    rp_settings,
                 )
             finally:
                 for server in servers:
