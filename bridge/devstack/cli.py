@@ -9,11 +9,13 @@ demarches-stack mailcatcher [--host H]
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from bridge.devstack.errors import StackError
 from bridge.devstack.keycloak_dist import KEYCLOAK_VERSION, ensure_distribution
@@ -26,7 +28,8 @@ def _demo_password() -> str:
 
 
 def run() -> int:
-    stack = LocalStack(ports=StackPorts.from_env(), data_dir=CACHE_DIR / "stack")
+    state_dir = Path(os.environ.get("DEVSTACK_STATE_DIR", CACHE_DIR / "stack"))
+    stack = LocalStack(ports=StackPorts.from_env(), data_dir=state_dir)
     started = time.monotonic()
     print(f"Démarrage de la plateforme locale (Keycloak {KEYCLOAK_VERSION})…", flush=True)
     stack.start()

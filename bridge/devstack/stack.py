@@ -133,8 +133,8 @@ class LocalStack:
                     realm_env={
                         "REALM_PORTAL_URL": self.portal_url,
                         "REALM_MAF_URL": self.relying_party_url,
-                    "REALM_PORTAL_INTERNAL_URL": self.portal_url,
-                    "REALM_MAF_INTERNAL_URL": self.relying_party_url,
+                        "REALM_PORTAL_INTERNAL_URL": self.portal_url,
+                        "REALM_MAF_INTERNAL_URL": self.relying_party_url,
                         "REALM_SMTP_HOST": LOOPBACK,
                         "REALM_SMTP_PORT": str(self.ports.smtp),
                     },

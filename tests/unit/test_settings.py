@@ -1,0 +1,52 @@
+"""Settings refuse unsafe defaults in production and accept them in development."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from bridge.settings import RelyingPartySettings, Settings
+
+STRONG = "x" * 40
+
+
+def test_development_defaults_work_out_of_the_box() -> None:
+    settings = Settings()
+    assert settings.issuer == "http://127.0.0.1:8080/realms/demarches"
+    assert settings.secure_cookies is False
+
+
+def test_production_refuses_the_development_secrets() -> None:
+    with pytest.raises(ValidationError, match=r"client_secret .*session_secret"):
+        Settings(environment="production", public_url="https://portail.example.gouv.fr")
+
+
+def test_production_refuses_plain_http() -> None:
+    with pytest.raises(ValidationError, match="public_url"):
+        Settings(
+            environment="production",
+            public_url="http://portail",
+            client_secret=STRONG,
+            session_secret=STRONG,
+        )
+
+
+def test_production_accepts_real_secrets_over_https() -> None:
+    settings = Settings(
+        environment="production",
+        public_url="https://portail.example.gouv.fr",
+        client_secret=STRONG,
+        session_secret=STRONG,
+    )
+    assert settings.secure_cookies is True
+
+
+def test_settings_are_read_from_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRIDGE_KEYCLOAK_REALM", "autre")
+    monkeypatch.setenv("BRIDGE_RP_CLIENT_ID", "mes-collectes-formation")
+    monkeypatch.setenv("BRIDGE_KEYCLOAK_INTERNAL_URL", "http://keycloak:8080")
+    assert Settings().keycloak_realm == "autre"
+    assert Settings().discovery_url == (
+        "http://keycloak:8080/realms/autre/.well-known/openid-configuration"
+    )
+    assert RelyingPartySettings().client_id == "mes-collectes-formation"
