@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import authlib.deprecate  # noqa: F401 - installs Authlib's "always" filter before ours below
 import httpx
-from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from joserfc import jwt
@@ -27,6 +28,11 @@ from pydantic import BaseModel
 from bridge.api.csrf import require_csrf
 from bridge.api.errors import KeycloakUnavailableError, LoginError
 from bridge.settings import OidcClientSettings
+
+with warnings.catch_warnings():
+    # Authlib nudges towards `httpx2`; the product card fixes httpx.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.starlette_client import OAuth, OAuthError
 
 log = logging.getLogger(__name__)
 

@@ -30,6 +30,9 @@ def _demo_password() -> str:
 def run() -> int:
     state_dir = Path(os.environ.get("DEVSTACK_STATE_DIR", CACHE_DIR / "stack"))
     stack = LocalStack(ports=StackPorts.from_env(), data_dir=state_dir)
+    # Ctrl-C even when started from a script that ignores SIGINT in background jobs; a Ctrl-C
+    # during the start stops what was already started (LocalStack.start cleans up).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     print(f"Démarrage de la plateforme locale (Keycloak {KEYCLOAK_VERSION})…", flush=True)
     stack.start()
@@ -67,6 +70,9 @@ def run() -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # A second Ctrl-C must not interrupt the shutdown and leave Keycloak running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nArrêt de la plateforme…", flush=True)
         stack.stop()
         print("Tout est arrêté.", flush=True)

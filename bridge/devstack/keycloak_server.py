@@ -8,6 +8,7 @@ never gets ready is stopped and reported with the tail of its log.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -110,6 +111,8 @@ class KeycloakServer:
             self._process = subprocess.Popen(
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+        # Keycloak runs in its own session (Ctrl-C does not reach it): never leave it behind.
+        atexit.register(self.stop)
         try:
             self._wait_ready()
         except BaseException:
@@ -173,6 +176,7 @@ class KeycloakServer:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the whole process group (kc.sh and its JVM): TERM, then KILL if needed."""
         process, self._process = self._process, None
+        atexit.unregister(self.stop)
         if process is None or process.poll() is not None:
             return
         try:

@@ -1,0 +1,64 @@
+# One entry point for every task. The two that matter:
+#   make run    set everything up, then run the platform locally (Ctrl-C stops it all)
+#   make test   set everything up, then run the checks and the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: help setup setup-system setup-browser keycloak run lint test test-docker clean
+
+help:
+	@echo "make run    installe tout puis lance la plateforme locale"
+	@echo "make test   installe tout puis lance les contrôles et les tests"
+
+# Debian packages a brand-new machine may lack: a Java runtime for Keycloak, Node.js for the
+# DSFR assets. Installed only when missing.
+setup-system:
+	@missing=""; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installation des paquets Debian manquants :$$missing"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+# Debian's Chromium, driven by Playwright in the browser tests.
+setup-browser:
+	@command -v chromium >/dev/null || { \
+	  echo "Installation de Chromium (Debian)"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 ou plus récent est requis.")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+keycloak: $(VENV)/.installed
+	$(PY) -m bridge.devstack fetch
+
+setup: setup-system $(VENV)/.installed node_modules/.installed keycloak
+
+run: setup
+	$(PY) -m bridge.devstack run
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: setup setup-browser lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules .cache test-artifacts .mypy_cache .ruff_cache .pytest_cache
