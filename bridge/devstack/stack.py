@@ -15,7 +15,7 @@ from bridge.devstack.errors import StackError
 from bridge.devstack.keycloak_dist import ensure_distribution
 from bridge.devstack.keycloak_server import KeycloakConfig, KeycloakServer
 from bridge.devstack.mailcatcher import MailCatcher, web_app
-from bridge.devstack.ports import LOOPBACK
+from bridge.devstack.ports import LOOPBACK, ensure_port_free
 from bridge.devstack.servers import UvicornThread
 from bridge.settings import REPO_ROOT, RelyingPartySettings, Settings
 
@@ -114,6 +114,7 @@ class LocalStack:
         from bridge.api.app import create_app
         from bridge.relying_party.app import create_app as create_relying_party
 
+        self.check_ports_free()
         try:
             home = ensure_distribution(CACHE_DIR, progress=progress)
             portal_settings = self.portal_settings()
@@ -170,6 +171,24 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
+
+    def check_ports_free(self) -> None:
+        """Refuse a taken port before starting anything, rather than half-way through."""
+        wanted = [
+            (self.ports.smtp, "serveur SMTP de test", "DEVSTACK_SMTP_PORT"),
+            (self.ports.keycloak, "Keycloak HTTP", "DEVSTACK_KEYCLOAK_PORT"),
+            (
+                self.ports.keycloak_management,
+                "Keycloak gestion",
+                "DEVSTACK_KEYCLOAK_MANAGEMENT_PORT",
+            ),
+            (self.ports.portal, "portail", "DEVSTACK_PORTAL_PORT"),
+            (self.ports.relying_party, "démarche Mon Activité Formation", "DEVSTACK_RP_PORT"),
+        ]
+        if self.with_mail_web:
+            wanted.append((self.ports.mail_web, "boîte de réception", "DEVSTACK_MAIL_WEB_PORT"))
+        for port, what, env_var in wanted:
+            ensure_port_free(port, what, env_var)
 
     def stop(self) -> None:
         """Stop in reverse order; safe to call twice."""
