@@ -15,20 +15,9 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bridge.errors import BridgeError
+
 log = logging.getLogger(__name__)
-
-
-class BridgeError(Exception):
-    """Base of every refusal the bridge explains to the person or the calling program."""
-
-    status = 400
-    code = "requete-invalide"
-    title = "Requête invalide"
-
-    def __init__(self, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
 
 
 class CsrfError(BridgeError):
