@@ -78,6 +78,24 @@ class Settings(OidcClientSettings):
     session_cookie: str = "portail_session"
     # Where the portal sends people for each démarche that has its own site.
     demarche_urls: dict[str, str] = {"mon-activite-formation": "http://127.0.0.1:8001"}
+    database_url: str = f"sqlite:///{REPO_ROOT / '.cache' / 'bridge.db'}"
+    catalog_file: Path = REPO_ROOT / "bridge" / "catalog" / "catalog.yaml"
+    # Key of the activation codes' HMAC: without it, the database alone reveals no code.
+    code_pepper: SecretStr = SecretStr("dev-poivre-des-codes-a-changer")
+    code_validity_days: int = 365
+    # Audience the bridge's JSON API requires in bearer tokens (a Keycloak audience mapper).
+    api_audience: str = "bridge-api"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_from: str = "ne-pas-repondre@mesdemarches.localhost"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_pepper(self) -> Settings:
+        if self.environment == "production":
+            pepper = self.code_pepper.get_secret_value()
+            if DEV_SECRET_MARKER in pepper or len(pepper) < 32:
+                raise ValueError("réglages refusés en production : code_pepper (au moins 32 caractères)")
+        return self
 
 
 class RelyingPartySettings(OidcClientSettings):

@@ -37,8 +37,19 @@ def test_production_accepts_real_secrets_over_https() -> None:
         public_url="https://portail.example.gouv.fr",
         client_secret=STRONG,
         session_secret=STRONG,
+        code_pepper=STRONG,
     )
     assert settings.secure_cookies is True
+
+
+def test_production_refuses_the_development_code_pepper() -> None:
+    with pytest.raises(ValidationError, match="code_pepper"):
+        Settings(
+            environment="production",
+            public_url="https://portail.example.gouv.fr",
+            client_secret=STRONG,
+            session_secret=STRONG,
+        )
 
 
 def test_settings_are_read_from_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
