@@ -94,7 +94,9 @@ class Settings(OidcClientSettings):
         if self.environment == "production":
             pepper = self.code_pepper.get_secret_value()
             if DEV_SECRET_MARKER in pepper or len(pepper) < 32:
-                raise ValueError("réglages refusés en production : code_pepper (au moins 32 caractères)")
+                raise ValueError(
+                    "réglages refusés en production : code_pepper (au moins 32 caractères)"
+                )
         return self
 
 

@@ -9,12 +9,19 @@ import httpx
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
+from bridge.api.context import AppContext
 from bridge.api.errors import install_error_handlers
+from bridge.api.habilitations import router as habilitations_api
 from bridge.api.health import health_router
-from bridge.api.oidc import OidcLogin
+from bridge.api.oidc import OidcLogin, SessionUser
 from bridge.api.portal import portal_router
 from bridge.api.templating import make_templates, mount_assets
+from bridge.api.tokens import TokenVerifier
+from bridge.catalog import load_catalog
+from bridge.db import make_engine, make_session_factory
 from bridge.logging import configure_logging
+from bridge.notification import Mailer
+from bridge.person.service import remember_person
 from bridge.settings import Settings
 
 SERVICE_NAME = "Mes démarches emploi et formation professionnelle"
@@ -25,11 +32,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
     http = httpx.AsyncClient()
+    engine = make_engine(settings.database_url)
+    internal = (settings.keycloak_internal_url or settings.keycloak_url).rstrip("/")
+    context = AppContext(
+        settings=settings,
+        catalog=load_catalog(settings.catalog_file),
+        sessions=make_session_factory(engine),
+        mailer=Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_from),
+        verifier=TokenVerifier(
+            issuer=settings.issuer,
+            jwks_url=f"{internal}/realms/{settings.keycloak_realm}/protocol/openid-connect/certs",
+            audience=settings.api_audience,
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await http.aclose()
+        engine.dispose()
 
     app = FastAPI(
         title="Bridge des habilitations",
@@ -41,6 +62,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     login = OidcLogin(settings)
     app.state.settings = settings
     app.state.login = login
+    app.state.context = context
+
+    def on_login(user: SessionUser, token: dict[str, object]) -> SessionUser:
+        """Keep the person's contact details in the store; read the operator role."""
+        with context.work() as work:
+            remember_person(work.session, user.sub, user.email, user.given_name, user.family_name)
+        access_token = token.get("access_token")
+        if isinstance(access_token, str):
+            user = user.model_copy(
+                update={"operator": context.verifier.verify(access_token).operator}
+            )
+        return user
+
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret.get_secret_value(),
@@ -52,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, templates)
     mount_assets(app, theme=settings.theme, dsfr_dist=settings.dsfr_dist)
     app.include_router(health_router(settings.discovery_url, http))
-    app.include_router(login.router())
+    app.include_router(login.router(on_login=on_login))
+    app.include_router(habilitations_api)
     app.include_router(portal_router(settings, login, templates))
     return app

@@ -48,7 +48,12 @@ _STATUS_TITLES = {
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
     """An RFC 9457 problem document."""
-    body = {"type": f"urn:demarches:probleme:{code}", "title": title, "status": status}
+    body = {
+        "type": f"urn:demarches:probleme:{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+    }
     body["detail"] = detail
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type="application/problem+json")

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -49,6 +50,7 @@ class SessionUser(BaseModel):
     given_name: str = ""
     family_name: str = ""
     email: str = ""
+    operator: bool = False
 
     @property
     def display_name(self) -> str:
@@ -147,8 +149,16 @@ class OidcLogin:
             raise LoginError("Jeton de déconnexion refusé : contenu non conforme.")
         return claims
 
-    def router(self, home: str = "/") -> APIRouter:
-        """Routes `/auth/...`; `home` is where people land after login and logout."""
+    def router(
+        self,
+        home: str = "/",
+        on_login: Callable[[SessionUser, dict[str, Any]], SessionUser] | None = None,
+    ) -> APIRouter:
+        """Routes `/auth/...`; `home` is where people land after login and logout.
+
+        `on_login` sees the person and the token response once, at login, and may enrich
+        the session's person (e.g. the operator flag read from the access token).
+        """
         router = APIRouter(prefix="/auth", include_in_schema=False)
 
         @router.get("/login")
@@ -187,6 +197,8 @@ class OidcLogin:
                 family_name=claims.get("family_name", ""),
                 email=claims.get("email", ""),
             )
+            if on_login is not None:
+                user = on_login(user, dict(token))
             request.session.clear()
             request.session[_SESSION_USER] = user.model_dump()
             request.session[_SESSION_ID_TOKEN] = token.get("id_token")

@@ -47,6 +47,16 @@ class UnknownDemarcheError(NotFoundError):
     title = "Démarche inconnue"
 
 
+def opened_by_code(catalog: Catalog, demarche_id: str) -> Demarche:
+    """The démarche, refused when its first holder does not enter by activation code."""
+    demarche = demarche_or_refuse(catalog, demarche_id)
+    if demarche.entry != "activation-code":
+        raise InvalidInputError(
+            f"La démarche « {demarche.title} » ne s'ouvre pas par code d'activation."
+        )
+    return demarche
+
+
 def demarche_or_refuse(catalog: Catalog, demarche_id: str) -> Demarche:
     demarche = catalog.demarche(demarche_id)
     if demarche is None:
@@ -113,11 +123,7 @@ class EtablissementService:
         self, actor: Actor, siret: str, demarche_id: str, *, reissue: bool = False
     ) -> str:
         """A new code for the SIRET; `reissue` revokes a still-active one first."""
-        demarche = demarche_or_refuse(self.catalog, demarche_id)
-        if demarche.entry != "activation-code":
-            raise InvalidInputError(
-                f"La démarche « {demarche.title} » ne s'ouvre pas par code d'activation."
-            )
+        demarche = opened_by_code(self.catalog, demarche_id)
         siret = parse_siret(siret)
         if self.session.get(Etablissement, siret) is None:
             raise NotFoundError(f"L'établissement {siret} n'est pas connu : importez-le d'abord.")
@@ -154,53 +160,16 @@ class EtablissementService:
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
         """Import `siret;raison_sociale` rows; a code is issued where none is active (idempotent)."""
-        demarche = demarche_or_refuse(self.catalog, demarche_id)
+        demarche = opened_by_code(self.catalog, demarche_id)
         report = ImportReport()
         moment = now()
         seen: set[str] = set()
         for line, row in rows:
-            raw = ";".join(row.values())
             try:
-                siret = parse_siret(row.get("siret", ""))
-            except InvalidSiretError as exc:
-                report.rejected.append((line, raw, exc.detail))
-                continue
-            name = (row.get("raison_sociale") or "").strip()
-            if not name:
-                report.rejected.append((line, raw, "La raison sociale est vide."))
-                continue
-            if siret in seen:
-                report.rejected.append(
-                    (line, raw, f"Le SIRET {siret} figure déjà plus haut dans le fichier.")
-                )
-                continue
-            seen.add(siret)
-            existing = self.session.get(Etablissement, siret)
-            if existing is None:
-                self.session.add(Etablissement(siret=siret, siren=siren_of(siret), name=name))
-                report.created += 1
-            elif existing.name != name:
-                existing.name = name
-                report.updated += 1
-            if self.active_code(siret, demarche.id, moment) is None and not self._has_holder(
-                siret, demarche
-            ):
-                code = new_code()
-                self.session.add(
-                    ActivationCode(
-                        siret=siret,
-                        demarche=demarche.id,
-                        code_hash=hash_code(self.pepper, siret, demarche.id, code),
-                        created_at=moment,
-                        expires_at=moment + self.code_validity,
-                    )
-                )
-                report.codes_issued += 1
-                report.letters.append((siret, name, code))
-            elif existing is not None and existing.name == name:
-                report.unchanged += 1
-            if progress:
-                progress(1)
+                self._import_row(demarche, line, row, moment, seen, report)
+            finally:
+                if progress:
+                    progress(1)
         record(
             self.session,
             actor,
@@ -210,6 +179,56 @@ class EtablissementService:
             rejetees=len(report.rejected),
         )
         return report
+
+    def _import_row(
+        self,
+        demarche: Demarche,
+        line: int,
+        row: dict[str, str],
+        moment: datetime,
+        seen: set[str],
+        report: ImportReport,
+    ) -> None:
+        raw = ";".join(row.values())
+        try:
+            siret = parse_siret(row.get("siret", ""))
+        except InvalidSiretError as exc:
+            report.rejected.append((line, raw, exc.detail))
+            return
+        name = (row.get("raison_sociale") or "").strip()
+        if not name:
+            report.rejected.append((line, raw, "La raison sociale est vide."))
+            return
+        if siret in seen:
+            report.rejected.append(
+                (line, raw, f"Le SIRET {siret} figure déjà plus haut dans le fichier.")
+            )
+            return
+        seen.add(siret)
+        existing = self.session.get(Etablissement, siret)
+        if existing is None:
+            self.session.add(Etablissement(siret=siret, siren=siren_of(siret), name=name))
+            report.created += 1
+        elif existing.name != name:
+            existing.name = name
+            report.updated += 1
+        if self.active_code(siret, demarche.id, moment) is None and not self._has_holder(
+            siret, demarche
+        ):
+            code = new_code()
+            self.session.add(
+                ActivationCode(
+                    siret=siret,
+                    demarche=demarche.id,
+                    code_hash=hash_code(self.pepper, siret, demarche.id, code),
+                    created_at=moment,
+                    expires_at=moment + self.code_validity,
+                )
+            )
+            report.codes_issued += 1
+            report.letters.append((siret, name, code))
+        elif existing is not None and existing.name == name:
+            report.unchanged += 1
 
     def _has_holder(self, siret: str, demarche: Demarche) -> bool:
         from bridge.habilitation.models import Habilitation
@@ -273,16 +292,21 @@ class EtablissementService:
 
 def read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     """Rows of a `siret;raison_sociale` file (UTF-8, `;` or `,`), with their line numbers."""
-    text = path.read_text(encoding="utf-8-sig")
-    dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else "siret;raison_sociale", ";,")
-    reader = csv.DictReader(text.splitlines(), dialect=dialect)
-    if reader.fieldnames is None or not {"siret", "raison_sociale"} <= {
-        f.strip() for f in reader.fieldnames
-    }:
+    return parse_csv_text(path.read_text(encoding="utf-8-sig"))
+
+
+def parse_csv_text(text: str) -> list[tuple[int, dict[str, str]]]:
+    lines = text.splitlines()
+    header = lines[0] if lines else ""
+    delimiter = ";" if header.count(";") >= header.count(",") else ","
+    reader = csv.DictReader(lines, delimiter=delimiter)
+    names = {(f or "").strip() for f in reader.fieldnames or []}
+    if not {"siret", "raison_sociale"} <= names:
         raise InvalidInputError(
             "Le fichier doit avoir les colonnes « siret » et « raison_sociale »."
         )
+    # line_num is the physical line of the record, right even after blank lines.
     return [
-        (index + 2, {k.strip(): (v or "").strip() for k, v in row.items() if k})
-        for index, row in enumerate(reader)
+        (reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k})
+        for row in reader
     ]

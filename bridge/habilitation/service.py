@@ -26,6 +26,7 @@ from bridge.etablissement.service import (
     AlreadyManagedError,
     EtablissementService,
     demarche_or_refuse,
+    opened_by_code,
 )
 from bridge.etablissement.siret import parse_siret
 from bridge.habilitation.models import AccessRequest, GrantedHow, Habilitation, RequestStatus
@@ -189,11 +190,7 @@ class HabilitationService:
 
     def activate(self, actor: Actor, demarche_id: str, siret: str, code: str) -> Habilitation:
         """SIRET + activation code: the person becomes the first holder (gestionnaire)."""
-        demarche = demarche_or_refuse(self.catalog, demarche_id)
-        if demarche.entry != "activation-code":
-            raise InvalidInputError(
-                f"La démarche « {demarche.title} » ne s'ouvre pas par code d'activation."
-            )
+        demarche = opened_by_code(self.catalog, demarche_id)
         siret = parse_siret(siret)
         if self.has_first_holder(demarche, siret):
             raise AlreadyManagedError(
@@ -616,15 +613,14 @@ class HabilitationService:
                 )
             )
         base_subjects = people.distinct()
-        role_counts = dict(
-            self.session.execute(
+        role_counts: dict[str, int] = {
+            role_id: count
+            for role_id, count in self.session.execute(
                 select(Habilitation.role, func.count(func.distinct(Habilitation.subject)))
                 .where(scope, Habilitation.subject.in_(base_subjects))
                 .group_by(Habilitation.role)
             )
-            .tuples()
-            .all()
-        )
+        }
         delegated = select(Habilitation.subject).where(
             scope, Habilitation.granted_how == GrantedHow.DELEGATION
         )

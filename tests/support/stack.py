@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from keycloak import KeycloakAdmin
 
 from bridge.api.app import create_app
+from bridge.api.context import AppContext
+from bridge.db import migrate
 from bridge.devstack.mailcatcher import MailCatcher, MailStore
 from bridge.devstack.ports import LOOPBACK, free_port
 from bridge.devstack.servers import UvicornThread
@@ -21,6 +25,35 @@ from tests.support.keycloak import KeycloakTarget, session_keycloak
 
 # Meets the realm's password policy (length 12, upper, lower, digit, special character).
 PASSWORD = "Formation-Solide-2026!"
+TEST_API_CLIENT = "tests-api"
+
+
+def add_test_api_client(admin: KeycloakAdmin) -> str:
+    """A confidential client allowing the password grant, for API tests only; returns its secret."""
+    internal_id = admin.create_client(
+        {
+            "clientId": TEST_API_CLIENT,
+            "enabled": True,
+            "publicClient": False,
+            "standardFlowEnabled": False,
+            "directAccessGrantsEnabled": True,
+            "fullScopeAllowed": True,
+            "protocolMappers": [
+                {
+                    "name": "audience-bridge-api",
+                    "protocol": "openid-connect",
+                    "protocolMapper": "oidc-audience-mapper",
+                    "config": {
+                        "included.custom.audience": "bridge-api",
+                        "access.token.claim": "true",
+                    },
+                }
+            ],
+        },
+        skip_exists=True,
+    )
+    secret: str = admin.get_client_secrets(internal_id)["value"]
+    return secret
 
 
 @dataclass(frozen=True)
@@ -50,14 +83,40 @@ class Platform:
     relying_party_url: str
     portal_settings: Settings
     relying_party_settings: RelyingPartySettings
+    context: AppContext
+    test_api_secret: str
 
     def admin(self) -> KeycloakAdmin:
         return self.keycloak.admin()
 
+    def token_for(self, person: Person) -> str:
+        """A real access token of the real Keycloak for `person`, audience `bridge-api`.
+
+        Through the test-only client `tests-api` (direct grant), which the harness adds to
+        the test realm; the product's own clients allow no password grant.
+        """
+        response = httpx.post(
+            f"{self.keycloak.url}/realms/{self.keycloak.realm}/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": TEST_API_CLIENT,
+                "client_secret": self.test_api_secret,
+                "username": person.username,
+                "password": person.password,
+                "scope": "openid",
+            },
+            timeout=10,
+        )
+        if response.status_code != 200:
+            raise AssertionError(f"jeton refusé par Keycloak : {response.status_code} {response.text}")
+        token: str = response.json()["access_token"]
+        return token
+
     def new_person(self, first_name: str = "Amandine", last_name: str = "Munoz Ortega") -> Person:
         """A verified account with a unique e-mail, created through the admin API."""
         suffix = uuid.uuid4().hex[:10]
-        email = f"{first_name.lower()}.{suffix}@exemple.fr"
+        ascii_name = unicodedata.normalize("NFKD", first_name).encode("ascii", "ignore").decode()
+        email = f"{ascii_name.lower()}.{suffix}@exemple.fr"
         user_id = self.admin().create_user(
             {
                 "username": email,
@@ -89,12 +148,17 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
             "REALM_SMTP_PORT": str(smtp_port),
         }
         with session_keycloak(realm_env, data_dir) as keycloak:
+            test_api_secret = add_test_api_client(keycloak.admin())
+            database_url = f"sqlite:///{data_dir / 'bridge.db'}"
+            migrate(database_url)
             portal_settings = Settings(
                 public_url=portal_url,
                 keycloak_url=keycloak.url,
                 keycloak_realm=keycloak.realm,
                 demarche_urls={"mon-activite-formation": rp_url},
                 session_secret=secrets.token_urlsafe(32),
+                database_url=database_url,
+                smtp_port=smtp_port,
             )
             rp_settings = RelyingPartySettings(
                 public_url=rp_url,
@@ -103,8 +167,9 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
                 portal_url=portal_url,
                 session_secret=secrets.token_urlsafe(32),
             )
+            portal_app = create_app(portal_settings)
             servers = [
-                UvicornThread(create_app(portal_settings), portal_port, "portail", "-"),
+                UvicornThread(portal_app, portal_port, "portail", "-"),
                 UvicornThread(create_relying_party(rp_settings), rp_port, "démarche", "-"),
             ]
             try:
@@ -118,6 +183,8 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
                     rp_url,
                     portal_settings,
                     rp_settings,
+                    portal_app.state.context,
+                    test_api_secret,
                 )
             finally:
                 for server in servers:
