@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from bridge.api.context import AppContext
@@ -14,6 +15,7 @@ from bridge.api.errors import install_error_handlers
 from bridge.api.habilitations import router as habilitations_api
 from bridge.api.health import health_router
 from bridge.api.oidc import OidcLogin, SessionUser
+from bridge.api.pages import LoginRequiredError, pages_router
 from bridge.api.portal import portal_router
 from bridge.api.templating import make_templates, mount_assets
 from bridge.api.tokens import TokenVerifier
@@ -88,5 +90,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router(settings.discovery_url, http))
     app.include_router(login.router(on_login=on_login))
     app.include_router(habilitations_api)
+    app.include_router(pages_router(context, login, templates))
     app.include_router(portal_router(settings, login, templates))
+
+    @app.exception_handler(LoginRequiredError)
+    async def _login_required(request: Request, exc: LoginRequiredError) -> Response:
+        return RedirectResponse("/auth/login", status_code=303)
+
     return app

@@ -571,6 +571,18 @@ class HabilitationService:
         ).all()
         return [(r, p) for r, p in rows]
 
+    def person_by_email(self, email: str) -> Person:
+        found = self.session.scalars(
+            select(Person).where(func.lower(Person.email) == email.strip().lower()).limit(1)
+        ).first()
+        if found is None:
+            raise NotFoundError(
+                f"Aucun compte du portail n'utilise l'adresse « {email.strip()} » : la personne doit "
+                "d'abord créer son compte et se connecter une fois.",
+                field="email",
+            )
+        return found
+
     # --- users screen ---------------------------------------------------------------------
 
     def users(

@@ -108,7 +108,9 @@ class Platform:
             timeout=10,
         )
         if response.status_code != 200:
-            raise AssertionError(f"jeton refusé par Keycloak : {response.status_code} {response.text}")
+            raise AssertionError(
+                f"jeton refusé par Keycloak : {response.status_code} {response.text}"
+            )
         token: str = response.json()["access_token"]
         return token
 
