@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+from bridge.catalog import CatalogError
 from bridge.devstack.errors import StackError
 from bridge.devstack.keycloak_dist import KEYCLOAK_VERSION, ensure_distribution
 from bridge.devstack.stack import CACHE_DIR, LocalStack, StackPorts
@@ -25,6 +26,24 @@ from bridge.devstack.stack import CACHE_DIR, LocalStack, StackPorts
 def _demo_password() -> str:
     # Meets the realm's password policy: length, upper, lower, digit, special character.
     return f"Demo-{secrets.token_urlsafe(9)}-7a"
+
+
+def demo_etablissement(stack: LocalStack) -> tuple[str, str]:
+    """An establishment with a fresh activation code, to try « Ajouter une démarche »."""
+    from bridge.audit.service import Actor
+    from bridge.etablissement.models import Etablissement
+
+    siret = "73282932000074"
+    assert stack.context is not None  # noqa: S101 - set by a successful start
+    actor = Actor("operateur-demo", "Opérateur (démonstration)", operator=True)
+    with stack.context.work() as work:
+        if work.session.get(Etablissement, siret) is None:
+            work.session.add(
+                Etablissement(siret=siret, siren=siret[:9], name="Organisme de démonstration")
+            )
+            work.session.flush()
+        code = work.etablissements.issue_code(actor, siret, "mon-activite-formation", reissue=True)
+    return siret, code
 
 
 def run() -> int:
@@ -51,6 +70,7 @@ def run() -> int:
             ),
             password,
         )
+        demo = demo_etablissement(stack)
         print(
             f"\nPrête en {time.monotonic() - started:.0f} s.\n"
             f"  Portail « Mes démarches »     {stack.portal_url}\n"
@@ -58,6 +78,7 @@ def run() -> int:
             f"  Keycloak (console : {stack.admin_user} / {stack.admin_password})  {stack.keycloak_url}/admin/\n"
             f"  Boîte de réception (SMTP {stack.ports.smtp})  {stack.mail_web_url}\n"
             f"  Compte de démonstration       camille.martin@exemple.fr / {password}\n"
+            f"  Établissement de démonstration  SIRET {demo[0]}, code d'activation {demo[1]}\n"
             "Ctrl-C pour tout arrêter.",
             flush=True,
         )
@@ -115,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "mailcatcher":
             return mailcatcher(args.host)
         return run()
-    except StackError as exc:
+    except (StackError, CatalogError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

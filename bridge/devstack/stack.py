@@ -11,6 +11,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bridge.api.context import AppContext
+from bridge.db import migrate
 from bridge.devstack.errors import StackError
 from bridge.devstack.keycloak_dist import ensure_distribution
 from bridge.devstack.keycloak_server import KeycloakConfig, KeycloakServer
@@ -76,6 +78,7 @@ class LocalStack:
         self.mail = MailCatcher(self.ports.smtp)
         self.keycloak: KeycloakServer | None = None
         self._web: list[UvicornThread] = []
+        self.context: AppContext | None = None
 
     @property
     def keycloak_url(self) -> str:
@@ -93,11 +96,17 @@ class LocalStack:
     def mail_web_url(self) -> str:
         return f"http://{LOOPBACK}:{self.ports.mail_web}"
 
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'bridge.db'}"
+
     def portal_settings(self) -> Settings:
         return Settings(
             public_url=self.portal_url,
             keycloak_url=self.keycloak_url,
             demarche_urls={"mon-activite-formation": self.relying_party_url},
+            database_url=self.database_url,
+            smtp_port=self.ports.smtp,
             theme=self.theme,
         )
 
@@ -142,9 +151,12 @@ class LocalStack:
                 )
             )
             self.keycloak.start()
+            migrate(self.database_url)
+            portal_app = create_app(portal_settings)
+            self.context = portal_app.state.context
             web = [
                 UvicornThread(
-                    create_app(portal_settings),
+                    portal_app,
                     self.ports.portal,
                     "portail",
                     "DEVSTACK_PORTAL_PORT",
