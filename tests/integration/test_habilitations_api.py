@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bridge.audit.models import AuditEvent
+from bridge.audit.service import Actor
 from bridge.habilitation.models import Habilitation
 from tests.support.seed import etablissement_with_code
 from tests.support.sirets import new_siret
@@ -29,8 +30,8 @@ class Caller:
     person: Person
     http: httpx.Client
 
-    def post(self, path: str, **kwargs: object) -> httpx.Response:
-        return self.http.post(path, **kwargs)  # type: ignore[arg-type]
+    def post(self, path: str, json: object = None) -> httpx.Response:
+        return self.http.post(path, json=json)
 
 
 @pytest.fixture
@@ -363,9 +364,7 @@ def test_two_simultaneous_approvals_give_one_habilitation_and_one_audit_entry(
 # --- habilitations managed by a gestionnaire ------------------------------------------------
 
 
-def _actor(caller: Caller) -> object:
-    from bridge.audit.service import Actor
-
+def _actor(caller: Caller) -> Actor:
     return Actor(caller.person.id, caller.person.display_name)
 
 
@@ -445,7 +444,7 @@ def test_forged_ids_in_requests_are_refused(platform: Platform, callers: list[Ca
         json={"personne": "pas-un-compte", "role": "declarant", "siret": siret},
     )
     assert unknown_person.status_code == 404
-    other, other_siret = gestionnaire_of_new_siret(platform, callers)
+    other, _ = gestionnaire_of_new_siret(platform, callers)
     theirs = other.http.get("/moi/habilitations").json()[0]["id"]
     assert gestionnaire.http.delete(f"/demarches/{MAF}/habilitations/{theirs}").status_code == 403
     assert (
@@ -479,7 +478,7 @@ def test_the_users_screen_searches_facets_and_paginates(
         for index in range(24):
             work.habilitations.grant(
                 _actor(gestionnaire), MAF, f"dupont-{siret}-{index}", "declarant", siret
-            )  # type: ignore[arg-type]
+            )
     first = gestionnaire.http.get(f"/demarches/{MAF}/utilisateurs").json()
     assert (first["total"], first["pages"], len(first["utilisateurs"])) == (25, 2, 20)
     assert first["facettes_roles"] == {"declarant": 24, "gestionnaire": 1}

@@ -1,0 +1,128 @@
+"""The policy catalog: its rules as the engine reads them, and mistakes named by line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.catalog import CatalogError, load_catalog
+from bridge.catalog.model import DEFAULT_CATALOG
+
+
+def test_the_shipped_catalog_holds_both_guides() -> None:
+    catalog = load_catalog()
+    assert set(catalog.ids) == {
+        "mon-activite-formation",
+        "mes-collectes-formation",
+        "mon-suivi-controle",
+        "espace-employeur-cpf",
+    }
+    maf = catalog.demarche("mon-activite-formation")
+    assert maf is not None
+    assert (maf.entry, maf.first_holder_role) == ("activation-code", "gestionnaire")
+    assert [r.id for r in maf.delegable_roles] == ["declarant"]
+    employer = catalog.demarche("espace-employeur-cpf")
+    assert employer is not None
+    assert employer.entry == "operator"
+
+
+@pytest.mark.parametrize(
+    ("demarche", "holder", "role", "allowed"),
+    [
+        ("mon-activite-formation", {"gestionnaire"}, "declarant", True),
+        ("mon-activite-formation", {"gestionnaire"}, "gestionnaire", True),
+        ("mon-activite-formation", {"declarant"}, "declarant", False),
+        ("mon-activite-formation", set(), "declarant", False),
+        ("espace-employeur-cpf", {"administrateur-principal"}, "administrateur-delegue", True),
+        ("espace-employeur-cpf", {"administrateur-delegue"}, "gestionnaire", True),
+        ("espace-employeur-cpf", {"administrateur-delegue"}, "administrateur-delegue", False),
+        ("espace-employeur-cpf", {"administrateur-principal"}, "administrateur-principal", False),
+        ("espace-employeur-cpf", {"gestionnaire"}, "gestionnaire", False),
+    ],
+)
+def test_who_may_grant_which_role_comes_from_the_catalog(
+    demarche: str, holder: set[str], role: str, allowed: bool
+) -> None:
+    found = load_catalog().demarche(demarche)
+    assert found is not None
+    assert found.may_grant(holder, role) is allowed
+
+
+def test_only_the_operator_appoints_a_main_administrator() -> None:
+    employer = load_catalog().demarche("espace-employeur-cpf")
+    assert employer is not None
+    assert employer.may_grant(set(), "administrateur-principal", operator=True)
+    assert not employer.may_grant({"administrateur-delegue"}, "administrateur-principal")
+
+
+def test_a_gestionnaire_may_act_as_declarant_but_not_the_reverse() -> None:
+    maf = load_catalog().demarche("mon-activite-formation")
+    assert maf is not None
+    assert maf.roles_acting_as("declarant") == {"gestionnaire", "declarant"}
+    assert maf.roles_acting_as("gestionnaire") == {"gestionnaire"}
+    assert maf.roles_acting_as("inconnu") == frozenset()
+
+
+def _broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEFAULT_CATALOG.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "catalog.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def _line_of(path: Path, fragment: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if fragment in line)
+
+
+def test_an_unknown_role_in_granted_by_names_its_line(tmp_path: Path) -> None:
+    path = _broken(
+        tmp_path,
+        "granted_by: [gestionnaire]\n        implies: [declarant]",
+        "granted_by: [chef]\n        implies: [declarant]",
+    )
+    with pytest.raises(
+        CatalogError, match=rf"catalog.yaml, ligne {_line_of(path, '[chef]')} : le rôle « chef »"
+    ):
+        load_catalog(path)
+
+
+def test_an_unknown_field_names_its_line(tmp_path: Path) -> None:
+    path = _broken(
+        tmp_path,
+        "    redelegation: false\n",
+        "    redelegation: false\n    delegation: peut-etre\n",
+    )
+    with pytest.raises(CatalogError, match=rf"ligne {_line_of(path, 'delegation: peut-etre')} :"):
+        load_catalog(path)
+
+
+def test_a_wrong_entry_kind_names_its_line(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "entry: operator", "entry: courrier")
+    with pytest.raises(
+        CatalogError, match=rf"ligne {_line_of(path, 'entry: courrier')} : demarches\.3\.entry"
+    ):
+        load_catalog(path)
+
+
+def test_a_duplicate_demarche_is_refused(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "  - id: mes-collectes-formation", "  - id: mon-activite-formation")
+    with pytest.raises(CatalogError, match="déclarée deux fois"):
+        load_catalog(path)
+
+
+def test_broken_yaml_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text("version: 1\ndemarches:\n  - id: [\n")
+    with pytest.raises(CatalogError, match=r"catalog.yaml, ligne \d+ : YAML invalide"):
+        load_catalog(path)
+
+
+def test_a_bad_catalog_stops_the_app_start(tmp_path: Path) -> None:
+    from bridge.api.app import create_app
+    from bridge.settings import Settings
+
+    path = _broken(tmp_path, "entry: operator", "entry: courrier")
+    with pytest.raises(CatalogError):
+        create_app(Settings(catalog_file=path))
