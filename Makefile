@@ -17,11 +17,13 @@ help:
 	@echo "make test   installe tout puis lance les contrôles et les tests"
 
 # Debian packages a brand-new machine may lack: a Java runtime for Keycloak, Node.js for the
-# DSFR assets. Installed only when missing.
+# DSFR assets, PostgreSQL 15's server (the store's tests run on SQLite and PostgreSQL).
+# Installed only when missing.
 setup-system:
 	@missing=""; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql-15"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installation des paquets Debian manquants :$$missing"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; \
