@@ -1,0 +1,92 @@
+"""The portal pages refuse bad input with a French sentence next to the field, keep what the
+person typed, and protect every form against CSRF."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from tests.support.portal_login import csrf_of, logged_in_client
+from tests.support.seed import etablissement_with_code
+from tests.support.stack import Platform
+
+pytestmark = pytest.mark.keycloak
+MAF = "mon-activite-formation"
+
+
+def test_a_malformed_siret_is_explained_next_to_the_field_with_the_input_kept(
+    platform: Platform,
+) -> None:
+    with logged_in_client(platform, platform.new_person()) as client:
+        form = client.get(f"/demarches/{MAF}/ajouter")
+        page = client.post(
+            f"/demarches/{MAF}/activation",
+            data={"siret": "73282932000075", "code": "AAAA", "csrf_token": csrf_of(form)},
+        )
+    text = html.unescape(page.text)
+    assert page.status_code == 422
+    assert 'data-testid="erreur-siret"' in page.text
+    assert "sa clé de contrôle est fausse" in text
+    assert 'value="73282932000075"' in page.text
+
+
+def test_a_siret_that_has_a_gestionnaire_offers_the_access_request(platform: Platform) -> None:
+    siret, code = etablissement_with_code(platform.context)
+    with logged_in_client(platform, platform.new_person()) as first:
+        form = first.get(f"/demarches/{MAF}/ajouter")
+        done = first.post(
+            f"/demarches/{MAF}/activation",
+            data={"siret": siret, "code": code, "csrf_token": csrf_of(form)},
+        )
+        assert "vous en êtes gestionnaire" in html.unescape(done.text)
+        again = first.post(
+            f"/demarches/{MAF}/activation",
+            data={"siret": siret, "code": code, "csrf_token": csrf_of(form)},
+        )
+        assert again.status_code == 409  # a double submission changes nothing
+    with logged_in_client(platform, platform.new_person("Paul", "Durand")) as second:
+        form = second.get(f"/demarches/{MAF}/ajouter")
+        page = second.post(
+            f"/demarches/{MAF}/activation",
+            data={"siret": siret, "code": code, "csrf_token": csrf_of(form)},
+        )
+    text = html.unescape(page.text)
+    assert page.status_code == 409
+    assert 'data-testid="deja-gere"' in page.text
+    assert "demandez-lui l'accès" in text
+    assert "Demander l'accès</button>" in text
+    assert f'value="{siret}"' in page.text
+
+
+def test_every_habilitation_form_requires_the_csrf_token(platform: Platform) -> None:
+    siret, code = etablissement_with_code(platform.context)
+    with logged_in_client(platform, platform.new_person()) as client:
+        for path, data in [
+            (f"/demarches/{MAF}/activation", {"siret": siret, "code": code}),
+            (f"/demarches/{MAF}/demandes", {"siret": siret}),
+            (
+                f"/demarches/{MAF}/habilitations",
+                {"email": "x@exemple.fr", "role": "declarant", "siret": siret},
+            ),
+            (f"/demarches/{MAF}/demandes/1/approbation", {"role": "declarant"}),
+        ]:
+            response = client.post(path, data=data)
+            assert response.status_code == 403, path
+            assert "Ce formulaire a expiré" in response.text
+        assert "Les autres démarches" in client.get("/").text  # nothing was activated
+
+
+def test_the_users_screen_is_refused_to_a_person_who_manages_nothing(platform: Platform) -> None:
+    with logged_in_client(platform, platform.new_person()) as client:
+        page = client.get(f"/demarches/{MAF}/utilisateurs")
+    assert page.status_code == 403
+    assert "Vous n'êtes gestionnaire d'aucun SIRET" in html.unescape(page.text)
+
+
+def test_pages_send_an_anonymous_visitor_to_the_login(platform: Platform) -> None:
+    import httpx
+
+    response = httpx.get(f"{platform.portal_url}/demarches/{MAF}/ajouter")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/auth/login"
