@@ -523,3 +523,109 @@ def test_the_operator_issues_codes_and_nobody_else_does(
         ).status_code
         == 201
     )
+
+
+# --- the other catalog entries: same engine, other rules -------------------------------------
+
+EMPLOYER = "espace-employeur-cpf"
+
+
+@pytest.mark.parametrize("demarche", ["mes-collectes-formation", "mon-suivi-controle"])
+def test_every_training_demarche_follows_its_catalog_entry(
+    platform: Platform, callers: list[Caller], demarche: str
+) -> None:
+    gestionnaire = new_caller(platform, callers)
+    siret, code = etablissement_with_code(platform.context, demarche=demarche)
+    assert (
+        gestionnaire.post(
+            f"/demarches/{demarche}/activation", json={"siret": siret, "code": code}
+        ).status_code
+        == 201
+    )
+    declarant = new_caller(platform, callers)
+    declarant.http.get("/moi/habilitations")
+    body = {"personne": declarant.person.id, "role": "declarant", "siret": siret}
+    assert gestionnaire.post(f"/demarches/{demarche}/habilitations", json=body).status_code == 201
+    escalate = {"personne": declarant.person.id, "role": "gestionnaire", "siret": siret}
+    assert declarant.post(f"/demarches/{demarche}/habilitations", json=escalate).status_code == 403
+    # a right in one démarche is no right in another
+    other = (
+        "mon-suivi-controle" if demarche == "mes-collectes-formation" else "mes-collectes-formation"
+    )
+    verdict = declarant.http.get(
+        f"/demarches/{other}/droit", params={"siret": siret, "role": "declarant"}
+    )
+    assert verdict.json() == {"autorise": False}
+
+
+def _operator(platform: Platform, callers: list[Caller]) -> Caller:
+    operator = new_caller(platform, callers, "Opé", "Rateur")
+    admin = platform.admin()
+    admin.assign_realm_roles(operator.person.id, [admin.get_realm_role("operateur")])
+    operator.http.headers["Authorization"] = f"Bearer {platform.token_for(operator.person)}"
+    return operator
+
+
+def _employer(platform: Platform) -> str:
+    from bridge.etablissement.models import Etablissement
+
+    siret = new_siret()
+    with platform.context.work() as work:
+        work.session.add(Etablissement(siret=siret, siren=siret[:9], name="Employeur"))
+    return siret
+
+
+def _known(caller: Caller) -> Caller:
+    caller.http.get("/moi/habilitations")  # the store learns the person from the token
+    return caller
+
+
+def test_employer_space_appointments_follow_the_catalog(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    siret = _employer(platform)
+    operator = _operator(platform, callers)
+    principal = _known(new_caller(platform, callers, "Claire", "Principale"))
+    delegue = _known(new_caller(platform, callers, "Denis", "Delegue"))
+    gestionnaire = _known(new_caller(platform, callers, "Gaston", "Gestionnaire"))
+    other = _known(new_caller(platform, callers, "Olga", "Autre"))
+
+    def grant(by: Caller, who: Caller, role: str, on: str = siret) -> int:
+        return by.post(
+            f"/demarches/{EMPLOYER}/habilitations",
+            json={"personne": who.person.id, "role": role, "siret": on},
+        ).status_code
+
+    # Only the operator appoints the main administrator.
+    assert grant(principal, principal, "administrateur-principal") == 403
+    assert grant(operator, principal, "administrateur-principal") == 201
+    # Only the main administrator appoints a delegated administrator.
+    assert grant(gestionnaire, delegue, "administrateur-delegue") == 403
+    assert grant(principal, delegue, "administrateur-delegue") == 201
+    # Main and delegated administrators add gestionnaires.
+    assert grant(delegue, gestionnaire, "gestionnaire") == 201
+    assert grant(principal, other, "gestionnaire") == 201
+    # A delegated administrator may not appoint another one; a gestionnaire appoints nobody.
+    assert grant(delegue, other, "administrateur-delegue") == 403
+    assert grant(gestionnaire, other, "administrateur-delegue") == 403
+    # An administrator of another organisation has no power on this one.
+    other_siret = _employer(platform)
+    outsider = _known(new_caller(platform, callers, "Xavier", "Dehors"))
+    assert grant(operator, outsider, "administrateur-principal", other_siret) == 201
+    assert grant(outsider, other, "administrateur-delegue") == 403
+    assert grant(principal, outsider, "gestionnaire", other_siret) == 403
+
+
+def test_the_employer_space_opens_only_by_operator_appointment(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    siret = _employer(platform)
+    caller = new_caller(platform, callers)
+    by_code = caller.post(
+        f"/demarches/{EMPLOYER}/activation", json={"siret": siret, "code": "AAAA-BBBB-CCCC"}
+    )
+    assert by_code.status_code == 422
+    assert "ne s'ouvre pas par code d'activation" in by_code.json()["detail"]
+    by_request = caller.post(f"/demarches/{EMPLOYER}/demandes", json={"siret": siret})
+    assert by_request.status_code == 422
+    assert "ne reçoit pas de demande d'accès" in by_request.json()["detail"]
