@@ -449,8 +449,13 @@ def build_checks(plan: Plan, rng: random.Random) -> list[Check]:
 
 def measure_may_act(
     session: Session, catalog: Catalog, plan: Plan, checks: list[Check]
-) -> tuple[Timings, list[str]]:
-    timings = Timings("may_act")
+) -> tuple[dict[bool | None, Timings], list[str]]:
+    """All checks in one session; timings overall (key None) and by expected answer."""
+    timings: dict[bool | None, Timings] = {
+        None: Timings("may_act"),
+        True: Timings("  dont réponses attendues vraies"),
+        False: Timings("  dont réponses attendues fausses"),
+    }
     wrong: list[str] = []
     calls = [
         (plan.subjects[c.person], c.demarche, c.role, siret_of(c.siret_index), c.expected)
@@ -464,7 +469,9 @@ def measure_may_act(
     ):
         started = clock()
         answer = may_act(session, catalog, subject, demarche, role, siret)
-        timings.values_ns.append(clock() - started)
+        elapsed = clock() - started
+        timings[None].values_ns.append(elapsed)
+        timings[expected].values_ns.append(elapsed)
         if answer is not expected:
             wrong.append(
                 f"may_act({subject}, {demarche}, {role}, {siret}) = {answer}, attendu {expected}"
@@ -553,6 +560,8 @@ def database_size(engine: Engine, sqlite_file: Path | None) -> str:
         total = sum(sizes.values())
         detail = ", ".join(f"{name} {size / 2**20:.1f} Mio" for name, size in sizes.items())
         return f"{total / 2**20:.1f} Mio ({detail})"
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        return database_size(engine, Path(str(engine.url.database)))
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             size = connection.scalar(text("SELECT pg_database_size(current_database())"))
@@ -587,8 +596,8 @@ def row_counts(engine: Engine, moment: datetime) -> list[tuple[str, int]]:
         ]
 
 
-def query_plans(engine: Engine, catalog: Catalog, plan: Plan) -> list[str]:
-    """EXPLAIN QUERY PLAN of the hot path on SQLite (the statement SQLAlchemy really sends)."""
+def query_plans(engine: Engine, label: str, work: Callable[[Session], object]) -> list[str]:
+    """EXPLAIN QUERY PLAN (SQLite) of every SELECT that `work` really sends, with its time."""
     if engine.dialect.name != "sqlite":
         return []
     captured: list[tuple[str, Any]] = []
@@ -600,17 +609,21 @@ def query_plans(engine: Engine, catalog: Catalog, plan: Plan) -> list[str]:
     sqlalchemy.event.listen(engine, "before_cursor_execute", capture)
     try:
         with Session(engine) as session:
-            manager = plan.subjects[plan.gestionnaire_of(0)]
-            may_act(session, catalog, manager, MAF, GESTIONNAIRE, siret_of(0))
+            work(session)
     finally:
         sqlalchemy.event.remove(engine, "before_cursor_execute", capture)
     lines: list[str] = []
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        for statement, params in captured:
+        for number, (statement, params) in enumerate(captured, 1):
+            started = time.perf_counter_ns()
+            cursor.execute(statement, params)
+            cursor.fetchall()
+            elapsed = time.perf_counter_ns() - started
             cursor.execute(f"EXPLAIN QUERY PLAN {statement}", params)
-            lines.extend(f"  may_act → {row[-1]}" for row in cursor.fetchall())
+            steps = " ; ".join(str(row[-1]) for row in cursor.fetchall())
+            lines.append(f"{label} requête {number} ({elapsed / 1e6:.2f} ms) : {steps}")
         cursor.close()
     finally:
         raw.close()
@@ -697,12 +710,24 @@ def run(
                 f"[1] Chargement {name.lower()} : {written} lignes en {seconds(elapsed)} "
                 f"({written / (elapsed / 1e9):,.0f} lignes/s)".replace(",", " ")
             )
-        if sqlite_file is not None:
+        if engine.dialect.name == "sqlite":
             with engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        plans = query_plans(engine, catalog, plan)
+        manager = plan.subjects[plan.gestionnaire_of(0)]
+        plans = query_plans(
+            engine,
+            "may_act",
+            lambda session: may_act(session, catalog, manager, MAF, DECLARANT, siret_of(0)),
+        )
+        plans += query_plans(
+            engine,
+            f"users (SIRET de {plan.big_size})",
+            lambda session: HabilitationService(
+                session, catalog, EtablissementService(session, catalog, "x")
+            ).users(Actor(subject=manager), MAF, page=1),
+        )
         for line in plans:
-            say(f"[1] Plan SQLite {line.strip()}")
+            say(f"[1] Plan SQLite, {line}")
 
         # 2. the right-to-act check
         factory = make_session_factory(engine)
@@ -715,7 +740,8 @@ def run(
         with factory() as session:
             may_act_timings, may_act_wrong = measure_may_act(session, catalog, plan, checks)
         may_act_ns = time.perf_counter_ns() - step
-        say(f"[2] {may_act_timings.summary_us()}")
+        for timings in may_act_timings.values():
+            say(f"[2] {timings.summary_us()}")
         expected_true = sum(1 for c in checks if c.expected)
         say(
             f"[2] Réponses : {expected_true} attendues vraies, {len(checks) - expected_true} "
@@ -785,7 +811,7 @@ def run(
                 for name, n, ns in loads
             ),
             "Droit d'agir (may_act, une session) :",
-            f"  {may_act_timings.summary_us()}",
+            *(f"  {timings.summary_us()}" for timings in may_act_timings.values()),
             f"  fausses réponses : {len(may_act_wrong)} sur {len(checks)}",
             "Écran des utilisateurs (HabilitationService.users, page 1) :",
             *(f"  {timings.summary_ms()}" for timings, _ in users_results),

@@ -83,6 +83,10 @@ class Settings(OidcClientSettings):
     # Key of the activation codes' HMAC: without it, the database alone reveals no code.
     code_pepper: SecretStr = SecretStr("dev-poivre-des-codes-a-changer")
     code_validity_days: int = 365
+    # A delegation's invitation link works this long (the gestionnaire may resend it).
+    invitation_validity_days: int = 7
+    # Both sides are e-mailed this many days before a delegation ends.
+    delegation_warning_days: int = 15
     # Audience the bridge's JSON API requires in bearer tokens (a Keycloak audience mapper).
     api_audience: str = "bridge-api"
     smtp_host: str = "127.0.0.1"

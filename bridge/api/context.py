@@ -19,6 +19,7 @@ from bridge.api.tokens import Principal, TokenVerifier
 from bridge.audit.service import Actor
 from bridge.catalog import Catalog
 from bridge.db import unit_of_work
+from bridge.delegation.service import DelegationService
 from bridge.etablissement.service import EtablissementService
 from bridge.habilitation.service import HabilitationService
 from bridge.notification import Email, Mailer
@@ -31,6 +32,7 @@ class Services:
     session: Session
     etablissements: EtablissementService
     habilitations: HabilitationService
+    delegations: DelegationService
 
 
 @dataclass
@@ -50,9 +52,14 @@ class AppContext:
                 self.settings.code_pepper.get_secret_value(),
                 timedelta(days=self.settings.code_validity_days),
             )
-            yield Services(
-                session, etablissements, HabilitationService(session, self.catalog, etablissements)
+            habilitations = HabilitationService(session, self.catalog, etablissements)
+            delegations = DelegationService(
+                session,
+                self.catalog,
+                habilitations,
+                timedelta(days=self.settings.invitation_validity_days),
             )
+            yield Services(session, etablissements, habilitations, delegations)
 
     def send(self, *emails: Email) -> None:
         for email in emails:

@@ -263,6 +263,31 @@ class HabilitationService:
         )
         return habilitation
 
+    def grant_by_delegation(
+        self,
+        actor: Actor,
+        demarche: Demarche,
+        role: str,
+        siret: str,
+        *,
+        on_behalf_of: str,
+        valid_until: datetime | None,
+        by_name: str,
+    ) -> Habilitation:
+        """The habilitation a tiers receives by accepting an invitation (checked by the caller)."""
+        habilitation = self._grant(
+            actor,
+            actor.subject,
+            demarche,
+            role,
+            siret,
+            GrantedHow.DELEGATION,
+            by_name=by_name,
+            valid_until=valid_until,
+        )
+        habilitation.on_behalf_of_siret = on_behalf_of
+        return habilitation
+
     def grant(
         self, actor: Actor, demarche_id: str, subject: str, role: str, siret: str
     ) -> Habilitation:
