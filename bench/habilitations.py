@@ -648,6 +648,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--checks", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=20_261_122)
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="PostgreSQL : mesurer sans ANALYZE, comme juste après un import massif",
+    )
     return parser.parse_args(argv)
 
 
@@ -711,8 +716,15 @@ def run(
                 f"({written / (elapsed / 1e9):,.0f} lignes/s)".replace(",", " ")
             )
         if engine.dialect.name == "sqlite":
+            # The product never runs ANALYZE on SQLite: the planner works without statistics.
             with engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        elif engine.dialect.name == "postgresql" and not args.no_analyze:
+            # What autovacuum does soon after a bulk import; without it the planner guesses.
+            step = time.perf_counter_ns()
+            with engine.begin() as connection:
+                connection.exec_driver_sql("ANALYZE")
+            say(f"[1] ANALYZE (statistiques PostgreSQL) : {seconds(time.perf_counter_ns() - step)}")
         manager = plan.subjects[plan.gestionnaire_of(0)]
         plans = query_plans(
             engine,

@@ -40,6 +40,14 @@ log = logging.getLogger(__name__)
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 _SESSION_USER = "user"
 _SESSION_ID_TOKEN = "id_token"  # noqa: S105 - a session key, not a secret
+_SESSION_AFTER_LOGIN = "suite"
+
+
+def local_path(value: str | None) -> str | None:
+    """`value` if it is a path of this site (never another host: no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    return value
 
 
 class SessionUser(BaseModel):
@@ -50,6 +58,7 @@ class SessionUser(BaseModel):
     given_name: str = ""
     family_name: str = ""
     email: str = ""
+    email_verified: bool = False
     operator: bool = False
 
     @property
@@ -162,14 +171,19 @@ class OidcLogin:
         router = APIRouter(prefix="/auth", include_in_schema=False)
 
         @router.get("/login")
-        async def login(request: Request) -> Response:
+        async def login(request: Request, suite: str | None = None) -> Response:
+            """Log in; `suite` is a path of this site to come back to afterwards."""
             await self._metadata()
+            if local_path(suite):
+                request.session[_SESSION_AFTER_LOGIN] = suite
             response: Response = await self.client.authorize_redirect(request, self.redirect_uri)
             return response
 
         @router.get("/inscription")
-        async def register(request: Request) -> Response:
+        async def register(request: Request, suite: str | None = None) -> Response:
             await self._metadata()
+            if local_path(suite):
+                request.session[_SESSION_AFTER_LOGIN] = suite
             response: Response = await self.client.authorize_redirect(
                 request, self.redirect_uri, prompt="create"
             )
@@ -196,14 +210,16 @@ class OidcLogin:
                 given_name=claims.get("given_name", ""),
                 family_name=claims.get("family_name", ""),
                 email=claims.get("email", ""),
+                email_verified=bool(claims.get("email_verified", False)),
             )
             if on_login is not None:
                 user = on_login(user, dict(token))
+            after = local_path(request.session.get(_SESSION_AFTER_LOGIN))
             request.session.clear()
             request.session[_SESSION_USER] = user.model_dump()
             request.session[_SESSION_ID_TOKEN] = token.get("id_token")
             log.info("connexion", extra={"sub": user.sub, "client": self.settings.client_id})
-            return RedirectResponse(home, status_code=303)
+            return RedirectResponse(after or home, status_code=303)
 
         @router.post("/logout", dependencies=[Depends(require_csrf)])
         async def logout(request: Request) -> Response:

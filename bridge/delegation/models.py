@@ -48,3 +48,4 @@ class Delegation(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     habilitation_id: Mapped[int | None] = mapped_column(ForeignKey("habilitation.id"), default=None)
     ended_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bridge.audit.service import Actor, record
@@ -28,6 +28,7 @@ from bridge.etablissement.siret import parse_siret
 from bridge.habilitation.models import GrantedHow, Habilitation
 from bridge.habilitation.service import HabilitationService
 from bridge.notification import Email
+from bridge.person.models import Person
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -226,10 +227,14 @@ class DelegationService:
         return delegation
 
     def _answer(
-        self, actor: Actor, email: str, email_verified: bool, token: str, status: DelegationStatus
+        self,
+        actor: Actor,
+        email: str,
+        email_verified: bool,
+        delegation: Delegation,
+        status: DelegationStatus,
     ) -> Delegation:
         """Move the invitation once to `status`: of two simultaneous answers, one wins."""
-        delegation = self.by_token(token)
         if not email_verified or email.strip().lower() != delegation.tiers_email:
             raise ForbiddenError(
                 f"Cette invitation a été envoyée à une autre adresse que celle de votre compte "
@@ -247,7 +252,12 @@ class DelegationService:
         return delegation
 
     def accept(self, actor: Actor, email: str, email_verified: bool, token: str) -> Habilitation:
-        delegation = self._answer(actor, email, email_verified, token, DelegationStatus.ACCEPTED)
+        return self._accept(actor, email, email_verified, self.by_token(token))
+
+    def _accept(
+        self, actor: Actor, email: str, email_verified: bool, found: Delegation
+    ) -> Habilitation:
+        delegation = self._answer(actor, email, email_verified, found, DelegationStatus.ACCEPTED)
         demarche = demarche_or_refuse(self.catalog, delegation.demarche)
         etablissement = self.session.get(Etablissement, delegation.delegator_siret)
         habilitation = self.habilitations.grant_by_delegation(
@@ -272,7 +282,9 @@ class DelegationService:
         return habilitation
 
     def decline(self, actor: Actor, email: str, email_verified: bool, token: str) -> Delegation:
-        delegation = self._answer(actor, email, email_verified, token, DelegationStatus.DECLINED)
+        delegation = self._answer(
+            actor, email, email_verified, self.by_token(token), DelegationStatus.DECLINED
+        )
         record(
             self.session,
             actor,
@@ -282,6 +294,152 @@ class DelegationService:
             delegation=delegation.id,
         )
         return delegation
+
+    def pending_for(self, email: str, email_verified: bool) -> list[Delegation]:
+        """Invitations waiting for this verified address (none for an unverified one)."""
+        if not email_verified:
+            return []
+        return list(
+            self.session.scalars(
+                select(Delegation)
+                .where(
+                    Delegation.tiers_email == email.strip().lower(),
+                    Delegation.status == DelegationStatus.INVITED,
+                    Delegation.token_expires_at > now(),
+                )
+                .order_by(Delegation.created_at)
+            )
+        )
+
+    def accept_many(
+        self, actor: Actor, email: str, email_verified: bool, ids: list[int]
+    ) -> list[Habilitation]:
+        """Accept several invitations at once (a tiers with many clients): the verified address
+        proves what the link would have proved."""
+        granted = []
+        pending = {d.id: d for d in self.pending_for(email, email_verified)}
+        for delegation_id in ids:
+            delegation = pending.get(delegation_id)
+            if delegation is None:
+                raise InvitationError(
+                    f"L'invitation n° {delegation_id} n'est pas en attente pour votre adresse."
+                )
+            if delegation.token_hash is None:
+                raise InvitationError("Cette invitation a déjà servi.")
+            granted.append(self._accept(actor, email, email_verified, delegation))
+        return granted
+
+    def portfolio(
+        self,
+        subject: str,
+        *,
+        query: str = "",
+        demarche: str | None = None,
+        ends_before: datetime | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> tuple[list[tuple[Habilitation, str]], int]:
+        """Every establishment a tiers acts for, with its name; searchable and paginated."""
+        conditions = [
+            Habilitation.subject == subject,
+            Habilitation.granted_how == GrantedHow.DELEGATION,
+            Habilitation.revoked_at.is_(None),
+            or_(Habilitation.valid_until.is_(None), Habilitation.valid_until > now()),
+        ]
+        if demarche:
+            conditions.append(Habilitation.demarche == demarche)
+        if ends_before is not None:
+            conditions.append(Habilitation.valid_until <= ends_before)
+        text = query.strip()
+        if text:
+            conditions.append(
+                or_(
+                    Habilitation.siret.like(f"{text}%"),
+                    func.lower(Etablissement.name).like(f"%{text.lower()}%"),
+                )
+            )
+        base = (
+            select(Habilitation, Etablissement.name)
+            .join(Etablissement, Etablissement.siret == Habilitation.siret)
+            .where(*conditions)
+        )
+        total = self.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        rows = self.session.execute(
+            base.order_by(Etablissement.name, Habilitation.siret)
+            .offset((max(1, page) - 1) * page_size)
+            .limit(page_size)
+        ).all()
+        return [(h, name) for h, name in rows], total
+
+    # --- end dates ---------------------------------------------------------------------------
+
+    def run_end_dates(self, warning: timedelta) -> list[Email]:
+        """Mark ended delegations expired and warn both sides before the end; idempotent.
+
+        The right itself already stops at `valid_until` (checked at each request); this
+        job only keeps the statuses true and tells people.
+        """
+        moment = now()
+        emails: list[Email] = []
+        system = Actor("systeme", "Plateforme")
+        ended = self.session.scalars(
+            select(Delegation).where(
+                Delegation.status == DelegationStatus.ACCEPTED, Delegation.valid_until <= moment
+            )
+        )
+        for delegation in ended:
+            moved = self.session.execute(
+                update(Delegation)
+                .where(
+                    Delegation.id == delegation.id, Delegation.status == DelegationStatus.ACCEPTED
+                )
+                .values(status=DelegationStatus.EXPIRED)
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                continue  # another worker did it
+            record(
+                self.session,
+                system,
+                "delegation-expiree",
+                siret=delegation.delegator_siret,
+                demarche=delegation.demarche,
+                delegation=delegation.id,
+            )
+            emails.append(self._notice(delegation, "a pris fin"))
+        soon = self.session.scalars(
+            select(Delegation).where(
+                Delegation.status == DelegationStatus.ACCEPTED,
+                Delegation.warned_at.is_(None),
+                Delegation.valid_until > moment,
+                Delegation.valid_until <= moment + warning,
+            )
+        )
+        for delegation in soon:
+            moved = self.session.execute(
+                update(Delegation)
+                .where(Delegation.id == delegation.id, Delegation.warned_at.is_(None))
+                .values(warned_at=moment)
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount == 1:  # type: ignore[attr-defined]
+                end = delegation.valid_until.strftime("%d/%m/%Y") if delegation.valid_until else ""
+                emails.append(self._notice(delegation, f"prendra fin le {end}"))
+        return emails
+
+    def _notice(self, delegation: Delegation, what: str) -> Email:
+        demarche = self.catalog.demarche(delegation.demarche)
+        title = demarche.title if demarche else delegation.demarche
+        inviter = self.session.get(Person, delegation.invited_by)
+        to = tuple(sorted({delegation.tiers_email, *((inviter.email,) if inviter else ())}))
+        return Email(
+            to=to,
+            subject=f"Délégation {title} : elle {what}",
+            text=(
+                f"Bonjour,\n\nLa délégation du rôle « {delegation.role} » sur {title} pour le SIRET "
+                f"{delegation.delegator_siret}, au tiers {delegation.tiers_siret}, {what}.\n"
+            ),
+        )
 
     # --- management by the gestionnaire ------------------------------------------------------
 
@@ -338,6 +496,3 @@ class DelegationService:
                 .limit(200)
             )
         )
-
-
-__all__ = ["DelegationDraft", "DelegationService", "GrantedHow", "InvitationError", "token_digest"]

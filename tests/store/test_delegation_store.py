@@ -15,7 +15,7 @@ from bridge.delegation.models import Delegation
 from bridge.delegation.service import DelegationService, InvitationError
 from bridge.errors import ForbiddenError, InvalidInputError
 from bridge.etablissement.siret import InvalidSiretError
-from bridge.habilitation.models import GrantedHow
+from bridge.habilitation.models import GrantedHow, Habilitation
 from bridge.habilitation.service import may_act
 from tests.store.test_habilitation_store import (
     CATALOG,
@@ -260,3 +260,73 @@ def test_a_gestionnaire_cannot_delegate_a_role_it_does_not_hold(
             delegator_siret=siret,
             valid_until=None,
         )
+
+
+def test_a_tiers_accepts_several_invitations_at_once_and_sees_its_portfolio(
+    sessions: sessionmaker[Session],
+) -> None:
+    tiers = person(sessions, "cabinet")
+    email = f"{tiers.subject}@exemple.fr"
+    clients = [gestionnaire(sessions) for _ in range(3)]
+    for actor, siret in clients:
+        invite(sessions, actor, siret, email, now() + timedelta(days=10))
+    with unit_of_work(sessions) as session:
+        pending = delegations(session).pending_for(email, True)
+        assert delegations(session).pending_for(email, False) == []
+        delegations(session).accept_many(tiers, email, True, [d.id for d in pending])
+    with unit_of_work(sessions) as session:
+        rows, total = delegations(session).portfolio(tiers.subject)
+        assert total == 3
+        assert {h.siret for h, _ in rows} == {siret for _, siret in clients}
+        found, one = delegations(session).portfolio(tiers.subject, query=clients[1][1][:9])
+        assert one == 1
+        assert found[0][0].siret == clients[1][1]
+        _, none = delegations(session).portfolio(tiers.subject, demarche="mon-suivi-controle")
+        assert none == 0
+    assert all(allowed(sessions, tiers, siret) for _, siret in clients)
+
+
+def test_a_declined_invitation_gives_nothing_and_cannot_be_accepted_later(
+    sessions: sessionmaker[Session],
+) -> None:
+    actor, siret = gestionnaire(sessions)
+    tiers = person(sessions, "tiers")
+    email = f"{tiers.subject}@exemple.fr"
+    _, token = invite(sessions, actor, siret, email)
+    with unit_of_work(sessions) as session:
+        delegations(session).decline(tiers, email, True, token)
+    with pytest.raises(InvitationError, match="a déjà servi"):
+        accept(sessions, tiers, email, token)
+    assert not allowed(sessions, tiers, siret)
+
+
+def test_the_end_date_job_expires_warns_and_is_idempotent(sessions: sessionmaker[Session]) -> None:
+    actor, siret = gestionnaire(sessions)
+    ending, soon = person(sessions, "fin"), person(sessions, "bientot")
+    for who, days in ((ending, 1), (soon, 5)):
+        email = f"{who.subject}@exemple.fr"
+        _, token = invite(sessions, actor, siret, email, now() + timedelta(days=days))
+        accept(sessions, who, email, token)
+    past = now() - timedelta(seconds=1)
+    with unit_of_work(sessions) as session:  # the first one's end has come (for both rows)
+        session.execute(
+            update(Delegation)
+            .where(Delegation.tiers_email == f"{ending.subject}@exemple.fr")
+            .values(valid_until=past)
+        )
+        session.execute(
+            update(Habilitation)
+            .where(Habilitation.subject == ending.subject)
+            .values(valid_until=past)
+        )
+    with unit_of_work(sessions) as session:
+        first = delegations(session).run_end_dates(timedelta(days=15))
+    with unit_of_work(sessions) as session:
+        second = delegations(session).run_end_dates(timedelta(days=15))
+    subjects = sorted(e.subject for e in first)
+    assert subjects[0].endswith("elle a pris fin")
+    assert "prendra fin le" in subjects[1]
+    assert all(f"{actor.subject}@exemple.fr" in e.to for e in first)  # both sides are told
+    assert second == []
+    assert not allowed(sessions, ending, siret)
+    assert allowed(sessions, soon, siret)

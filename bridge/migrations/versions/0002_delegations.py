@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("decided_at", bridge.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("habilitation_id", sa.Integer(), nullable=True),
         sa.Column("ended_by", sa.String(length=64), nullable=True),
+        sa.Column("warned_at", bridge.db.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["delegator_siret"],
             ["etablissement.siret"],
