@@ -375,13 +375,40 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="révoquer le code encore actif et en émettre un nouveau",
     )
+    delegations = _with_help(
+        commands.add_parser("delegations", help="délégations à des tiers", add_help=False)
+    )
+    delegation_commands = delegations.add_subparsers(
+        dest="command", required=True, metavar="ACTION"
+    )
+    _with_help(
+        delegation_commands.add_parser(
+            "echeances",
+            help="marquer les délégations échues et prévenir celles qui finissent bientôt",
+            add_help=False,
+        )
+    )
     return parser
+
+
+def run_end_dates(settings: Settings) -> int:
+    """The delegations' end-date job, once (for cron, or when the portal's schedule is off)."""
+    from bridge.api.app import create_app
+    from bridge.delegation.jobs import run_end_dates_once
+
+    migrate(settings.database_url)
+    app = create_app(settings.model_copy(update={"delegation_job_interval_seconds": 0}))
+    sent = run_end_dates_once(app.state.context)
+    print(f"Échéances traitées : {sent} courriel(s) envoyé(s).")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.group == "db":
         return upgrade_database(settings)
+    if args.group == "delegations":
+        return run_end_dates(settings)
     if args.command == "import":
         return import_etablissements(settings, args.file, args.demarche, args.lettres, args.rejets)
     return issue_one_code(settings, args.siret, args.demarche, args.reemettre)

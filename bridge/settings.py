@@ -87,6 +87,8 @@ class Settings(OidcClientSettings):
     invitation_validity_days: int = 7
     # Both sides are e-mailed this many days before a delegation ends.
     delegation_warning_days: int = 15
+    # How often the portal runs the delegations' end-date job (0: never, e.g. when cron does).
+    delegation_job_interval_seconds: int = 300
     # Audience the bridge's JSON API requires in bearer tokens (a Keycloak audience mapper).
     api_audience: str = "bridge-api"
     smtp_host: str = "127.0.0.1"

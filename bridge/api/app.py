@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,16 +12,18 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from bridge.api.context import AppContext
+from bridge.api.delegations import router as delegations_api
 from bridge.api.errors import install_error_handlers
 from bridge.api.habilitations import router as habilitations_api
 from bridge.api.health import health_router
-from bridge.api.oidc import OidcLogin, SessionUser
+from bridge.api.oidc import EndedSessions, OidcLogin, SessionUser
 from bridge.api.pages import LoginRequiredError, pages_router
 from bridge.api.portal import portal_router
 from bridge.api.templating import make_templates, mount_assets
 from bridge.api.tokens import TokenVerifier
 from bridge.catalog import load_catalog
 from bridge.db import make_engine, make_session_factory
+from bridge.delegation.jobs import end_dates_every
 from bridge.logging import configure_logging
 from bridge.notification import Mailer
 from bridge.person.service import remember_person
@@ -35,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     http = httpx.AsyncClient()
     engine = make_engine(settings.database_url)
+    ended = EndedSessions()  # shared: a session ended in Keycloak ends for pages and API
     internal = (settings.keycloak_internal_url or settings.keycloak_url).rstrip("/")
     context = AppContext(
         settings=settings,
@@ -45,12 +49,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             issuer=settings.issuer,
             jwks_url=f"{internal}/realms/{settings.keycloak_realm}/protocol/openid-connect/certs",
             audience=settings.api_audience,
+            ended=ended,
         ),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        job = None
+        if settings.delegation_job_interval_seconds > 0:
+            job = asyncio.create_task(
+                end_dates_every(context, settings.delegation_job_interval_seconds)
+            )
         yield
+        if job is not None:
+            job.cancel()
         await http.aclose()
         engine.dispose()
 
@@ -61,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     templates = make_templates(theme=settings.theme, service_name=SERVICE_NAME)
-    login = OidcLogin(settings)
+    login = OidcLogin(settings, ended)
     app.state.settings = settings
     app.state.login = login
     app.state.context = context
@@ -90,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router(settings.discovery_url, http))
     app.include_router(login.router(on_login=on_login))
     app.include_router(habilitations_api)
+    app.include_router(delegations_api)
     app.include_router(pages_router(context, login, templates))
     app.include_router(portal_router(settings, login, templates))
 

@@ -23,6 +23,7 @@ from bridge.delegation.service import DelegationService
 from bridge.etablissement.service import EtablissementService
 from bridge.habilitation.service import HabilitationService
 from bridge.notification import Email, Mailer
+from bridge.person.models import Person
 from bridge.person.service import remember_person
 from bridge.settings import Settings
 
@@ -87,14 +88,36 @@ def bearer_principal(request: Request, context: ContextDep) -> Principal:
     if scheme.lower() != "bearer" or not token:
         raise InvalidTokenError("Un jeton d'accès (Authorization: Bearer) est requis.")
     principal = context.verifier.verify(token.strip())
-    with context.work() as work:
-        given = str(principal.claims.get("given_name") or "")
-        family = str(principal.claims.get("family_name") or "")
-        remember_person(work.session, principal.subject, principal.email, given, family)
+    _remember(context, principal)
     return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(bearer_principal)]
+
+
+def _remember(context: AppContext, principal: Principal) -> None:
+    """Keep the person's copy current from the token, writing only what changed, never an
+    empty name, and the e-mail only once Keycloak has verified it."""
+    claims = principal.claims
+    given = str(claims.get("given_name") or "")
+    family = str(claims.get("family_name") or "")
+    email = principal.email if claims.get("email_verified") else ""
+    with context.work() as work:
+        known = work.session.get(Person, principal.subject)
+        unchanged = known is not None and (
+            (not email or known.email == email)
+            and (not given or known.first_name == given)
+            and (not family or known.last_name == family)
+        )
+        if unchanged:
+            return
+        remember_person(
+            work.session,
+            principal.subject,
+            email or (known.email if known else principal.email),
+            given or (known.first_name if known else ""),
+            family or (known.last_name if known else ""),
+        )
 
 
 def api_actor(request: Request, principal: PrincipalDep) -> Actor:

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import authlib.deprecate  # noqa: F401 - installs Authlib's "always" filter before ours below
 import httpx
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -28,6 +29,7 @@ from pydantic import BaseModel
 
 from bridge.api.csrf import require_csrf
 from bridge.api.errors import KeycloakUnavailableError, LoginError
+from bridge.api.tokens import ALLOWED_ALGORITHMS
 from bridge.settings import OidcClientSettings
 
 with warnings.catch_warnings():
@@ -98,6 +100,7 @@ class OidcLogin:
     def __init__(self, settings: OidcClientSettings, ended: EndedSessions | None = None) -> None:
         self.settings = settings
         self.ended = ended or EndedSessions()
+        self._keys_refetched_at = 0.0
         self._oauth = OAuth()
         self.client: Any = self._oauth.register(
             name="keycloak",
@@ -134,13 +137,16 @@ class OidcLogin:
     async def verify_logout_token(self, token: str) -> dict[str, Any]:
         """Check a back-channel logout token as OIDC Back-Channel Logout 1.0 §2.6 asks."""
         metadata = await self._metadata()
-        algorithms = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
-        registry = JWSRegistry(algorithms=[a for a in algorithms if a != "none"])
+        registry = JWSRegistry(algorithms=ALLOWED_ALGORITHMS)
         try:
             keys = KeySet.import_key_set(await self.client.fetch_jwk_set())
             try:
                 decoded = jwt.decode(token, keys, registry=registry)
             except JoseError:
+                # Refetch the keys (a rotation) at most every 30 s, whatever is posted here.
+                if time.monotonic() - self._keys_refetched_at < 30:
+                    raise
+                self._keys_refetched_at = time.monotonic()
                 keys = KeySet.import_key_set(await self.client.fetch_jwk_set(force=True))
                 decoded = jwt.decode(token, keys, registry=registry)
             jwt.JWTClaimsRegistry(
@@ -212,8 +218,8 @@ class OidcLogin:
                 email=claims.get("email", ""),
                 email_verified=bool(claims.get("email_verified", False)),
             )
-            if on_login is not None:
-                user = on_login(user, dict(token))
+            if on_login is not None:  # store and HTTP work: off the event loop
+                user = await run_in_threadpool(on_login, user, dict(token))
             after = local_path(request.session.get(_SESSION_AFTER_LOGIN))
             request.session.clear()
             request.session[_SESSION_USER] = user.model_dump()

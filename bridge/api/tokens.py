@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from joserfc import jwt
@@ -23,6 +23,10 @@ from bridge.errors import BridgeError
 
 ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
 OPERATOR_ROLE = "operateur"
+
+
+class EndedSessionsLike(Protocol):
+    def is_ended(self, sid: str | None) -> bool: ...
 
 
 class InvalidTokenError(BridgeError):
@@ -44,7 +48,12 @@ class Principal:
 
 class TokenVerifier:
     def __init__(
-        self, issuer: str, jwks_url: str, audience: str, refetch_interval: float = 30.0
+        self,
+        issuer: str,
+        jwks_url: str,
+        audience: str,
+        refetch_interval: float = 30.0,
+        ended: EndedSessionsLike | None = None,
     ) -> None:
         self.issuer = issuer
         self.jwks_url = jwks_url
@@ -54,6 +63,7 @@ class TokenVerifier:
         self._fetched_at = 0.0
         self._lock = threading.Lock()
         self._registry = JWSRegistry(algorithms=ALLOWED_ALGORITHMS)
+        self.ended = ended
 
     def _key_set(self, *, refresh: bool) -> KeySet:
         with self._lock:
@@ -90,6 +100,10 @@ class TokenVerifier:
         except (JoseError, ValueError) as exc:
             raise InvalidTokenError(f"Jeton refusé ({exc.__class__.__name__}).") from exc
         claims = dict(decoded.claims)
+        if claims.get("typ", "Bearer") != "Bearer":
+            raise InvalidTokenError("Ce jeton n'est pas un jeton d'accès.")
+        if self.ended is not None and self.ended.is_ended(claims.get("sid")):
+            raise InvalidTokenError("Cette session a été fermée : reconnectez-vous.")
         roles = (claims.get("realm_access") or {}).get("roles") or []
         name = claims.get("name") or " ".join(
             p for p in (claims.get("given_name"), claims.get("family_name")) if p

@@ -243,7 +243,11 @@ class DelegationService:
         moved = self.session.execute(
             update(Delegation)
             .where(Delegation.id == delegation.id, Delegation.status == DelegationStatus.INVITED)
-            .values(status=status, decided_at=now(), accepted_by=actor.subject)
+            .values(
+                status=status,
+                decided_at=now(),
+                accepted_by=actor.subject if status == DelegationStatus.ACCEPTED else None,
+            )
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]

@@ -57,6 +57,17 @@ def opened_by_code(catalog: Catalog, demarche_id: str) -> Demarche:
     return demarche
 
 
+def lock_etablissement(session: Session, siret: str) -> None:
+    """Serialise changes about one SIRET (its codes, its holders): a no-op write takes the
+    row lock on PostgreSQL and the write lock on SQLite before anything is counted."""
+    session.execute(
+        update(Etablissement)
+        .where(Etablissement.siret == siret)
+        .values(siret=Etablissement.siret)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def demarche_or_refuse(catalog: Catalog, demarche_id: str) -> Demarche:
     demarche = catalog.demarche(demarche_id)
     if demarche is None:
@@ -127,6 +138,7 @@ class EtablissementService:
         siret = parse_siret(siret)
         if self.session.get(Etablissement, siret) is None:
             raise NotFoundError(f"L'établissement {siret} n'est pas connu : importez-le d'abord.")
+        lock_etablissement(self.session, siret)
         moment = now()
         current = self.active_code(siret, demarche.id, moment)
         if current is not None:
@@ -268,9 +280,20 @@ class EtablissementService:
         """Check and use the code once; a wrong one is counted, a used one never works again."""
         moment = now()
         self.check_lockout(siret, actor.subject, moment)
-        candidate = self.active_code(siret, demarche.id, moment)
         expected = hash_code(self.pepper, siret, demarche.id, code)
-        if candidate is None or not hmac.compare_digest(candidate.code_hash, expected):
+        candidate = self.session.scalars(
+            select(ActivationCode)
+            .where(
+                ActivationCode.siret == siret,
+                ActivationCode.demarche == demarche.id,
+                ActivationCode.code_hash == expected,
+                ActivationCode.used_at.is_(None),
+                ActivationCode.revoked_at.is_(None),
+                ActivationCode.expires_at > moment,
+            )
+            .limit(1)
+        ).first()
+        if candidate is None:
             self.session.add(
                 CodeAttempt(siret=siret, subject=actor.subject, at=moment, success=False)
             )

@@ -26,6 +26,7 @@ from bridge.etablissement.service import (
     AlreadyManagedError,
     EtablissementService,
     demarche_or_refuse,
+    lock_etablissement,
     opened_by_code,
 )
 from bridge.etablissement.siret import parse_siret
@@ -314,6 +315,7 @@ class HabilitationService:
     def _refuse_last_holder(self, demarche: Demarche, habilitation: Habilitation) -> None:
         if habilitation.role != demarche.first_holder_role:
             return
+        lock_etablissement(self.session, habilitation.siret)
         others = self.session.scalar(
             select(func.count())
             .select_from(Habilitation)
@@ -340,6 +342,10 @@ class HabilitationService:
         current = self._habilitation(demarche, habilitation_id)
         self._require_manager(actor, demarche, current.siret, current.role)
         self._require_manager(actor, demarche, current.siret, role)
+        if current.granted_how == GrantedHow.DELEGATION:
+            raise ConflictError(
+                "Cette habilitation vient d'une délégation : modifiez ou révoquez la délégation."
+            )
         if role == current.role:
             return current
         self._refuse_last_holder(demarche, current)
@@ -371,6 +377,15 @@ class HabilitationService:
         self._require_manager(actor, demarche, current.siret, current.role)
         self._refuse_last_holder(demarche, current)
         current.revoked_at, current.revoked_by = now(), actor.subject
+        if current.granted_how == GrantedHow.DELEGATION:  # the delegation ends with its right
+            from bridge.delegation.models import Delegation, DelegationStatus
+
+            self.session.execute(
+                update(Delegation)
+                .where(Delegation.habilitation_id == current.id)
+                .values(status=DelegationStatus.REVOKED, ended_by=actor.subject)
+                .execution_options(synchronize_session=False)
+            )
         record(
             self.session,
             actor,
@@ -406,9 +421,7 @@ class HabilitationService:
                 "saisissez le code d'activation reçu par courrier.",
                 field="siret",
             )
-        if self.active(actor.subject, demarche.id) and any(
-            h.siret == siret for h in self.active(actor.subject, demarche.id)
-        ):
+        if self.roles_held(actor.subject, demarche, siret, managing=False):
             raise ConflictError(
                 f"Vous avez déjà accès à « {demarche.title} » pour le SIRET {siret}."
             )
@@ -619,76 +632,80 @@ class HabilitationService:
         role: str | None = None,
         tiers: bool | None = None,
         page: int = 1,
+        sirets: set[str] | None = None,
     ) -> UsersPage:
-        """People with a live habilitation on the SIRETs the actor manages, searched and faceted."""
+        """People with a live habilitation on the SIRETs the actor manages, searched and faceted.
+
+        Each facet counts people with the other filter applied (role counts under the tiers
+        filter and the reverse), from the same matching habilitations as the results.
+        """
         demarche = demarche_or_refuse(self.catalog, demarche_id)
-        sirets = self.managed_sirets(actor.subject, demarche)
+        if sirets is None:
+            sirets = self.managed_sirets(actor.subject, demarche)
         if not sirets:
             raise ForbiddenError(
                 f"Vous n'êtes gestionnaire d'aucun SIRET pour « {demarche.title} »."
             )
-        moment = now()
-        scope = and_(
+        if role:
+            self._role(demarche, role)
+        conditions: list[ColumnElement[bool]] = [
             Habilitation.demarche == demarche.id,
             Habilitation.siret.in_(sirets),
-            active_clause(moment),
-        )
-        people: Select[str] = (
-            select(Habilitation.subject)
-            .join(Person, Person.subject == Habilitation.subject)
-            .where(scope)
-        )
+            active_clause(now()),
+        ]
         text = query.strip()
-        if text:
-            like = f"%{text.lower()}%"
-            people = people.where(
+        if text.isdigit():
+            conditions.append(Habilitation.siret.startswith(text, autoescape=True))
+        elif text:
+            conditions.append(
                 or_(
-                    func.lower(Person.email).like(like),
-                    func.lower(Person.first_name).like(like),
-                    func.lower(Person.last_name).like(like),
-                    Habilitation.siret.like(f"{text}%"),
+                    func.lower(Person.email).contains(text.lower(), autoescape=True),
+                    func.lower(Person.first_name).contains(text.lower(), autoescape=True),
+                    func.lower(Person.last_name).contains(text.lower(), autoescape=True),
                 )
             )
-        base_subjects = people.distinct()
-        role_counts: dict[str, int] = {
-            role_id: count
-            for role_id, count in self.session.execute(
+        delegated = Habilitation.granted_how == GrantedHow.DELEGATION
+
+        def people(*extra: ColumnElement[bool]) -> Select[str]:
+            return (
+                select(Habilitation.subject)
+                .join(Person, Person.subject == Habilitation.subject)
+                .where(*conditions, *extra)
+                .distinct()
+            )
+
+        tiers_subjects = people(delegated)
+        role_filter = [Habilitation.role == role] if role else []
+        if tiers is None:
+            tiers_filter: list[ColumnElement[bool]] = []
+        elif tiers:
+            tiers_filter = [Habilitation.subject.in_(tiers_subjects)]
+        else:
+            tiers_filter = [Habilitation.subject.not_in(tiers_subjects)]
+
+        def count(query_: Select[str]) -> int:
+            return self.session.scalar(select(func.count()).select_from(query_.subquery())) or 0
+
+        role_counts = {
+            role_id: number
+            for role_id, number in self.session.execute(
                 select(Habilitation.role, func.count(func.distinct(Habilitation.subject)))
-                .where(scope, Habilitation.subject.in_(base_subjects))
+                .join(Person, Person.subject == Habilitation.subject)
+                .where(*conditions, *tiers_filter)
                 .group_by(Habilitation.role)
             )
         }
-        delegated = select(Habilitation.subject).where(
-            scope, Habilitation.granted_how == GrantedHow.DELEGATION
-        )
-        total_all = (
-            self.session.scalar(select(func.count()).select_from(base_subjects.subquery())) or 0
-        )
-        tiers_yes = (
-            self.session.scalar(
-                select(func.count()).select_from(
-                    base_subjects.where(Habilitation.subject.in_(delegated)).subquery()
-                )
-            )
-            or 0
-        )
-        if role:
-            self._role(demarche, role)
-            people = people.where(Habilitation.role == role)
-        if tiers is not None:
-            people = people.where(
-                Habilitation.subject.in_(delegated)
-                if tiers
-                else Habilitation.subject.not_in(delegated)
-            )
-        subjects = people.distinct().subquery()
-        total = self.session.scalar(select(func.count()).select_from(subjects)) or 0
+        with_role = people(*role_filter)
+        tiers_yes = count(people(*role_filter, Habilitation.subject.in_(tiers_subjects)))
+        all_with_role = count(with_role)
+        matching = people(*role_filter, *tiers_filter).subquery()
+        total = self.session.scalar(select(func.count()).select_from(matching)) or 0
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(1, page), pages)
         persons = list(
             self.session.scalars(
                 select(Person)
-                .where(Person.subject.in_(select(subjects.c.subject)))
+                .where(Person.subject.in_(select(matching.c.subject)))
                 .order_by(
                     func.lower(Person.last_name), func.lower(Person.first_name), Person.subject
                 )
@@ -699,7 +716,12 @@ class HabilitationService:
         holdings: dict[str, list[Habilitation]] = {}
         for habilitation in self.session.scalars(
             select(Habilitation)
-            .where(scope, Habilitation.subject.in_([p.subject for p in persons]))
+            .where(
+                Habilitation.demarche == demarche.id,
+                Habilitation.siret.in_(sirets),
+                active_clause(now()),
+                Habilitation.subject.in_([p.subject for p in persons]),
+            )
             .order_by(Habilitation.siret, Habilitation.role)
         ):
             holdings.setdefault(habilitation.subject, []).append(habilitation)
@@ -709,7 +731,7 @@ class HabilitationService:
             page=page,
             pages=pages,
             role_counts=role_counts,
-            tiers_counts={True: tiers_yes, False: total_all - tiers_yes},
+            tiers_counts={True: tiers_yes, False: all_with_role - tiers_yes},
         )
 
     def person_detail(self, actor: Actor, demarche_id: str, subject: str) -> PersonDetail:

@@ -330,3 +330,44 @@ def test_the_end_date_job_expires_warns_and_is_idempotent(sessions: sessionmaker
     assert second == []
     assert not allowed(sessions, ending, siret)
     assert allowed(sessions, soon, siret)
+
+
+def test_a_delegated_right_cannot_be_turned_into_another_role(
+    sessions: sessionmaker[Session],
+) -> None:
+    from bridge.errors import ConflictError
+
+    actor, siret = gestionnaire(sessions)
+    tiers = person(sessions, "tiers")
+    email = f"{tiers.subject}@exemple.fr"
+    _, token = invite(sessions, actor, siret, email, now() + timedelta(days=3))
+    accept(sessions, tiers, email, token)
+    with unit_of_work(sessions) as session:
+        held = services(session)[1].active(tiers.subject, MAF)[0]
+    with (
+        pytest.raises(ConflictError, match="vient d'une délégation"),
+        unit_of_work(sessions) as session,
+    ):
+        services(session)[1].change_role(actor, MAF, held.id, "gestionnaire")
+    with unit_of_work(sessions) as session:
+        assert services(session)[1].managed_sirets(tiers.subject, CATALOG.demarche(MAF)) == set()  # type: ignore[arg-type]
+        services(session)[1].remove(actor, MAF, held.id)
+    with unit_of_work(sessions) as session:
+        assert delegations(session).of_etablissements(actor, MAF)[0].status == "revoquee"
+    assert not allowed(sessions, tiers, siret)
+
+
+def test_facets_count_the_same_people_as_the_results(sessions: sessionmaker[Session]) -> None:
+    actor, siret = gestionnaire(sessions)
+    tiers = person(sessions, "tiers")
+    email = f"{tiers.subject}@exemple.fr"
+    _, token = invite(sessions, actor, siret, email)
+    accept(sessions, tiers, email, token)
+    with unit_of_work(sessions) as session:
+        only_tiers = services(session)[1].users(actor, MAF, tiers=True)
+        by_siret = services(session)[1].users(actor, MAF, query=siret)
+    assert only_tiers.total == 1
+    assert only_tiers.role_counts == {"declarant": 1}
+    assert by_siret.total == 2
+    assert by_siret.role_counts == {"gestionnaire": 1, "declarant": 1}
+    assert by_siret.tiers_counts == {True: 1, False: 1}
