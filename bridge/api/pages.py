@@ -96,6 +96,7 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
             managed = {
                 d.id for d in catalog.demarches if work.habilitations.managed_sirets(user.sub, d)
             }
+            invitations = len(work.delegations.pending_for(user.email, user.email_verified))
         held: dict[str, list[Habilitation]] = {}
         for habilitation in mine:
             held.setdefault(habilitation.demarche, []).append(habilitation)
@@ -107,6 +108,8 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
             autres_demarches=[d for d in catalog.demarches if d.id not in held],
             demandes=[(r, catalog.demarche(r.demarche)) for r in requests],
             gerees=managed,
+            invitations=invitations,
+            tiers=any(h.granted_how == GrantedHow.DELEGATION for h in mine),
             urls=context.settings.demarche_urls,
         )
 
@@ -217,6 +220,7 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
         demarche = demarche_or_refuse(catalog, demarche_id)
         actor = actor_of(request, user)
         with context.work() as work:
+            managed = work.habilitations.managed_sirets(user.sub, demarche)  # once per page
             result = work.habilitations.users(
                 actor,
                 demarche.id,
@@ -224,12 +228,14 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
                 role=role or None,
                 tiers={"oui": True, "non": False}.get(tiers),
                 page=page,
+                sirets=managed,
             )
             pending = work.habilitations.pending_for_manager(actor, demarche.id)
             detail = (
                 work.habilitations.person_detail(actor, demarche.id, personne) if personne else None
             )
-            sirets = sorted(work.habilitations.managed_sirets(user.sub, demarche))
+            sirets = sorted(managed)
+            delegations = work.delegations.of_etablissements(actor, demarche.id)
         return render(
             request,
             "utilisateurs.html",
@@ -239,6 +245,7 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
             demandes=pending,
             detail=detail,
             sirets=sirets,
+            delegations=delegations,
             filtres={"q": q, "role": role, "tiers": tiers},
         )
 

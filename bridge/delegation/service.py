@@ -209,6 +209,10 @@ class DelegationService:
         )
         return self._invitation_email(subject, message, delegation, token, portal_url)
 
+    def delegator_name(self, delegation: Delegation) -> str:
+        etablissement = self.session.get(Etablissement, delegation.delegator_siret)
+        return etablissement.name if etablissement else delegation.delegator_siret
+
     def by_token(self, token: str) -> Delegation:
         """The invitation of a link, refused when tampered with, used or expired."""
         delegation = self.session.scalars(

@@ -1,0 +1,119 @@
+"""The guide's « Déléguer une habilitation à un tiers » in real Chromium, with two people and
+the real e-mails: form, recap, confirmation, invitation; the tiers registers, verifies its
+address, accepts; the gestionnaire sees the delegation and revokes it; the tiers' next
+request no longer shows the right."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from bridge.habilitation.service import may_act
+from tests.browser.conftest import Screens
+from tests.browser.test_habilitation_path import log_in
+from tests.support.seed import etablissement_with_code
+from tests.support.sirets import new_siret
+from tests.support.stack import PASSWORD, Platform
+
+pytestmark = [pytest.mark.browser, pytest.mark.keycloak]
+MAF = "mon-activite-formation"
+
+
+def test_delegation_to_a_tiers_who_registers_then_revocation(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    siret, code = etablissement_with_code(platform.context, name="EKYSS")
+    gestionnaire = platform.new_person("Amandine", "Munoz Ortega")
+    with platform.context.work() as work:
+        from bridge.person.service import remember_person
+
+        remember_person(
+            work.session, gestionnaire.id, gestionnaire.email, "Amandine", "Munoz Ortega"
+        )
+    first = browser.new_context(locale="fr-FR").new_page()
+    log_in(first, platform, gestionnaire)
+    first.goto(f"{platform.portal_url}/demarches/{MAF}/ajouter")
+    first.get_by_label("SIRET Enregistré *").fill(siret)
+    first.get_by_label("Code d'activation *").fill(code)
+    first.get_by_role("button", name="Valider mon accès").click()
+    first.get_by_role("link", name="Utilisateurs de la démarche").click()
+    first.get_by_role("link", name="Déléguer une habilitation à un tiers").click()
+
+    tiers_email = f"cabinet.{uuid.uuid4().hex[:8]}@fournisseur.fr"
+    tiers_siret = new_siret()
+    first.get_by_label("SIRET du tiers-déclarant *").fill(tiers_siret)
+    first.get_by_label("Adresse e-mail *").fill(tiers_email)
+    screens.shot(first, "formulaire-delegation")
+    first.get_by_role("button", name="Continuer").click()
+    recap = first.get_by_test_id("recapitulatif")
+    expect(recap).to_contain_text(
+        "Invitation à rejoindre la démarche Mon Activité Formation pour le compte de EKYSS"
+    )
+    expect(recap).to_contain_text("Bonjour, AMANDINE MUNOZ ORTEGA vous invite à accéder au service")
+    screens.shot(first, "recapitulatif")
+    first.get_by_role("button", name="Continuer").click()
+    expect(first.get_by_test_id("confirmation")).to_contain_text(
+        f"Vous allez habiliter l'utilisateur {tiers_email}"
+    )
+    screens.shot(first, "confirmation")
+    first.get_by_role("button", name="Confirmer").click()
+    expect(first.get_by_test_id("message")).to_contain_text(
+        f"L'invitation est envoyée à {tiers_email}"
+    )
+
+    invitation = platform.mail.wait_for(tiers_email)
+    link = next(u for u in invitation.links if "/invitations/" in u)
+    tiers = browser.new_context(locale="fr-FR").new_page()
+    tiers.goto(link)
+    expect(tiers.get_by_test_id("invitation")).to_contain_text("vous invite à agir au nom de EKYSS")
+    screens.shot(tiers, "invitation-sans-compte")
+    tiers.get_by_role("link", name="Se créer un compte").click()
+    expect(tiers.locator("#kc-register-form")).to_be_visible()
+    tiers.fill("#email", tiers_email)
+    tiers.fill("#firstName", "Déclarant")
+    tiers.fill("#lastName", "Tiers")
+    screens.shot(tiers, "keycloak-inscription")
+    tiers.locator("#kc-register-form [type=submit]").click()
+    screens.shot(tiers, "keycloak-verifier-adresse")
+    verification = platform.mail.wait_for(tiers_email, count=2)
+    verify_link = next(u for u in verification.links if "action-token" in u)
+    tiers.goto(verify_link)
+    screens.shot(tiers, "keycloak-apres-verification")
+    # Keycloak 26 registers without a password, then asks for one once the address is verified.
+    tiers.fill("#password-new", PASSWORD)
+    tiers.fill("#password-confirm", PASSWORD)
+    screens.shot(tiers, "keycloak-choix-mot-de-passe")
+    tiers.locator("[type=submit]").first.click()
+    expect(tiers.get_by_role("button", name="Accepter la délégation")).to_be_visible()
+    screens.shot(tiers, "invitation-connecte")
+    tiers.get_by_role("button", name="Accepter la délégation").click()
+    expect(tiers.get_by_test_id("clients")).to_contain_text(siret)
+    screens.shot(tiers, "mes-clients")
+    tiers.goto(platform.portal_url)
+    expect(tiers.get_by_test_id("carte-mon-activite-formation")).to_contain_text(
+        f"Organisme de formation - SIRET {siret}"
+    )
+
+    first.reload()
+    expect(first.get_by_test_id("facettes")).to_contain_text("Oui (1)")
+    delegations = first.get_by_test_id("delegations")
+    expect(delegations).to_contain_text(f"SIRET {tiers_siret}")
+    expect(delegations).to_contain_text("acceptée")
+    screens.shot(first, "utilisateurs-avec-delegation")
+    tiers_subject = platform.admin().get_user_id(tiers_email)
+    with platform.context.work() as work:
+        assert may_act(
+            work.session, platform.context.catalog, tiers_subject or "", MAF, "declarant", siret
+        )
+    delegations.get_by_role("button", name="Révoquer").click()
+    expect(first.get_by_test_id("message")).to_contain_text("La délégation est révoquée")
+
+    tiers.goto(f"{platform.portal_url}/mes-clients")
+    expect(tiers.get_by_test_id("total-clients")).to_have_text("0 établissement")
+    screens.shot(tiers, "apres-revocation")
+    with platform.context.work() as work:
+        assert not may_act(
+            work.session, platform.context.catalog, tiers_subject or "", MAF, "declarant", siret
+        )
