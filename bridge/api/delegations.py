@@ -14,6 +14,7 @@ from bridge.delegation.schemas import (
     PARIS_END_OF_DAY,
     AcceptManyIn,
     ClientOut,
+    DelegationChangeIn,
     DelegationIn,
     DelegationOut,
     PortfolioOut,
@@ -92,6 +93,18 @@ def resend(delegation_id: int, context: ContextDep, actor: ActorDep) -> Response
         email = work.delegations.resend(actor, delegation_id, context.settings.public_url)
     context.send(email)
     return Response(status_code=204)
+
+
+@router.patch("/delegations/{delegation_id}", summary="Modifier le rôle ou la fin d'une délégation")
+def modify(
+    delegation_id: int, body: DelegationChangeIn, context: ContextDep, actor: ActorDep
+) -> DelegationOut:
+    with context.work() as work:
+        return DelegationOut.of(
+            work.delegations.modify(
+                actor, delegation_id, role=body.role, valid_until=end_of(body.fin)
+            )
+        )
 
 
 @router.delete("/delegations/{delegation_id}", status_code=204, summary="Révoquer la délégation")

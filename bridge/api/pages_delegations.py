@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from bridge.api.context import AppContext, client_ip
 from bridge.api.csrf import require_csrf
-from bridge.api.delegations import end_of
+from bridge.api.delegations import PARIS, end_of
 from bridge.api.oidc import SessionUser
 from bridge.api.pages import UserDep
 from bridge.audit.service import Actor
@@ -28,6 +28,7 @@ _FIELDS = ("siret_tiers", "email", "role", "siret_habilitation", "fin")
 def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRouter:
     router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
     catalog = context.catalog
+    templates.env.globals["paris"] = PARIS
 
     def actor_of(request: Request, user: SessionUser) -> Actor:
         return Actor(user.sub, user.display_name, client_ip(request), user.operator)
@@ -187,6 +188,28 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
             with context.work() as work:
                 work.delegations.revoke(actor_of(request, user), delegation_id)
             request.session["flash"] = {"message": "La délégation est révoquée.", "kind": "success"}
+        except BridgeError as exc:
+            request.session["flash"] = {"message": exc.detail, "kind": "error"}
+        return RedirectResponse(f"/demarches/{demarche}/utilisateurs", status_code=303)
+
+    @router.post("/delegations/{delegation_id}/modification")
+    def modify(
+        request: Request,
+        delegation_id: int,
+        user: UserDep,
+        demarche: Annotated[str, Form(max_length=64)] = "",
+        role: Annotated[str, Form(max_length=64)] = "",
+        fin: Annotated[str, Form(max_length=10)] = "",
+    ) -> Response:
+        try:
+            with context.work() as work:
+                work.delegations.modify(
+                    actor_of(request, user),
+                    delegation_id,
+                    role=role,
+                    valid_until=end_of(parse_end(fin)),
+                )
+            request.session["flash"] = {"message": "La délégation est modifiée.", "kind": "success"}
         except BridgeError as exc:
             request.session["flash"] = {"message": exc.detail, "kind": "error"}
         return RedirectResponse(f"/demarches/{demarche}/utilisateurs", status_code=303)

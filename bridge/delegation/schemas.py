@@ -68,6 +68,11 @@ class DelegationOut(BaseModel):
         )
 
 
+class DelegationChangeIn(BaseModel):
+    role: str = Field(max_length=64)
+    fin: date | None = None
+
+
 class AcceptManyIn(BaseModel):
     invitations: list[int] = Field(min_length=1, max_length=1000)
 

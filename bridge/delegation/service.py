@@ -270,6 +270,7 @@ class DelegationService:
         etablissement = self.session.get(Etablissement, delegation.delegator_siret)
         habilitation = self.habilitations.grant_by_delegation(
             actor,
+            actor.subject,
             demarche,
             delegation.role,
             delegation.delegator_siret,
@@ -487,6 +488,62 @@ class DelegationService:
             demarche=delegation.demarche,
             delegation=delegation.id,
             tiers=delegation.tiers_siret,
+        )
+        return delegation
+
+    def modify(
+        self, actor: Actor, delegation_id: int, *, role: str, valid_until: datetime | None
+    ) -> Delegation:
+        """Change the delegated role or the end date; the tiers' right follows at once."""
+        delegation = self._managed(actor, delegation_id)
+        if delegation.status not in (DelegationStatus.INVITED, DelegationStatus.ACCEPTED):
+            raise ConflictError("Cette délégation est terminée : elle ne peut plus être modifiée.")
+        demarche = demarche_or_refuse(self.catalog, delegation.demarche)
+        found = demarche.role(role)
+        if found is None or not found.delegable:
+            raise InvalidInputError(
+                f"Le rôle « {role} » ne peut pas être délégué à un tiers.", field="role"
+            )
+        held = self.habilitations.roles_held(
+            actor.subject, demarche, delegation.delegator_siret, managing=True
+        )
+        if not demarche.roles_acting_as(role) & held:
+            raise ForbiddenError(
+                f"Vous ne détenez pas le rôle « {found.label} » pour ce SIRET.", field="role"
+            )
+        if valid_until is not None and valid_until <= now():
+            raise InvalidInputError("La fin d'habilitation doit être dans le futur.", field="fin")
+        before = (delegation.role, delegation.valid_until)
+        delegation.role, delegation.valid_until = role, valid_until
+        if delegation.habilitation_id is not None:
+            current = self.session.get(Habilitation, delegation.habilitation_id)
+            if current is not None and current.revoked_at is None:
+                if current.role == role:
+                    current.valid_until = valid_until
+                else:
+                    current.revoked_at, current.revoked_by = now(), actor.subject
+                    self.session.flush()
+                    replacement = self.habilitations.grant_by_delegation(
+                        actor,
+                        current.subject,
+                        demarche,
+                        role,
+                        current.siret,
+                        on_behalf_of=current.on_behalf_of_siret or delegation.tiers_siret,
+                        valid_until=valid_until,
+                        by_name=current.granted_by_name,
+                    )
+                    delegation.habilitation_id = replacement.id
+        record(
+            self.session,
+            actor,
+            "delegation-modifiee",
+            siret=delegation.delegator_siret,
+            demarche=delegation.demarche,
+            delegation=delegation.id,
+            ancien_role=before[0],
+            role=role,
+            fin=valid_until.isoformat() if valid_until else None,
         )
         return delegation
 

@@ -267,6 +267,7 @@ class HabilitationService:
     def grant_by_delegation(
         self,
         actor: Actor,
+        subject: str,
         demarche: Demarche,
         role: str,
         siret: str,
@@ -278,7 +279,7 @@ class HabilitationService:
         """The habilitation a tiers receives by accepting an invitation (checked by the caller)."""
         habilitation = self._grant(
             actor,
-            actor.subject,
+            subject,
             demarche,
             role,
             siret,

@@ -371,3 +371,25 @@ def test_facets_count_the_same_people_as_the_results(sessions: sessionmaker[Sess
     assert by_siret.total == 2
     assert by_siret.role_counts == {"gestionnaire": 1, "declarant": 1}
     assert by_siret.tiers_counts == {True: 1, False: 1}
+
+
+def test_a_gestionnaire_moves_the_end_date_and_the_right_follows(
+    sessions: sessionmaker[Session],
+) -> None:
+    actor, siret = gestionnaire(sessions)
+    tiers = person(sessions, "tiers")
+    email = f"{tiers.subject}@exemple.fr"
+    _, token = invite(sessions, actor, siret, email, now() + timedelta(days=30))
+    accept(sessions, tiers, email, token)
+    sooner = now() + timedelta(days=2)
+    with unit_of_work(sessions) as session:
+        delegation_id = delegations(session).of_etablissements(actor, MAF)[0].id
+        delegations(session).modify(actor, delegation_id, role="declarant", valid_until=sooner)
+    assert allowed(sessions, tiers, siret, sooner - timedelta(seconds=1))
+    assert not allowed(sessions, tiers, siret, sooner)
+    with pytest.raises(ForbiddenError), unit_of_work(sessions) as session:
+        delegations(session).modify(tiers, delegation_id, role="declarant", valid_until=None)
+    with pytest.raises(InvalidInputError, match="dans le futur"), unit_of_work(sessions) as session:
+        delegations(session).modify(
+            actor, delegation_id, role="declarant", valid_until=now() - timedelta(days=1)
+        )
