@@ -54,6 +54,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(url: str) -> Engine:
     """An engine; SQLite gets foreign keys, WAL and a busy timeout for concurrent writers."""
     if url.startswith("sqlite"):
@@ -61,6 +65,8 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+            # SQLite's lower() only lowers ASCII; searches on « Élodie » need Python's.
+            connection.create_function("lower", 1, _lower, deterministic=True)
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")

@@ -101,7 +101,7 @@ def _remember(context: AppContext, principal: Principal) -> None:
     claims = principal.claims
     given = str(claims.get("given_name") or "")
     family = str(claims.get("family_name") or "")
-    email = principal.email if claims.get("email_verified") else ""
+    email = principal.email.strip().lower() if claims.get("email_verified") else ""
     with context.work() as work:
         known = work.session.get(Person, principal.subject)
         unchanged = known is not None and (

@@ -19,9 +19,9 @@ def remember_person(
 ) -> Person:
     person = session.get(Person, subject)
     if person is None:
-        person = Person(subject=subject, email=email)
+        person = Person(subject=subject, email=email.strip().lower())
         session.add(person)
-    person.email = email
+    person.email = email.strip().lower()  # stored lowercased: lookups use the index
     person.first_name = first_name
     person.last_name = last_name
     if civility is not None:

@@ -219,3 +219,21 @@ def test_an_import_is_idempotent(sessions: sessionmaker[Session]) -> None:
         again = services(session)[0].import_rows(OPERATOR, rows, MAF)
     assert (first.created, first.codes_issued) == (2, 2)
     assert (again.created, again.codes_issued, again.unchanged) == (0, 0, 2)
+
+
+def test_the_users_screen_finds_accented_names_whatever_the_case(
+    sessions: sessionmaker[Session],
+) -> None:
+    siret, code = etablissement(sessions)
+    actor = person(sessions, "gestionnaire")
+    activate(sessions, actor, siret, code)
+    with unit_of_work(sessions) as session:
+        remember_person(session, f"elodie-{siret}", f"E.{siret}@Exemple.fr", "Élodie", "Étienne")
+        services(session)[1].grant(actor, MAF, f"elodie-{siret}", "declarant", siret)
+    with unit_of_work(sessions) as session:
+        for query in ("élodie", "Élodie", "ÉTIENNE", "étienne"):
+            assert services(session)[1].users(actor, MAF, query=query).total == 1, query
+        assert (
+            services(session)[1].person_by_email(f"e.{siret}@EXEMPLE.fr").subject
+            == f"elodie-{siret}"
+        )
