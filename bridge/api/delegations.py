@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 
-from bridge.api.context import ActorDep, ContextDep, PrincipalDep
+from bridge.api.context import ActorDep, ContextDep, PrincipalDep, Services
 from bridge.api.tokens import Principal
+from bridge.audit.service import Actor
 from bridge.delegation.schemas import (
     PARIS_END_OF_DAY,
     AcceptManyIn,
@@ -20,6 +21,7 @@ from bridge.delegation.schemas import (
     PortfolioOut,
     RecapOut,
 )
+from bridge.delegation.service import DelegationDraft
 from bridge.habilitation.schemas import HabilitationOut
 
 router = APIRouter(prefix="/api/v1", tags=["délégations"])
@@ -33,6 +35,18 @@ def end_of(day: date | None) -> datetime | None:
     return datetime.combine(day, PARIS_END_OF_DAY, PARIS).astimezone(UTC)
 
 
+def _draft(work: Services, actor: Actor, demarche: str, body: DelegationIn) -> DelegationDraft:
+    return work.delegations.prepare(
+        actor,
+        demarche,
+        tiers_siret=body.siret_tiers,
+        tiers_email=body.email,
+        role=body.role,
+        delegator_siret=body.siret_habilitation,
+        valid_until=end_of(body.fin),
+    )
+
+
 def _verified(principal: Principal) -> bool:
     return bool(principal.claims.get("email_verified", False))
 
@@ -43,15 +57,7 @@ def _verified(principal: Principal) -> bool:
 )
 def recap(demarche: str, body: DelegationIn, context: ContextDep, actor: ActorDep) -> RecapOut:
     with context.work() as work:
-        draft = work.delegations.prepare(
-            actor,
-            demarche,
-            tiers_siret=body.siret_tiers,
-            tiers_email=body.email,
-            role=body.role,
-            delegator_siret=body.siret_habilitation,
-            valid_until=end_of(body.fin),
-        )
+        draft = _draft(work, actor, demarche, body)
     return RecapOut.of(draft)
 
 
@@ -64,15 +70,7 @@ def invite(
     demarche: str, body: DelegationIn, context: ContextDep, actor: ActorDep
 ) -> DelegationOut:
     with context.work() as work:
-        draft = work.delegations.prepare(
-            actor,
-            demarche,
-            tiers_siret=body.siret_tiers,
-            tiers_email=body.email,
-            role=body.role,
-            delegator_siret=body.siret_habilitation,
-            valid_until=end_of(body.fin),
-        )
+        draft = _draft(work, actor, demarche, body)
         delegation, email = work.delegations.invite(actor, draft, context.settings.public_url)
         out = DelegationOut.of(delegation)
     context.send(email)

@@ -7,13 +7,14 @@ person's inputs kept; a successful one redirects (no double submission on reload
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from bridge.api.context import AppContext, client_ip
+from bridge.api.context import AppContext, Services, client_ip
 from bridge.api.csrf import require_csrf
 from bridge.api.oidc import OidcLogin, SessionUser
 from bridge.audit.service import Actor
@@ -21,6 +22,7 @@ from bridge.catalog import Demarche
 from bridge.errors import BridgeError
 from bridge.etablissement.service import AlreadyManagedError, demarche_or_refuse
 from bridge.habilitation.models import GrantedHow, Habilitation
+from bridge.notification import Email
 
 _FLASH = "flash"
 _ACTION_LABELS = {
@@ -74,6 +76,19 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
 
     def flash(request: Request, message: str, kind: str = "success") -> None:
         request.session[_FLASH] = {"message": message, "kind": kind}
+
+    def act(request: Request, done: str, action: Callable[[Services], Email | None]) -> None:
+        """Run one change in its unit of work, send its e-mail after the commit, and tell the
+        person the outcome (the refusal's French reason, or `done`)."""
+        try:
+            with context.work() as work:
+                email = action(work)
+        except BridgeError as exc:
+            flash(request, exc.detail, "error")
+            return
+        if email is not None:
+            context.send(email)
+        flash(request, done)
 
     def render(
         request: Request, name: str, user: SessionUser, status: int = 200, **values: Any
@@ -261,15 +276,13 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
         user: UserDep,
         role: Annotated[str, Form(max_length=64)] = "",
     ) -> Response:
-        try:
-            with context.work() as work:
-                _, email = work.habilitations.approve(
-                    actor_of(request, user), demarche_id, request_id, role or None
-                )
-            context.send(email)
-            flash(request, "La demande est validée.")
-        except BridgeError as exc:
-            flash(request, exc.detail, "error")
+        act(
+            request,
+            "La demande est validée.",
+            lambda work: work.habilitations.approve(
+                actor_of(request, user), demarche_id, request_id, role or None
+            )[1],
+        )
         return back_to_users(demarche_id)
 
     @router.post("/demarches/{demarche_id}/demandes/{request_id}/refus")
@@ -280,15 +293,13 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
         user: UserDep,
         motif: Annotated[str, Form(max_length=500)] = "",
     ) -> Response:
-        try:
-            with context.work() as work:
-                email = work.habilitations.refuse(
-                    actor_of(request, user), demarche_id, request_id, motif
-                )
-            context.send(email)
-            flash(request, "La demande est refusée ; la personne verra le motif.")
-        except BridgeError as exc:
-            flash(request, exc.detail, "error")
+        act(
+            request,
+            "La demande est refusée ; la personne verra le motif.",
+            lambda work: work.habilitations.refuse(
+                actor_of(request, user), demarche_id, request_id, motif
+            ),
+        )
         return back_to_users(demarche_id)
 
     @router.post("/demarches/{demarche_id}/habilitations")
@@ -321,14 +332,12 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
         role: Annotated[str, Form(max_length=64)] = "",
         personne: Annotated[str, Form(max_length=64)] = "",
     ) -> Response:
-        try:
-            with context.work() as work:
-                work.habilitations.change_role(
-                    actor_of(request, user), demarche_id, habilitation_id, role
-                )
-            flash(request, "L'habilitation est modifiée.")
-        except BridgeError as exc:
-            flash(request, exc.detail, "error")
+        def change(work: Services) -> None:
+            work.habilitations.change_role(
+                actor_of(request, user), demarche_id, habilitation_id, role
+            )
+
+        act(request, "L'habilitation est modifiée.", change)
         return back_to_users(demarche_id, personne)
 
     @router.post("/demarches/{demarche_id}/habilitations/{habilitation_id}/suppression")
@@ -339,12 +348,13 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
         user: UserDep,
         personne: Annotated[str, Form(max_length=64)] = "",
     ) -> Response:
-        try:
-            with context.work() as work:
-                work.habilitations.remove(actor_of(request, user), demarche_id, habilitation_id)
-            flash(request, "L'habilitation est supprimée.")
-        except BridgeError as exc:
-            flash(request, exc.detail, "error")
+        act(
+            request,
+            "L'habilitation est supprimée.",
+            lambda work: work.habilitations.remove(
+                actor_of(request, user), demarche_id, habilitation_id
+            ),
+        )
         return back_to_users(demarche_id, personne)
 
     return router

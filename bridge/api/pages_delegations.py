@@ -10,6 +10,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -97,20 +98,14 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
     def new(request: Request, demarche_id: str, user: UserDep) -> Response:
         return form_page(request, user, demarche_id, {}, {})
 
-    @router.post("/demarches/{demarche_id}/delegations/recapitulatif")
-    async def recap(request: Request, demarche_id: str, user: UserDep) -> Response:
+    async def step(request: Request, demarche_id: str, user: SessionUser, etape: str) -> Response:
+        """The recap, then the confirmation: the same checked draft, shown two ways."""
         values = await form_values(request)
         try:
-            draft = draft_of(request, user, demarche_id, values)
+            draft = await run_in_threadpool(draft_of, request, user, demarche_id, values)
         except BridgeError as exc:
-            return form_page(
-                request,
-                user,
-                demarche_id,
-                values,
-                {str(exc.extra.get("field", "siret_tiers")): exc.detail},
-                exc.status,
-            )
+            field = str(exc.extra.get("field", "siret_tiers"))
+            return form_page(request, user, demarche_id, values, {field: exc.detail}, exc.status)
         return render(
             request,
             "delegation_recap.html",
@@ -118,38 +113,24 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
             demarche=draft.demarche,
             draft=draft,
             valeurs=values,
-            etape="recapitulatif",
+            etape=etape,
         )
+
+    @router.post("/demarches/{demarche_id}/delegations/recapitulatif")
+    async def recap(request: Request, demarche_id: str, user: UserDep) -> Response:
+        return await step(request, demarche_id, user, "recapitulatif")
 
     @router.post("/demarches/{demarche_id}/delegations/confirmation")
     async def confirm(request: Request, demarche_id: str, user: UserDep) -> Response:
-        values = await form_values(request)
-        try:
-            draft = draft_of(request, user, demarche_id, values)
-        except BridgeError as exc:
-            return form_page(
-                request,
-                user,
-                demarche_id,
-                values,
-                {str(exc.extra.get("field", "siret_tiers")): exc.detail},
-                exc.status,
-            )
-        return render(
-            request,
-            "delegation_recap.html",
-            user,
-            demarche=draft.demarche,
-            draft=draft,
-            valeurs=values,
-            etape="confirmation",
-        )
+        return await step(request, demarche_id, user, "confirmation")
 
     @router.post("/demarches/{demarche_id}/delegations")
     async def send(request: Request, demarche_id: str, user: UserDep) -> Response:
         values = await form_values(request)
-        actor = actor_of(request, user)
-        try:
+
+        def invite() -> tuple[Any, Any]:
+            """Check the whole form again (hidden fields are not trusted), then invite."""
+            actor = actor_of(request, user)
             with context.work() as work:
                 draft = work.delegations.prepare(
                     actor,
@@ -161,16 +142,14 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
                     valid_until=end_of(parse_end(values["fin"])),
                 )
                 _, email = work.delegations.invite(actor, draft, context.settings.public_url)
+            return draft, email
+
+        try:
+            draft, email = await run_in_threadpool(invite)
         except BridgeError as exc:
-            return form_page(
-                request,
-                user,
-                demarche_id,
-                values,
-                {str(exc.extra.get("field", "siret_tiers")): exc.detail},
-                exc.status,
-            )
-        context.send(email)
+            field = str(exc.extra.get("field", "siret_tiers"))
+            return form_page(request, user, demarche_id, values, {field: exc.detail}, exc.status)
+        await run_in_threadpool(context.send, email)
         request.session["flash"] = {
             "message": f"L'invitation est envoyée à {draft.tiers_email}.",
             "kind": "success",

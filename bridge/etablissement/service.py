@@ -117,6 +117,20 @@ class EtablissementService:
 
     # --- establishments and codes (operator) ---------------------------------------------
 
+    def _add_code(self, siret: str, demarche: str, moment: datetime) -> str:
+        """Store a new code's keyed digest; the plaintext is returned once, never stored."""
+        code = new_code()
+        self.session.add(
+            ActivationCode(
+                siret=siret,
+                demarche=demarche,
+                code_hash=hash_code(self.pepper, siret, demarche, code),
+                created_at=moment,
+                expires_at=moment + self.code_validity,
+            )
+        )
+        return code
+
     def active_code(self, siret: str, demarche: str, moment: datetime) -> ActivationCode | None:
         return self.session.scalars(
             select(ActivationCode)
@@ -145,16 +159,7 @@ class EtablissementService:
             if not reissue:
                 raise ConflictError(f"Un code est déjà actif pour {siret} ; demandez sa réédition.")
             current.revoked_at = moment
-        code = new_code()
-        self.session.add(
-            ActivationCode(
-                siret=siret,
-                demarche=demarche.id,
-                code_hash=hash_code(self.pepper, siret, demarche.id, code),
-                created_at=moment,
-                expires_at=moment + self.code_validity,
-            )
-        )
+        code = self._add_code(siret, demarche.id, moment)
         record(
             self.session,
             actor,
@@ -227,16 +232,7 @@ class EtablissementService:
         if self.active_code(siret, demarche.id, moment) is None and not self._has_holder(
             siret, demarche
         ):
-            code = new_code()
-            self.session.add(
-                ActivationCode(
-                    siret=siret,
-                    demarche=demarche.id,
-                    code_hash=hash_code(self.pepper, siret, demarche.id, code),
-                    created_at=moment,
-                    expires_at=moment + self.code_validity,
-                )
-            )
+            code = self._add_code(siret, demarche.id, moment)
             report.codes_issued += 1
             report.letters.append((siret, name, code))
         elif existing is not None and existing.name == name:
