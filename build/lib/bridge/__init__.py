@@ -1,0 +1,1 @@
+"""Bridge: habilitations per SIRET and démarche, projected onto Keycloak."""

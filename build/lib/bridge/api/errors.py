@@ -1,0 +1,116 @@
+"""Domain errors carry their status and French message; one place renders them.
+
+API paths (`/api/...`) answer RFC 9457 `application/problem+json`; pages answer a French
+error page. A business refusal is a 4xx with a reason, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bridge.errors import BridgeError
+
+log = logging.getLogger(__name__)
+
+
+class CsrfError(BridgeError):
+    status = 403
+    code = "jeton-csrf-invalide"
+    title = "Formulaire expiré"
+
+
+class LoginError(BridgeError):
+    status = 400
+    code = "connexion-echouee"
+    title = "La connexion a échoué"
+
+
+class KeycloakUnavailableError(BridgeError):
+    status = 503
+    code = "keycloak-indisponible"
+    title = "Service d'authentification indisponible"
+
+
+_STATUS_TITLES = {
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    401: "Connexion requise",
+    403: "Accès refusé",
+}
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem document."""
+    body = {
+        "type": f"urn:demarches:probleme:{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+    }
+    body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
+    """Map every error to problem+json on `/api/` and to a French page elsewhere."""
+
+    def render(
+        request: Request, status: int, code: str, title: str, detail: str, **extra: Any
+    ) -> Response:
+        if request.url.path.startswith("/api/"):
+            return problem(status, code, title, detail, **extra)
+        return templates.TemplateResponse(
+            request, "error.html", {"title": title, "detail": detail}, status_code=status
+        )
+
+    @app.exception_handler(BridgeError)
+    async def _bridge_error(request: Request, exc: BridgeError) -> Response:
+        return render(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        title = _STATUS_TITLES.get(exc.status_code, "Erreur")
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, str) and exc.status_code != 404
+            else (
+                "L'adresse demandée n'existe pas sur ce portail."
+                if exc.status_code == 404
+                else title
+            )
+        )
+        return render(request, exc.status_code, f"http-{exc.status_code}", title, detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"champ": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        return render(
+            request,
+            422,
+            "donnees-invalides",
+            "Données invalides",
+            "Certaines données envoyées sont invalides.",
+            erreurs=errors,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("erreur inattendue", extra={"path": request.url.path})
+        return render(
+            request,
+            500,
+            "erreur-interne",
+            "Erreur interne",
+            "Une erreur inattendue est survenue ; elle a été consignée. Réessayez dans un instant.",
+        )

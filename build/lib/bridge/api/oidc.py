@@ -1,0 +1,255 @@
+"""Log people in through Keycloak (authorization code + PKCE, Authlib) and out again.
+
+Shared by the portal and by every démarche site: login, registration, callback,
+RP-initiated logout, and OIDC back-channel logout, which records the ended Keycloak
+session id (`sid`) so that a session ended in Keycloak (logout elsewhere, an administrator
+signing the person out) ends here on the next request, not when a token expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import authlib.deprecate  # noqa: F401 - installs Authlib's "always" filter before ours below
+import httpx
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from joserfc.jws import JWSRegistry
+from pydantic import BaseModel
+
+from bridge.api.csrf import require_csrf
+from bridge.api.errors import KeycloakUnavailableError, LoginError
+from bridge.api.tokens import ALLOWED_ALGORITHMS
+from bridge.settings import OidcClientSettings
+
+with warnings.catch_warnings():
+    # Authlib nudges towards `httpx2`; the product card fixes httpx.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.starlette_client import OAuth, OAuthError
+
+log = logging.getLogger(__name__)
+
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+_SESSION_USER = "user"
+_SESSION_ID_TOKEN = "id_token"  # noqa: S105 - a session key, not a secret
+_SESSION_AFTER_LOGIN = "suite"
+
+
+def local_path(value: str | None) -> str | None:
+    """`value` if it is a path of this site (never another host: no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    return value
+
+
+class SessionUser(BaseModel):
+    """The logged-in person, as the ID token described them at login."""
+
+    sub: str
+    sid: str | None = None
+    given_name: str = ""
+    family_name: str = ""
+    email: str = ""
+    email_verified: bool = False
+    operator: bool = False
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip() or self.email
+
+
+class EndedSessions:
+    """Keycloak session ids ended by back-channel logout, kept until their tokens expire.
+
+    In memory, per process: enough for one bridge process; several replicas need the
+    shared store (planned with the bridge database).
+    """
+
+    def __init__(self, ttl_seconds: float = 36_000) -> None:
+        self._ttl = ttl_seconds
+        self._ended: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def end(self, sid: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._ended = {s: t for s, t in self._ended.items() if t > now}
+            self._ended[sid] = now + self._ttl
+
+    def is_ended(self, sid: str | None) -> bool:
+        if sid is None:
+            return False
+        with self._lock:
+            until = self._ended.get(sid)
+        return until is not None and until > time.monotonic()
+
+
+class OidcLogin:
+    """One OIDC client of the realm, with the routes that log in and out through it."""
+
+    def __init__(self, settings: OidcClientSettings, ended: EndedSessions | None = None) -> None:
+        self.settings = settings
+        self.ended = ended or EndedSessions()
+        self._keys_refetched_at = 0.0
+        self._oauth = OAuth()
+        self.client: Any = self._oauth.register(
+            name="keycloak",
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.get_secret_value(),
+            server_metadata_url=settings.discovery_url,
+            client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"},
+        )
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/auth/callback"
+
+    def current_user(self, request: Request) -> SessionUser | None:
+        """The person of this browser session, or None; a session ended in Keycloak is cleared."""
+        raw = request.session.get(_SESSION_USER)
+        if not isinstance(raw, dict):
+            return None
+        user = SessionUser.model_validate(raw)
+        if self.ended.is_ended(user.sid):
+            request.session.clear()
+            return None
+        return user
+
+    async def _metadata(self) -> dict[str, Any]:
+        try:
+            metadata: dict[str, Any] = await self.client.load_server_metadata()
+        except httpx.HTTPError as exc:
+            raise KeycloakUnavailableError(
+                "Le service d'authentification ne répond pas. Réessayez dans quelques instants."
+            ) from exc
+        return metadata
+
+    async def verify_logout_token(self, token: str) -> dict[str, Any]:
+        """Check a back-channel logout token as OIDC Back-Channel Logout 1.0 §2.6 asks."""
+        metadata = await self._metadata()
+        registry = JWSRegistry(algorithms=ALLOWED_ALGORITHMS)
+        try:
+            keys = KeySet.import_key_set(await self.client.fetch_jwk_set())
+            try:
+                decoded = jwt.decode(token, keys, registry=registry)
+            except JoseError:
+                # Refetch the keys (a rotation) at most every 30 s, whatever is posted here.
+                if time.monotonic() - self._keys_refetched_at < 30:
+                    raise
+                self._keys_refetched_at = time.monotonic()
+                keys = KeySet.import_key_set(await self.client.fetch_jwk_set(force=True))
+                decoded = jwt.decode(token, keys, registry=registry)
+            jwt.JWTClaimsRegistry(
+                iss={"essential": True, "value": metadata["issuer"]},
+                aud={"essential": True, "value": self.settings.client_id},
+                iat={"essential": True},
+            ).validate(decoded.claims)
+        except (JoseError, ValueError) as exc:
+            raise LoginError(f"Jeton de déconnexion refusé ({exc.__class__.__name__}).") from exc
+        claims = dict(decoded.claims)
+        events = claims.get("events")
+        if not isinstance(events, dict) or BACKCHANNEL_LOGOUT_EVENT not in events:
+            raise LoginError("Jeton de déconnexion refusé : évènement de déconnexion absent.")
+        if "nonce" in claims or not (claims.get("sid") or claims.get("sub")):
+            raise LoginError("Jeton de déconnexion refusé : contenu non conforme.")
+        return claims
+
+    def router(
+        self,
+        home: str = "/",
+        on_login: Callable[[SessionUser, dict[str, Any]], SessionUser] | None = None,
+    ) -> APIRouter:
+        """Routes `/auth/...`; `home` is where people land after login and logout.
+
+        `on_login` sees the person and the token response once, at login, and may enrich
+        the session's person (e.g. the operator flag read from the access token).
+        """
+        router = APIRouter(prefix="/auth", include_in_schema=False)
+
+        @router.get("/login")
+        async def login(request: Request, suite: str | None = None) -> Response:
+            """Log in; `suite` is a path of this site to come back to afterwards."""
+            await self._metadata()
+            if local_path(suite):
+                request.session[_SESSION_AFTER_LOGIN] = suite
+            response: Response = await self.client.authorize_redirect(request, self.redirect_uri)
+            return response
+
+        @router.get("/inscription")
+        async def register(request: Request, suite: str | None = None) -> Response:
+            await self._metadata()
+            if local_path(suite):
+                request.session[_SESSION_AFTER_LOGIN] = suite
+            response: Response = await self.client.authorize_redirect(
+                request, self.redirect_uri, prompt="create"
+            )
+            return response
+
+        @router.get("/callback")
+        async def callback(request: Request) -> Response:
+            if "error" in request.query_params:
+                raise LoginError(
+                    "Keycloak a interrompu la connexion "
+                    f"({request.query_params.get('error')}). Recommencez depuis l'accueil."
+                )
+            try:
+                token = await self.client.authorize_access_token(request)
+            except OAuthError as exc:
+                raise LoginError(
+                    "La réponse du service d'authentification est invalide ou a expiré "
+                    f"({exc.error}). Recommencez depuis l'accueil."
+                ) from exc
+            claims = token.get("userinfo") or {}
+            user = SessionUser(
+                sub=claims["sub"],
+                sid=claims.get("sid"),
+                given_name=claims.get("given_name", ""),
+                family_name=claims.get("family_name", ""),
+                email=claims.get("email", ""),
+                email_verified=bool(claims.get("email_verified", False)),
+            )
+            if on_login is not None:  # store and HTTP work: off the event loop
+                user = await run_in_threadpool(on_login, user, dict(token))
+            after = local_path(request.session.get(_SESSION_AFTER_LOGIN))
+            request.session.clear()
+            request.session[_SESSION_USER] = user.model_dump()
+            request.session[_SESSION_ID_TOKEN] = token.get("id_token")
+            log.info("connexion", extra={"sub": user.sub, "client": self.settings.client_id})
+            return RedirectResponse(after or home, status_code=303)
+
+        @router.post("/logout", dependencies=[Depends(require_csrf)])
+        async def logout(request: Request) -> Response:
+            """RP-initiated logout: end the local session, then the Keycloak SSO session."""
+            id_token = request.session.get(_SESSION_ID_TOKEN)
+            request.session.clear()
+            metadata = await self._metadata()
+            params = {
+                "client_id": self.settings.client_id,
+                "post_logout_redirect_uri": self.settings.public_url.rstrip("/") + home,
+            }
+            if isinstance(id_token, str):
+                params["id_token_hint"] = id_token
+            return RedirectResponse(
+                f"{metadata['end_session_endpoint']}?{urlencode(params)}", status_code=303
+            )
+
+        @router.post("/backchannel-logout")
+        async def backchannel_logout(logout_token: Annotated[str, Form()]) -> Response:
+            claims = await self.verify_logout_token(logout_token)
+            sid = claims.get("sid")
+            if isinstance(sid, str):
+                self.ended.end(sid)
+            log.info("deconnexion-keycloak", extra={"sid": sid, "sub": claims.get("sub")})
+            return Response(status_code=200, headers={"Cache-Control": "no-store"})
+
+        return router

@@ -1,0 +1,117 @@
+"""Bearer-token verification at the bridge, locally: no call to Keycloak per request.
+
+Signature against the realm's keys (cached; refetched on an unknown key id, at most once
+per `refetch_interval`, so a key rotation works without restart), issuer, audience,
+expiry and not-before, and an allow-list of asymmetric algorithms (never `none`, never
+HMAC, so a public key cannot be used as a shared secret).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from joserfc.jws import JWSRegistry
+
+from bridge.errors import BridgeError
+
+ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
+OPERATOR_ROLE = "operateur"
+
+
+class EndedSessionsLike(Protocol):
+    def is_ended(self, sid: str | None) -> bool: ...
+
+
+class InvalidTokenError(BridgeError):
+    status = 401
+    code = "jeton-invalide"
+    title = "Authentification requise"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of the API, as its verified access token says."""
+
+    subject: str
+    display_name: str
+    email: str
+    operator: bool
+    claims: dict[str, Any]
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        issuer: str,
+        jwks_url: str,
+        audience: str,
+        refetch_interval: float = 30.0,
+        ended: EndedSessionsLike | None = None,
+    ) -> None:
+        self.issuer = issuer
+        self.jwks_url = jwks_url
+        self.audience = audience
+        self.refetch_interval = refetch_interval
+        self._keys: KeySet | None = None
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+        self._registry = JWSRegistry(algorithms=ALLOWED_ALGORITHMS)
+        self.ended = ended
+
+    def _key_set(self, *, refresh: bool) -> KeySet:
+        with self._lock:
+            stale = time.monotonic() - self._fetched_at >= self.refetch_interval
+            if self._keys is None or (refresh and stale):
+                try:
+                    response = httpx.get(self.jwks_url, timeout=5)
+                    response.raise_for_status()
+                except httpx.HTTPError as exc:
+                    if self._keys is None:
+                        raise InvalidTokenError(
+                            "Les clés du service d'authentification sont inaccessibles ; réessayez."
+                        ) from exc
+                else:
+                    self._keys = KeySet.import_key_set(response.json())
+                    self._fetched_at = time.monotonic()
+            assert self._keys is not None  # noqa: S101 - set above or raised
+            return self._keys
+
+    def verify(self, token: str) -> Principal:
+        try:
+            try:
+                decoded = jwt.decode(token, self._key_set(refresh=False), registry=self._registry)
+            except JoseError:
+                decoded = jwt.decode(token, self._key_set(refresh=True), registry=self._registry)
+            jwt.JWTClaimsRegistry(
+                now=int(time.time()),
+                leeway=5,
+                iss={"essential": True, "value": self.issuer},
+                aud={"essential": True, "value": self.audience},
+                exp={"essential": True},
+                sub={"essential": True},
+            ).validate(decoded.claims)
+        except (JoseError, ValueError) as exc:
+            raise InvalidTokenError(f"Jeton refusé ({exc.__class__.__name__}).") from exc
+        claims = dict(decoded.claims)
+        if claims.get("typ", "Bearer") != "Bearer":
+            raise InvalidTokenError("Ce jeton n'est pas un jeton d'accès.")
+        if self.ended is not None and self.ended.is_ended(claims.get("sid")):
+            raise InvalidTokenError("Cette session a été fermée : reconnectez-vous.")
+        roles = (claims.get("realm_access") or {}).get("roles") or []
+        name = claims.get("name") or " ".join(
+            p for p in (claims.get("given_name"), claims.get("family_name")) if p
+        )
+        return Principal(
+            subject=str(claims["sub"]),
+            display_name=str(name or claims.get("email") or claims["sub"]),
+            email=str(claims.get("email") or ""),
+            operator=OPERATOR_ROLE in roles,
+            claims=claims,
+        )

@@ -1,0 +1,182 @@
+"""Load and validate the policy catalog; a mistake stops the start and names its line.
+
+Policy is data (DESIGN §3): which roles a démarche has, how its first holder enters, who
+may grant which role, what may be delegated to a tiers, who may renew whose password.
+The engine reads these answers here and has no démarche-specific branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_CATALOG = Path(__file__).with_name("catalog.yaml")
+OPERATOR = "operateur"
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=64)]
+
+
+class CatalogError(Exception):
+    """The catalog is unusable; the message names the file and line at fault."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(_Strict):
+    id: Identifier
+    label: str = Field(min_length=1)
+    description: str = ""
+    granted_by: tuple[Identifier, ...] = Field(min_length=1)
+    delegable: bool = False
+    implies: tuple[Identifier, ...] = ()
+    password_renewed_by: tuple[Identifier, ...] = ()
+
+
+class Demarche(_Strict):
+    id: Identifier
+    title: str = Field(min_length=1)
+    description: str = ""
+    audience: Literal["organisme-de-formation", "employeur"]
+    entry: Literal["activation-code", "operator"]
+    first_holder_role: Identifier
+    access_requests: bool = False
+    redelegation: bool = False
+    roles: tuple[Role, ...] = Field(min_length=1)
+
+    def role(self, role_id: str) -> Role | None:
+        return next((r for r in self.roles if r.id == role_id), None)
+
+    @cached_property
+    def _satisfying(self) -> dict[str, frozenset[str]]:
+        """For each role R: the roles whose holder may act as R (R and what implies it)."""
+        implied: dict[str, set[str]] = {}
+        for role in self.roles:
+            seen: set[str] = set()
+            stack = [role.id]
+            while stack:
+                current = stack.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                found = self.role(current)
+                stack.extend(found.implies if found else ())
+            implied[role.id] = seen
+        return {
+            r.id: frozenset(h for h, acts_as in implied.items() if r.id in acts_as)
+            for r in self.roles
+        }
+
+    def roles_acting_as(self, role_id: str) -> frozenset[str]:
+        """Held roles that allow acting as `role_id` (empty for an unknown role)."""
+        return self._satisfying.get(role_id, frozenset())
+
+    def may_grant(self, granter_roles: set[str], role_id: str, *, operator: bool = False) -> bool:
+        """May someone holding `granter_roles` on a SIRET grant `role_id` on that SIRET?"""
+        role = self.role(role_id)
+        if role is None:
+            return False
+        if operator and OPERATOR in role.granted_by:
+            return True
+        return any(
+            self.roles_acting_as(g) & granter_roles for g in role.granted_by if g != OPERATOR
+        )
+
+    @property
+    def delegable_roles(self) -> tuple[Role, ...]:
+        return tuple(r for r in self.roles if r.delegable)
+
+
+class Catalog(_Strict):
+    version: Literal[1]
+    demarches: tuple[Demarche, ...] = Field(min_length=1)
+
+    def demarche(self, demarche_id: str) -> Demarche | None:
+        return next((d for d in self.demarches if d.id == demarche_id), None)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(d.id for d in self.demarches)
+
+
+def load_catalog(path: Path = DEFAULT_CATALOG) -> Catalog:
+    """Read, validate and cross-check the catalog; any fault raises `CatalogError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogError(f"{path.name} : fichier illisible ({exc}).") from exc
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", ligne {mark.line + 1}" if mark is not None else ""
+        raise CatalogError(f"{path.name}{where} : YAML invalide ({exc}).") from exc
+    lines = dict(_node_lines(root, ())) if root is not None else {}
+    try:
+        catalog = Catalog.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        raise CatalogError(
+            f"{path.name}, ligne {_line_of(lines, loc)} : {'.'.join(map(str, loc)) or 'racine'} — "
+            f"{first['msg']}."
+        ) from exc
+    for loc, message in _cross_check(catalog):
+        raise CatalogError(f"{path.name}, ligne {_line_of(lines, loc)} : {message}.")
+    return catalog
+
+
+def _cross_check(catalog: Catalog) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Rules that span entries: unique ids and references to roles that exist."""
+    seen: set[str] = set()
+    for d_index, demarche in enumerate(catalog.demarches):
+        here: tuple[Any, ...] = ("demarches", d_index)
+        if demarche.id in seen:
+            yield (*here, "id"), f"la démarche « {demarche.id} » est déclarée deux fois"
+        seen.add(demarche.id)
+        role_ids = [r.id for r in demarche.roles]
+        if demarche.role(demarche.first_holder_role) is None:
+            yield (
+                (*here, "first_holder_role"),
+                (f"le rôle « {demarche.first_holder_role} » n'existe pas dans « {demarche.id} »"),
+            )
+        for r_index, role in enumerate(demarche.roles):
+            at = (*here, "roles", r_index)
+            if role_ids.count(role.id) > 1:
+                yield (*at, "id"), f"le rôle « {role.id} » est déclaré deux fois"
+            for field in ("granted_by", "implies", "password_renewed_by"):
+                for i, ref in enumerate(getattr(role, field)):
+                    allowed = ref in role_ids or (ref == OPERATOR and field != "implies")
+                    if not allowed:
+                        yield (
+                            (*at, field, i),
+                            f"le rôle « {ref} » n'existe pas dans « {demarche.id} »",
+                        )
+
+
+def _node_lines(node: yaml.Node, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], int]]:
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield (*path, key.value), key.start_mark.line + 1
+            yield from (
+                (p, n) for p, n in _node_lines(value, (*path, key.value)) if p != (*path, key.value)
+            )
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _node_lines(item, (*path, index))
+
+
+def _line_of(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int:
+    """The line of `loc`, or of its nearest ancestor present in the file (a missing key)."""
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return 1

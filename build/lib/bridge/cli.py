@@ -1,0 +1,430 @@
+"""`python -m bridge`: the bridge's command line for operators.
+
+python -m bridge db upgrade
+    bring the database to the newest migration
+python -m bridge operateur import FICHIER.csv --demarche D [--lettres L.csv] [--rejets R.csv]
+    import establishments (`siret;raison_sociale`) and issue their activation codes
+python -m bridge operateur code SIRET --demarche D [--reemettre]
+    issue (or reissue) the activation code of one establishment
+
+Settings come from the `BRIDGE_*` environment variables. Operator commands migrate the
+database first, so a new SQLite file works at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from tqdm import tqdm
+
+from bridge.audit.service import Actor
+from bridge.catalog import Catalog, CatalogError, Demarche, load_catalog
+from bridge.db import make_engine, make_session_factory, migrate, now, unit_of_work
+from bridge.devstack.errors import StackError
+from bridge.errors import BridgeError, ConflictError, InvalidInputError
+from bridge.etablissement.service import (
+    EtablissementService,
+    ImportReport,
+    demarche_or_refuse,
+    read_csv,
+)
+from bridge.etablissement.siret import parse_siret
+from bridge.settings import Settings
+
+OPERATOR_CLI = Actor(subject="operateur-cli", display_name="Opérateur (ligne de commande)")
+PROGRAM = "python -m bridge"
+
+
+class OperatorInputError(InvalidInputError):
+    """A file or option of the command line that cannot be used as given."""
+
+    code = "ligne-de-commande"
+
+
+# --- shared helpers ------------------------------------------------------------------------
+
+
+def _shown_url(url: str) -> str:
+    """The database address without its password, fit to print."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """A session factory on the migrated database; the engine is closed afterwards."""
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def _service(session: Session, catalog: Catalog, settings: Settings) -> EtablissementService:
+    return EtablissementService(
+        session,
+        catalog,
+        settings.code_pepper.get_secret_value(),
+        timedelta(days=settings.code_validity_days),
+    )
+
+
+def _code_demarche(catalog: Catalog, demarche_id: str) -> Demarche:
+    """The démarche, refused unless it exists and opens with an activation code."""
+    demarche = demarche_or_refuse(catalog, demarche_id)
+    if demarche.entry != "activation-code":
+        raise InvalidInputError(
+            f"La démarche « {demarche.title} » ne s'ouvre pas par code d'activation : "
+            "ses premiers titulaires sont désignés par l'opérateur."
+        )
+    return demarche
+
+
+def _read_rows(source: Path) -> list[tuple[int, dict[str, str]]]:
+    """The CSV's rows, with every unreadable file turned into a French sentence."""
+    try:
+        return read_csv(source)
+    except FileNotFoundError as exc:
+        raise OperatorInputError(f"Le fichier {source} n'existe pas.") from exc
+    except UnicodeDecodeError as exc:
+        raise OperatorInputError(
+            f"Le fichier {source} n'est pas encodé en UTF-8 : enregistrez-le au format "
+            "« CSV UTF-8 » puis recommencez."
+        ) from exc
+    except csv.Error as exc:
+        raise OperatorInputError(
+            f"Le fichier {source} n'est pas un CSV lisible : il doit avoir les colonnes "
+            "« siret » et « raison_sociale », séparées par « ; »."
+        ) from exc
+    except OSError as exc:
+        raise OperatorInputError(f"Le fichier {source} est illisible ({exc.strerror}).") from exc
+
+
+# --- db upgrade ----------------------------------------------------------------------------
+
+
+def upgrade_database(settings: Settings) -> int:
+    migrate(settings.database_url)
+    print(f"Base de données à jour : {_shown_url(settings.database_url)}")
+    return 0
+
+
+# --- operateur import ----------------------------------------------------------------------
+
+
+def _refuse_unsafe_outputs(source: Path, letters: Path | None, rejects: Path | None) -> None:
+    """Never overwrite letters, and never write a report over the input or the letters."""
+    if letters is not None and (letters.exists() or letters.is_symlink()):
+        raise ConflictError(
+            f"Le fichier de lettres {letters} existe déjà : il n'est jamais écrasé, car ses codes "
+            "n'existent nulle part ailleurs. Choisissez un autre nom de fichier ; rien n'a été importé."
+        )
+    if rejects is not None:
+        for other in (source, letters):
+            if other is not None and rejects.resolve() == other.resolve():
+                raise OperatorInputError(
+                    f"Le rapport des rejets ne peut pas être écrit dans {other} : "
+                    "choisissez un autre nom de fichier."
+                )
+
+
+@contextmanager
+def _letters_file(path: Path | None) -> Iterator[TextIO | None]:
+    """Reserve the letters file (new, readable by its owner only) for the whole import.
+
+    It is removed again if the import fails or issues no code, so a letters file on disk
+    always holds codes that were committed.
+    """
+    if path is None:
+        yield None
+        return
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise ConflictError(
+            f"Le fichier de lettres {path} existe déjà : il n'est jamais écrasé. "
+            "Choisissez un autre nom de fichier ; rien n'a été importé."
+        ) from exc
+    except OSError as exc:
+        raise OperatorInputError(
+            f"Le fichier de lettres {path} ne peut pas être créé ({exc.strerror}) ; "
+            "rien n'a été importé."
+        ) from exc
+    keep = False
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            keep = handle.tell() > 0
+    finally:
+        if not keep:
+            path.unlink(missing_ok=True)
+
+
+def _write_letters(handle: TextIO, letters: list[tuple[str, str, str]]) -> None:
+    writer = csv.writer(handle, delimiter=";")
+    writer.writerow(["siret", "raison_sociale", "code_activation"])
+    writer.writerows(letters)
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def _write_rejects(path: Path, rejected: list[tuple[int, str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(["ligne", "contenu", "motif"])
+        writer.writerows(rejected)
+
+
+def _print_rejects(rejected: list[tuple[int, str, str]]) -> None:
+    for line, raw, reason in rejected:
+        print(f"Ligne {line} rejetée : {reason} (contenu : « {raw} »)", file=sys.stderr)
+
+
+def _print_summary(
+    demarche: Demarche,
+    lines: int,
+    report: ImportReport,
+    letters: Path | None,
+    rejects: Path | None,
+) -> None:
+    print(
+        f"Import terminé pour « {demarche.title} » ({lines} ligne{'s' if lines > 1 else ''} lue"
+        f"{'s' if lines > 1 else ''}) :\n"
+        f"  établissements créés      : {report.created}\n"
+        f"  établissements mis à jour : {report.updated}\n"
+        f"  codes émis                : {report.codes_issued}\n"
+        f"  inchangés                 : {report.unchanged}\n"
+        f"  lignes rejetées           : {len(report.rejected)}"
+    )
+    if report.letters and letters is not None:
+        print(
+            f"Lettres : {len(report.letters)} code{'s' if len(report.letters) > 1 else ''} "
+            f"d'activation dans {letters} (lisible par vous seul). Ces codes ne sont enregistrés "
+            "nulle part ailleurs : conservez ce fichier jusqu'à l'envoi des courriers, "
+            "puis détruisez-le."
+        )
+    else:
+        print("Aucun code émis : aucun fichier de lettres n'a été écrit.")
+    if rejects is not None:
+        print(f"Rapport des lignes rejetées : {rejects}")
+
+
+def import_etablissements(
+    settings: Settings,
+    source: Path,
+    demarche_id: str,
+    letters: Path | None,
+    rejects: Path | None,
+) -> int:
+    catalog = load_catalog(settings.catalog_file)
+    demarche = _code_demarche(catalog, demarche_id)
+    _refuse_unsafe_outputs(source, letters, rejects)
+    rows = _read_rows(source)
+    with (
+        _letters_file(letters) as letters_handle,
+        _store(settings) as factory,
+        tqdm(
+            total=len(rows), desc="Import des établissements", unit="ligne", file=sys.stderr
+        ) as bar,
+        unit_of_work(factory) as session,
+    ):
+
+        def advance(lines: int) -> None:
+            bar.update(lines)
+
+        report = _service(session, catalog, settings).import_rows(
+            OPERATOR_CLI, rows, demarche.id, progress=advance
+        )
+        bar.update(len(rows) - bar.n)  # the service does not count rejected lines
+        if report.letters:
+            if letters_handle is None:
+                raise OperatorInputError(
+                    f"Cet import émettrait {report.codes_issued} code(s) d'activation, qui ne "
+                    "sont enregistrés nulle part ailleurs : indiquez --lettres FICHIER.csv pour "
+                    "les recevoir. Rien n'a été importé."
+                )
+            # Written before the commit: a failed write leaves no code that nobody knows.
+            _write_letters(letters_handle, report.letters)
+    if rejects is not None:
+        try:
+            _write_rejects(rejects, report.rejected)
+        except OSError as exc:
+            print(
+                f"Le rapport des rejets n'a pas pu être écrit dans {rejects} ({exc.strerror}) ; "
+                "l'import est bien enregistré. Lignes rejetées :",
+                file=sys.stderr,
+            )
+            _print_rejects(report.rejected)
+            rejects = None
+    else:
+        _print_rejects(report.rejected)
+    _print_summary(demarche, len(rows), report, letters, rejects)
+    return 0
+
+
+# --- operateur code ------------------------------------------------------------------------
+
+
+def issue_one_code(settings: Settings, siret: str, demarche_id: str, reissue: bool) -> int:
+    catalog = load_catalog(settings.catalog_file)
+    demarche = _code_demarche(catalog, demarche_id)
+    siret = parse_siret(siret)
+    with _store(settings) as factory, unit_of_work(factory) as session:
+        service = _service(session, catalog, settings)
+        revoked = reissue and service.active_code(siret, demarche.id, now()) is not None
+        try:
+            code = service.issue_code(OPERATOR_CLI, siret, demarche.id, reissue=reissue)
+        except ConflictError as exc:
+            raise ConflictError(
+                f"{exc.detail} Relancez avec --reemettre pour révoquer l'ancien code et en "
+                "émettre un nouveau."
+            ) from exc
+    if revoked:
+        print("L'ancien code est révoqué : il ne fonctionne plus.")
+    print(f"Code d'activation pour le SIRET {siret} ({demarche.title}) : {code}")
+    print(
+        "Ce code n'est enregistré nulle part ailleurs et ne sera plus affiché : "
+        "reportez-le maintenant sur le courrier."
+    )
+    return 0
+
+
+# --- parser and entry point ----------------------------------------------------------------
+
+
+def _with_help(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _with_help(
+        argparse.ArgumentParser(
+            prog=PROGRAM,
+            description="Ligne de commande des opérateurs de la plateforme d'habilitations.",
+            add_help=False,
+        )
+    )
+    commands = parser.add_subparsers(dest="group", required=True, metavar="COMMANDE")
+
+    db = _with_help(commands.add_parser("db", help="gérer la base de données", add_help=False))
+    db_commands = db.add_subparsers(dest="command", required=True, metavar="ACTION")
+    _with_help(
+        db_commands.add_parser(
+            "upgrade", help="mettre la base de données à jour (migrations)", add_help=False
+        )
+    )
+
+    operator = _with_help(
+        commands.add_parser(
+            "operateur", help="établissements et codes d'activation", add_help=False
+        )
+    )
+    operator_commands = operator.add_subparsers(dest="command", required=True, metavar="ACTION")
+    importing = _with_help(
+        operator_commands.add_parser(
+            "import",
+            help="importer des établissements et émettre leurs codes d'activation",
+            description=(
+                "Importe un fichier CSV (colonnes siret;raison_sociale, UTF-8) en une seule "
+                "transaction et émet un code pour chaque SIRET qui n'en a pas d'actif."
+            ),
+            add_help=False,
+        )
+    )
+    importing.add_argument("file", type=Path, metavar="FICHIER.csv", help="fichier à importer")
+    importing.add_argument(
+        "--demarche", required=True, metavar="DEMARCHE", help="identifiant de la démarche"
+    )
+    importing.add_argument(
+        "--lettres",
+        type=Path,
+        metavar="LETTRES.csv",
+        help="fichier (nouveau) où écrire les codes émis, pour les courriers",
+    )
+    importing.add_argument(
+        "--rejets",
+        type=Path,
+        metavar="REJETS.csv",
+        help="fichier où écrire les lignes rejetées (sinon, elles sont affichées)",
+    )
+    code = _with_help(
+        operator_commands.add_parser(
+            "code",
+            help="émettre le code d'activation d'un établissement",
+            add_help=False,
+        )
+    )
+    code.add_argument("siret", metavar="SIRET", help="SIRET de l'établissement (déjà importé)")
+    code.add_argument(
+        "--demarche", required=True, metavar="DEMARCHE", help="identifiant de la démarche"
+    )
+    code.add_argument(
+        "--reemettre",
+        action="store_true",
+        help="révoquer le code encore actif et en émettre un nouveau",
+    )
+    delegations = _with_help(
+        commands.add_parser("delegations", help="délégations à des tiers", add_help=False)
+    )
+    delegation_commands = delegations.add_subparsers(
+        dest="command", required=True, metavar="ACTION"
+    )
+    _with_help(
+        delegation_commands.add_parser(
+            "echeances",
+            help="marquer les délégations échues et prévenir celles qui finissent bientôt",
+            add_help=False,
+        )
+    )
+    return parser
+
+
+def run_end_dates(settings: Settings) -> int:
+    """The delegations' end-date job, once (for cron, or when the portal's schedule is off)."""
+    from bridge.api.app import create_app
+    from bridge.delegation.jobs import run_end_dates_once
+
+    migrate(settings.database_url)
+    app = create_app(settings.model_copy(update={"delegation_job_interval_seconds": 0}))
+    sent = run_end_dates_once(app.state.context)
+    print(f"Échéances traitées : {sent} courriel(s) envoyé(s).")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    if args.group == "db":
+        return upgrade_database(settings)
+    if args.group == "delegations":
+        return run_end_dates(settings)
+    if args.command == "import":
+        return import_etablissements(settings, args.file, args.demarche, args.lettres, args.rejets)
+    return issue_one_code(settings, args.siret, args.demarche, args.reemettre)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (BridgeError, CatalogError, StackError) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        reasons = "; ".join(str(error["msg"]) for error in exc.errors())
+        print(f"Erreur : réglages invalides ({reasons}).", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Interrompu.", file=sys.stderr)
+        return 130

@@ -1,0 +1,5 @@
+import sys
+
+from bridge.devstack.cli import main
+
+sys.exit(main())

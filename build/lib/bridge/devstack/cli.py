@@ -1,0 +1,147 @@
+"""`demarches-stack`: set up and run the local platform (no Docker needed).
+
+demarches-stack fetch   download and check the Keycloak distribution into .cache/
+demarches-stack run     start everything, print the addresses, stop cleanly on Ctrl-C
+demarches-stack mailcatcher [--host H]
+                        only the mail catcher (SMTP + web page), e.g. in a container
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bridge.catalog import CatalogError
+from bridge.devstack.errors import StackError
+from bridge.devstack.keycloak_dist import KEYCLOAK_VERSION, ensure_distribution
+from bridge.devstack.stack import CACHE_DIR, LocalStack, StackPorts
+
+
+def _demo_password() -> str:
+    # Meets the realm's password policy: length, upper, lower, digit, special character.
+    return f"Demo-{secrets.token_urlsafe(9)}-7a"
+
+
+def demo_etablissement(stack: LocalStack) -> tuple[str, str]:
+    """An establishment with a fresh activation code, to try « Ajouter une démarche »."""
+    from bridge.audit.service import Actor
+    from bridge.etablissement.models import Etablissement
+
+    siret = "73282932000074"
+    assert stack.context is not None  # noqa: S101 - set by a successful start
+    actor = Actor("operateur-demo", "Opérateur (démonstration)", operator=True)
+    with stack.context.work() as work:
+        if work.session.get(Etablissement, siret) is None:
+            work.session.add(
+                Etablissement(siret=siret, siren=siret[:9], name="Organisme de démonstration")
+            )
+            work.session.flush()
+        code = work.etablissements.issue_code(actor, siret, "mon-activite-formation", reissue=True)
+    return siret, code
+
+
+def run() -> int:
+    state_dir = Path(os.environ.get("DEVSTACK_STATE_DIR", CACHE_DIR / "stack"))
+    stack = LocalStack(ports=StackPorts.from_env(), data_dir=state_dir)
+    # Ctrl-C even when started from a script that ignores SIGINT in background jobs; a Ctrl-C
+    # during the start stops what was already started (LocalStack.start cleans up).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    started = time.monotonic()
+    print(f"Démarrage de la plateforme locale (Keycloak {KEYCLOAK_VERSION})…", flush=True)
+    stack.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        from bridge.sync.keycloak import KeycloakDirectory, NewPerson
+
+        directory = KeycloakDirectory.with_admin_password(
+            stack.keycloak_url, "demarches", stack.admin_user, stack.admin_password
+        )
+        password = _demo_password()
+        directory.ensure_person(
+            NewPerson(
+                "camille.martin@exemple.fr", "camille.martin@exemple.fr", "Camille", "Martin"
+            ),
+            password,
+        )
+        demo = demo_etablissement(stack)
+        print(
+            f"\nPrête en {time.monotonic() - started:.0f} s.\n"
+            f"  Portail « Mes démarches »     {stack.portal_url}\n"
+            f"  Démarche Mon Activité Formation {stack.relying_party_url}\n"
+            f"  Keycloak (console : {stack.admin_user} / {stack.admin_password})  {stack.keycloak_url}/admin/\n"
+            f"  Boîte de réception (SMTP {stack.ports.smtp})  {stack.mail_web_url}\n"
+            f"  Compte de démonstration       camille.martin@exemple.fr / {password}\n"
+            f"  Établissement de démonstration  SIRET {demo[0]}, code d'activation {demo[1]}\n"
+            "Ctrl-C pour tout arrêter.",
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            if stack.keycloak is None or not stack.keycloak.running:
+                print(
+                    "Keycloak s'est arrêté de lui-même ; arrêt de la plateforme.", file=sys.stderr
+                )
+                return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # A second Ctrl-C must not interrupt the shutdown and leave Keycloak running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\nArrêt de la plateforme…", flush=True)
+        stack.stop()
+        print("Tout est arrêté.", flush=True)
+    return 0
+
+
+def mailcatcher(host: str) -> int:
+    """Run the SMTP catcher and its web page until interrupted (for docker-compose)."""
+    import uvicorn
+
+    from bridge.devstack.mailcatcher import MailCatcher, web_app
+
+    ports = StackPorts.from_env()
+    catcher = MailCatcher(ports.smtp, host=host)
+    catcher.start()
+    print(
+        f"SMTP sur {host}:{ports.smtp}, boîte de réception sur {host}:{ports.mail_web}", flush=True
+    )
+    try:
+        uvicorn.run(web_app(catcher.store), host=host, port=ports.mail_web, log_config=None)
+    finally:
+        catcher.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="demarches-stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", choices=["fetch", "run", "mailcatcher"])
+    parser.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (mailcatcher)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "fetch":
+            home = ensure_distribution(CACHE_DIR)
+            print(f"Keycloak {KEYCLOAK_VERSION} prêt dans {home}")
+            return 0
+        if args.command == "mailcatcher":
+            return mailcatcher(args.host)
+        return run()
+    except (StackError, CatalogError) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Establishments (SIRET) and the activation codes sent to them by post."""

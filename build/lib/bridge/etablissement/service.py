@@ -1,0 +1,331 @@
+"""Establishments and activation codes: bulk import, letters, reissue, and activation.
+
+Codes are random (12 characters from an unambiguous alphabet, about 60 bits), stored as a
+keyed HMAC-SHA256 (the key, `BRIDGE_CODE_PEPPER`, is not in the database), used once, and
+guessing is locked out: after 5 failures per SIRET or per person within 15 minutes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bridge.audit.service import Actor, record
+from bridge.catalog import Catalog, Demarche
+from bridge.db import now
+from bridge.errors import ConflictError, InvalidInputError, NotFoundError, TooManyAttemptsError
+from bridge.etablissement.models import ActivationCode, CodeAttempt, Etablissement
+from bridge.etablissement.siret import InvalidSiretError, parse_siret, siren_of
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+MAX_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+
+
+class WrongCodeError(InvalidInputError):
+    code = "code-activation-incorrect"
+    title = "Code d'activation incorrect"
+    keeps_changes = True  # the failed attempt is counted even though the request fails
+
+
+class AlreadyManagedError(ConflictError):
+    code = "siret-deja-gere"
+    title = "Ce SIRET a déjà un gestionnaire"
+
+
+class UnknownDemarcheError(NotFoundError):
+    code = "demarche-inconnue"
+    title = "Démarche inconnue"
+
+
+def opened_by_code(catalog: Catalog, demarche_id: str) -> Demarche:
+    """The démarche, refused when its first holder does not enter by activation code."""
+    demarche = demarche_or_refuse(catalog, demarche_id)
+    if demarche.entry != "activation-code":
+        raise InvalidInputError(
+            f"La démarche « {demarche.title} » ne s'ouvre pas par code d'activation."
+        )
+    return demarche
+
+
+def lock_etablissement(session: Session, siret: str) -> None:
+    """Serialise changes about one SIRET (its codes, its holders): a no-op write takes the
+    row lock on PostgreSQL and the write lock on SQLite before anything is counted."""
+    session.execute(
+        update(Etablissement)
+        .where(Etablissement.siret == siret)
+        .values(siret=Etablissement.siret)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def demarche_or_refuse(catalog: Catalog, demarche_id: str) -> Demarche:
+    demarche = catalog.demarche(demarche_id)
+    if demarche is None:
+        raise UnknownDemarcheError(f"La démarche « {demarche_id} » n'existe pas.", field="demarche")
+    return demarche
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def normalise_code(code: str) -> str:
+    compact = "".join(ch for ch in code.upper() if ch.isalnum())
+    return f"{compact[:4]}-{compact[4:8]}-{compact[8:]}" if len(compact) == 12 else compact
+
+
+def hash_code(pepper: str, siret: str, demarche: str, code: str) -> str:
+    message = f"{siret}:{demarche}:{normalise_code(code)}".encode()
+    return hmac.new(pepper.encode(), message, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class ImportReport:
+    """What a CSV import did, line by line, and the letters to print (the only plaintext codes)."""
+
+    created: int = 0
+    updated: int = 0
+    codes_issued: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, raw, reason)
+    letters: list[tuple[str, str, str]] = field(default_factory=list)  # (siret, name, code)
+
+
+class EtablissementService:
+    def __init__(
+        self,
+        session: Session,
+        catalog: Catalog,
+        pepper: str,
+        code_validity: timedelta = timedelta(days=365),
+    ) -> None:
+        self.session = session
+        self.catalog = catalog
+        self.pepper = pepper
+        self.code_validity = code_validity
+
+    # --- establishments and codes (operator) ---------------------------------------------
+
+    def _add_code(self, siret: str, demarche: str, moment: datetime) -> str:
+        """Store a new code's keyed digest; the plaintext is returned once, never stored."""
+        code = new_code()
+        self.session.add(
+            ActivationCode(
+                siret=siret,
+                demarche=demarche,
+                code_hash=hash_code(self.pepper, siret, demarche, code),
+                created_at=moment,
+                expires_at=moment + self.code_validity,
+            )
+        )
+        return code
+
+    def active_code(self, siret: str, demarche: str, moment: datetime) -> ActivationCode | None:
+        return self.session.scalars(
+            select(ActivationCode)
+            .where(
+                ActivationCode.siret == siret,
+                ActivationCode.demarche == demarche,
+                ActivationCode.used_at.is_(None),
+                ActivationCode.revoked_at.is_(None),
+                ActivationCode.expires_at > moment,
+            )
+            .limit(1)
+        ).first()
+
+    def issue_code(
+        self, actor: Actor, siret: str, demarche_id: str, *, reissue: bool = False
+    ) -> str:
+        """A new code for the SIRET; `reissue` revokes a still-active one first."""
+        demarche = opened_by_code(self.catalog, demarche_id)
+        siret = parse_siret(siret)
+        if self.session.get(Etablissement, siret) is None:
+            raise NotFoundError(f"L'établissement {siret} n'est pas connu : importez-le d'abord.")
+        lock_etablissement(self.session, siret)
+        moment = now()
+        current = self.active_code(siret, demarche.id, moment)
+        if current is not None:
+            if not reissue:
+                raise ConflictError(f"Un code est déjà actif pour {siret} ; demandez sa réédition.")
+            current.revoked_at = moment
+        code = self._add_code(siret, demarche.id, moment)
+        record(
+            self.session,
+            actor,
+            "code-reedite" if current else "code-emis",
+            siret=siret,
+            demarche=demarche.id,
+        )
+        return code
+
+    def import_rows(
+        self,
+        actor: Actor,
+        rows: Iterable[tuple[int, dict[str, str]]],
+        demarche_id: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        """Import `siret;raison_sociale` rows; a code is issued where none is active (idempotent)."""
+        demarche = opened_by_code(self.catalog, demarche_id)
+        report = ImportReport()
+        moment = now()
+        seen: set[str] = set()
+        for line, row in rows:
+            try:
+                self._import_row(demarche, line, row, moment, seen, report)
+            finally:
+                if progress:
+                    progress(1)
+        record(
+            self.session,
+            actor,
+            "import-etablissements",
+            demarche=demarche.id,
+            codes=report.codes_issued,
+            rejetees=len(report.rejected),
+        )
+        return report
+
+    def _import_row(
+        self,
+        demarche: Demarche,
+        line: int,
+        row: dict[str, str],
+        moment: datetime,
+        seen: set[str],
+        report: ImportReport,
+    ) -> None:
+        raw = ";".join(row.values())
+        try:
+            siret = parse_siret(row.get("siret", ""))
+        except InvalidSiretError as exc:
+            report.rejected.append((line, raw, exc.detail))
+            return
+        name = (row.get("raison_sociale") or "").strip()
+        if not name:
+            report.rejected.append((line, raw, "La raison sociale est vide."))
+            return
+        if siret in seen:
+            report.rejected.append(
+                (line, raw, f"Le SIRET {siret} figure déjà plus haut dans le fichier.")
+            )
+            return
+        seen.add(siret)
+        existing = self.session.get(Etablissement, siret)
+        if existing is None:
+            self.session.add(Etablissement(siret=siret, siren=siren_of(siret), name=name))
+            report.created += 1
+        elif existing.name != name:
+            existing.name = name
+            report.updated += 1
+        if self.active_code(siret, demarche.id, moment) is None and not self._has_holder(
+            siret, demarche
+        ):
+            code = self._add_code(siret, demarche.id, moment)
+            report.codes_issued += 1
+            report.letters.append((siret, name, code))
+        elif existing is not None and existing.name == name:
+            report.unchanged += 1
+
+    def _has_holder(self, siret: str, demarche: Demarche) -> bool:
+        from bridge.habilitation.models import Habilitation
+
+        found = self.session.scalar(
+            select(Habilitation.id)
+            .where(
+                Habilitation.siret == siret,
+                Habilitation.demarche == demarche.id,
+                Habilitation.role == demarche.first_holder_role,
+                Habilitation.revoked_at.is_(None),
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    # --- activation (a person) ------------------------------------------------------------
+
+    def check_lockout(self, siret: str, subject: str, moment: datetime) -> None:
+        since = moment - LOCKOUT_WINDOW
+        for column, value in ((CodeAttempt.siret, siret), (CodeAttempt.subject, subject)):
+            failures = self.session.scalars(
+                select(CodeAttempt.at)
+                .where(column == value, CodeAttempt.success.is_(False), CodeAttempt.at > since)
+                .order_by(CodeAttempt.at)
+            ).all()
+            if len(failures) >= MAX_FAILURES:
+                wait = failures[-MAX_FAILURES] + LOCKOUT_WINDOW - moment
+                minutes = max(1, int(wait.total_seconds() // 60) + 1)
+                raise TooManyAttemptsError(
+                    f"Trop de codes incorrects ont été saisis. Réessayez dans {minutes} minute"
+                    f"{'s' if minutes > 1 else ''}.",
+                    retry_after_seconds=int(wait.total_seconds()) + 1,
+                )
+
+    def consume_code(self, actor: Actor, demarche: Demarche, siret: str, code: str) -> None:
+        """Check and use the code once; a wrong one is counted, a used one never works again."""
+        moment = now()
+        self.check_lockout(siret, actor.subject, moment)
+        expected = hash_code(self.pepper, siret, demarche.id, code)
+        candidate = self.session.scalars(
+            select(ActivationCode)
+            .where(
+                ActivationCode.siret == siret,
+                ActivationCode.demarche == demarche.id,
+                ActivationCode.code_hash == expected,
+                ActivationCode.used_at.is_(None),
+                ActivationCode.revoked_at.is_(None),
+                ActivationCode.expires_at > moment,
+            )
+            .limit(1)
+        ).first()
+        if candidate is None:
+            self.session.add(
+                CodeAttempt(siret=siret, subject=actor.subject, at=moment, success=False)
+            )
+            record(self.session, actor, "code-incorrect", siret=siret, demarche=demarche.id)
+            raise WrongCodeError(
+                "Le code d'activation ne correspond pas à ce SIRET, ou il a déjà servi ou expiré. "
+                "Vérifiez le courrier reçu.",
+                field="code",
+            )
+        used = self.session.execute(
+            update(ActivationCode)
+            .where(ActivationCode.id == candidate.id, ActivationCode.used_at.is_(None))
+            .values(used_at=moment, used_by=actor.subject)
+        )
+        if used.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConflictError("Ce code vient d'être utilisé par une autre personne.")
+        self.session.add(CodeAttempt(siret=siret, subject=actor.subject, at=moment, success=True))
+
+
+def read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a `siret;raison_sociale` file (UTF-8, `;` or `,`), with their line numbers."""
+    return parse_csv_text(path.read_text(encoding="utf-8-sig"))
+
+
+def parse_csv_text(text: str) -> list[tuple[int, dict[str, str]]]:
+    lines = text.splitlines()
+    header = lines[0] if lines else ""
+    delimiter = ";" if header.count(";") >= header.count(",") else ","
+    reader = csv.DictReader(lines, delimiter=delimiter)
+    names = {(f or "").strip() for f in reader.fieldnames or []}
+    if not {"siret", "raison_sociale"} <= names:
+        raise InvalidInputError(
+            "Le fichier doit avoir les colonnes « siret » et « raison_sociale »."
+        )
+    # line_num is the physical line of the record, right even after blank lines.
+    return [
+        (reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k})
+        for row in reader
+    ]

@@ -1,0 +1,1 @@
+"""Habilitations (a person's role in a démarche on a SIRET) and access requests."""

@@ -1,0 +1,31 @@
+"""Alembic environment: the URL comes from the caller (`bridge.db.migrate`) or BRIDGE_DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+
+from bridge.db import Base, import_models, make_engine
+
+import_models()
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or os.environ.get(
+    "BRIDGE_DATABASE_URL", "sqlite:///bridge.db"
+)
+
+if context.is_offline_mode():
+    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context.configure(
+                connection=connection, target_metadata=Base.metadata, render_as_batch=True
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()

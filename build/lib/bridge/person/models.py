@@ -1,0 +1,30 @@
+"""The local copy of a person's contact details, refreshed at each login.
+
+Keycloak owns the account; the users screen searches names and e-mails among thousands of
+habilitations, which needs them beside the habilitations in the store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bridge.db import Base, UtcDateTime, now
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="", index=True)
+    civility: Mapped[str | None] = mapped_column(String(20), default=None)
+    phone: Mapped[str | None] = mapped_column(String(30), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email

@@ -1,0 +1,53 @@
+"""The « Mon Activité Formation » démarche site: every page requires a logged-in person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.middleware.sessions import SessionMiddleware
+
+from bridge.api.errors import install_error_handlers
+from bridge.api.oidc import OidcLogin
+from bridge.api.templating import make_templates, mount_assets
+from bridge.logging import configure_logging
+from bridge.settings import RelyingPartySettings
+
+SERVICE_NAME = "Mon Activité Formation"
+
+
+def create_app(settings: RelyingPartySettings | None = None) -> FastAPI:
+    settings = settings or RelyingPartySettings()
+    configure_logging(settings.log_level)
+    app = FastAPI(title=SERVICE_NAME, docs_url=None, redoc_url=None, openapi_url=None)
+    templates = make_templates(
+        Path(__file__).parent / "templates", theme=settings.theme, service_name=SERVICE_NAME
+    )
+    login = OidcLogin(settings)
+    app.state.login = login
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret.get_secret_value(),
+        session_cookie=settings.session_cookie,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    install_error_handlers(app, templates)
+    mount_assets(app, theme=settings.theme, dsfr_dist=settings.dsfr_dist)
+    app.include_router(login.router())
+
+    @app.get("/health/live", include_in_schema=False)
+    def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> Response:
+        user = login.current_user(request)
+        if user is None:
+            return RedirectResponse("/auth/login", status_code=303)
+        return templates.TemplateResponse(
+            request, "demarche.html", {"user": user, "portal_url": settings.portal_url}
+        )
+
+    return app

@@ -1,0 +1,119 @@
+"""Settings of the bridge, read once from `BRIDGE_*` environment variables and validated at start.
+
+Development defaults work out of the box on loopback; in production every default secret
+is refused so that a forgotten variable stops the start instead of weakening it.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEV_SECRET_MARKER = "a-changer"  # noqa: S105 - the marker of development secrets
+
+
+class OidcClientSettings(BaseSettings):
+    """What an app needs to log people in through Keycloak as one OIDC client."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    public_url: str
+    keycloak_url: str = "http://127.0.0.1:8080"
+    # Address the server uses to reach Keycloak when it differs from the browser's (containers).
+    keycloak_internal_url: str | None = None
+    keycloak_realm: str = "demarches"
+    client_id: str
+    client_secret: SecretStr
+    session_secret: SecretStr
+    session_cookie: str
+    theme: Literal["dsfr", "neutre"] = "dsfr"
+    dsfr_dist: Path = REPO_ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
+    log_level: str = "INFO"
+
+    @property
+    def issuer(self) -> str:
+        """The `iss` of the realm's tokens, as browsers see Keycloak."""
+        return f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
+
+    @property
+    def discovery_url(self) -> str:
+        base = (self.keycloak_internal_url or self.keycloak_url).rstrip("/")
+        return f"{base}/realms/{self.keycloak_realm}/.well-known/openid-configuration"
+
+    @cached_property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> OidcClientSettings:
+        if self.environment != "production":
+            return self
+        problems = []
+        for name in ("client_secret", "session_secret"):
+            value = getattr(self, name).get_secret_value()
+            if DEV_SECRET_MARKER in value or len(value) < 32:
+                problems.append(f"{name} (au moins 32 caractères, pas la valeur de développement)")
+        if not self.public_url.startswith("https://"):
+            problems.append("public_url (doit commencer par https://)")
+        if problems:
+            raise ValueError("réglages refusés en production : " + ", ".join(problems))
+        return self
+
+
+class Settings(OidcClientSettings):
+    """The bridge portal (`BRIDGE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="BRIDGE_", extra="ignore")
+
+    public_url: str = "http://127.0.0.1:8000"
+    client_id: str = "portail"
+    client_secret: SecretStr = SecretStr("dev-portail-secret-a-changer")
+    session_secret: SecretStr = SecretStr("dev-session-portail-a-changer")
+    session_cookie: str = "portail_session"
+    # Where the portal sends people for each démarche that has its own site.
+    demarche_urls: dict[str, str] = {"mon-activite-formation": "http://127.0.0.1:8001"}
+    database_url: str = f"sqlite:///{REPO_ROOT / '.cache' / 'bridge.db'}"
+    catalog_file: Path = REPO_ROOT / "bridge" / "catalog" / "catalog.yaml"
+    # Key of the activation codes' HMAC: without it, the database alone reveals no code.
+    code_pepper: SecretStr = SecretStr("dev-poivre-des-codes-a-changer")
+    code_validity_days: int = 365
+    # A delegation's invitation link works this long (the gestionnaire may resend it).
+    invitation_validity_days: int = 7
+    # Both sides are e-mailed this many days before a delegation ends.
+    delegation_warning_days: int = 15
+    # How often the portal runs the delegations' end-date job (0: never, e.g. when cron does).
+    delegation_job_interval_seconds: int = 300
+    # Audience the bridge's JSON API requires in bearer tokens (a Keycloak audience mapper).
+    api_audience: str = "bridge-api"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_from: str = "ne-pas-repondre@mesdemarches.localhost"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_pepper(self) -> Settings:
+        if self.environment == "production":
+            pepper = self.code_pepper.get_secret_value()
+            if DEV_SECRET_MARKER in pepper or len(pepper) < 32:
+                raise ValueError(
+                    "réglages refusés en production : code_pepper (au moins 32 caractères)"
+                )
+        return self
+
+
+class RelyingPartySettings(OidcClientSettings):
+    """The example démarche site « Mon Activité Formation » (`BRIDGE_RP_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="BRIDGE_RP_", extra="ignore")
+
+    public_url: str = "http://127.0.0.1:8001"
+    client_id: str = "mon-activite-formation"
+    client_secret: SecretStr = SecretStr("dev-maf-secret-a-changer")
+    session_secret: SecretStr = SecretStr("dev-session-maf-a-changer")
+    session_cookie: str = "maf_session"
+    portal_url: str = "http://127.0.0.1:8000"

@@ -1,0 +1,1 @@
+"""Projection of the bridge's state onto Keycloak; `keycloak.py` is the only admin-API speaker."""
