@@ -1,1 +1,0 @@
-"""Bridge: habilitations per SIRET and démarche, projected onto Keycloak."""

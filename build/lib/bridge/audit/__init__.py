@@ -1,1 +1,0 @@
-"""The append-only audit trail: who did what, on which SIRET, when, from where."""

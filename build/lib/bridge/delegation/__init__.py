@@ -1,1 +1,0 @@
-"""Delegation of a habilitation to a third party (tiers), by e-mail invitation."""

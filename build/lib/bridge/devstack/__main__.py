@@ -1,5 +1,0 @@
-import sys
-
-from bridge.devstack.cli import main
-
-sys.exit(main())

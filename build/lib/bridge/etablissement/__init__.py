@@ -1,1 +1,0 @@
-"""Establishments (SIRET) and the activation codes sent to them by post."""

@@ -1,1 +1,0 @@
-"""People as the bridge knows them: a copy of the Keycloak account's contact details."""
