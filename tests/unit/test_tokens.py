@@ -1,0 +1,114 @@
+"""Bearer-token checks at the bridge, with a key set served on loopback (no Keycloak needed
+for these rules; the real Keycloak's tokens are used by the integration tests)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+
+from bridge.api.oidc import EndedSessions
+from bridge.api.tokens import InvalidTokenError, TokenVerifier
+
+ISSUER = "http://127.0.0.1:1/realms/demarches"
+KEY = RSAKey.generate_key(2048, parameters={"kid": "cle-1"})
+
+
+@pytest.fixture(scope="module")
+def jwks_url() -> Iterator[str]:
+    body = json.dumps(KeySet([KEY]).as_dict(private=False)).encode()
+
+    class Keys(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/certs"
+    server.shutdown()
+    server.server_close()
+
+
+def token(**changes: Any) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": ["bridge-api"],
+        "sub": "personne",
+        "exp": now + 60,
+        "iat": now,
+        "typ": "Bearer",
+        "sid": "session-1",
+        "email": "a@exemple.fr",
+    }
+    claims.update(changes)
+    return jwt.encode({"alg": "RS256", "kid": "cle-1"}, claims, KEY)
+
+
+def test_a_valid_access_token_is_accepted(jwks_url: str) -> None:
+    principal = TokenVerifier(ISSUER, jwks_url, "bridge-api").verify(token())
+    assert principal.subject == "personne"
+    assert principal.operator is False
+
+
+def test_a_token_of_a_session_ended_in_keycloak_is_refused(jwks_url: str) -> None:
+    ended = EndedSessions()
+    verifier = TokenVerifier(ISSUER, jwks_url, "bridge-api", ended=ended)
+    assert verifier.verify(token()).subject == "personne"
+    ended.end("session-1")
+    with pytest.raises(InvalidTokenError, match="session a été fermée"):
+        verifier.verify(token())
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"typ": "ID"},
+        {"aud": ["autre"]},
+        {"iss": "http://ailleurs/realms/demarches"},
+        {"exp": int(time.time()) - 60},
+    ],
+)
+def test_tokens_that_are_not_ours_or_not_valid_now_are_refused(
+    jwks_url: str, changes: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidTokenError):
+        TokenVerifier(ISSUER, jwks_url, "bridge-api").verify(token(**changes))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_hmac_signed_with_the_public_key_and_unsigned_tokens_are_refused(jwks_url: str) -> None:
+    verifier = TokenVerifier(ISSUER, jwks_url, "bridge-api")
+    claims = {
+        "iss": ISSUER,
+        "aud": "bridge-api",
+        "sub": "x",
+        "exp": int(time.time()) + 60,
+        "typ": "Bearer",
+    }
+    signing_input = f"{_b64(json.dumps({'alg': 'HS256', 'kid': 'cle-1'}).encode())}.{_b64(json.dumps(claims).encode())}"
+    signature = hmac.new(KEY.as_pem(private=False), signing_input.encode(), hashlib.sha256).digest()
+    with pytest.raises(InvalidTokenError):
+        verifier.verify(f"{signing_input}.{_b64(signature)}")
+    unsigned = f"{_b64(json.dumps({'alg': 'none'}).encode())}.{_b64(json.dumps(claims).encode())}."
+    with pytest.raises(InvalidTokenError):
+        verifier.verify(unsigned)
