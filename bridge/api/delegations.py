@@ -97,11 +97,11 @@ def resend(delegation_id: int, context: ContextDep, actor: ActorDep) -> Response
 def modify(
     delegation_id: int, body: DelegationChangeIn, context: ContextDep, actor: ActorDep
 ) -> DelegationOut:
+    # An absent `fin` keeps the end date; `"fin": null` removes it.
+    end = end_of(body.fin) if "fin" in body.model_fields_set else ...
     with context.work() as work:
         return DelegationOut.of(
-            work.delegations.modify(
-                actor, delegation_id, role=body.role, valid_until=end_of(body.fin)
-            )
+            work.delegations.modify(actor, delegation_id, role=body.role, valid_until=end)
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -229,7 +229,7 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
         q: str = "",
         role: str = "",
         tiers: str = "",
-        page: int = 1,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         personne: str = "",
     ) -> Response:
         demarche = demarche_or_refuse(catalog, demarche_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -55,7 +55,7 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
             from bridge.errors import InvalidInputError
 
             raise InvalidInputError(
-                "La fin d'habilitation doit être une date (jj/mm/aaaa).", field="fin"
+                "La fin d'habilitation n'est pas une date valide.", field="fin"
             ) from None
 
     def draft_of(
@@ -71,6 +71,12 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
                 delegator_siret=values["siret_habilitation"],
                 valid_until=end_of(parse_end(values["fin"])),
             )
+
+    def back_to_users(demarche: str) -> RedirectResponse:
+        """The users screen of a démarche of the catalog (never a path built from raw input)."""
+        if catalog.demarche(demarche) is None:
+            return RedirectResponse("/", status_code=303)
+        return RedirectResponse(f"/demarches/{demarche}/utilisateurs", status_code=303)
 
     def form_page(
         request: Request,
@@ -169,7 +175,7 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
             request.session["flash"] = {"message": "La délégation est révoquée.", "kind": "success"}
         except BridgeError as exc:
             request.session["flash"] = {"message": exc.detail, "kind": "error"}
-        return RedirectResponse(f"/demarches/{demarche}/utilisateurs", status_code=303)
+        return back_to_users(demarche)
 
     @router.post("/delegations/{delegation_id}/modification")
     def modify(
@@ -191,7 +197,7 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
             request.session["flash"] = {"message": "La délégation est modifiée.", "kind": "success"}
         except BridgeError as exc:
             request.session["flash"] = {"message": exc.detail, "kind": "error"}
-        return RedirectResponse(f"/demarches/{demarche}/utilisateurs", status_code=303)
+        return back_to_users(demarche)
 
     @router.post("/delegations/{delegation_id}/relance")
     def resend(
@@ -209,7 +215,7 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
             request.session["flash"] = {"message": "L'invitation est renvoyée.", "kind": "success"}
         except BridgeError as exc:
             request.session["flash"] = {"message": exc.detail, "kind": "error"}
-        return RedirectResponse(f"/demarches/{demarche}/utilisateurs", status_code=303)
+        return back_to_users(demarche)
 
     # --- the tiers' side ---------------------------------------------------------------------
 
@@ -251,10 +257,10 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
     def portfolio(
         request: Request,
         user: UserDep,
-        q: str = "",
-        demarche: str = "",
-        fin_avant: str = "",
-        page: int = 1,
+        q: Annotated[str, Query(max_length=100)] = "",
+        demarche: Annotated[str, Query(max_length=64)] = "",
+        fin_avant: Annotated[str, Query(max_length=10)] = "",
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     ) -> Response:
         ends_before = None
         if fin_avant:
@@ -286,7 +292,17 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
     @router.post("/mes-clients/invitations")
     async def accept_many(request: Request, user: UserDep) -> Response:
         form = await request.form()
-        ids = [int(str(v)) for v in form.getlist("invitation") if str(v).isdigit()][:1000]
+        ids = [
+            int(v)
+            for v in map(str, form.getlist("invitation"))
+            if v.isascii() and v.isdigit() and len(v) < 19
+        ][:1000]
+        if not ids:
+            request.session["flash"] = {
+                "message": "Aucune invitation sélectionnée.",
+                "kind": "error",
+            }
+            return RedirectResponse("/mes-clients", status_code=303)
         try:
             with context.work() as work:
                 granted = work.delegations.accept_many(

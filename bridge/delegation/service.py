@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import EllipsisType
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -24,7 +25,7 @@ from bridge.delegation.models import Delegation, DelegationStatus
 from bridge.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from bridge.etablissement.models import Etablissement
 from bridge.etablissement.service import demarche_or_refuse
-from bridge.etablissement.siret import parse_siret
+from bridge.etablissement.siret import InvalidSiretError, parse_siret
 from bridge.habilitation.models import GrantedHow, Habilitation
 from bridge.habilitation.service import HabilitationService
 from bridge.notification import Email
@@ -51,6 +52,14 @@ class DelegationDraft:
     valid_until: datetime | None
     subject: str
     message: str
+
+
+def _siret_of(value: str, field: str) -> str:
+    """`parse_siret`, with the form field the message belongs next to."""
+    try:
+        return parse_siret(value)
+    except InvalidSiretError as exc:
+        raise InvalidSiretError(exc.detail, field=field) from None
 
 
 def token_digest(token: str) -> str:
@@ -91,8 +100,8 @@ class DelegationService:
                 f"Le rôle « {role} » ne peut pas être délégué à un tiers dans « {demarche.title} ».",
                 field="role",
             )
-        tiers_siret = parse_siret(tiers_siret)
-        delegator_siret = parse_siret(delegator_siret)
+        tiers_siret = _siret_of(tiers_siret, "siret_tiers")
+        delegator_siret = _siret_of(delegator_siret, "siret_habilitation")
         email = tiers_email.strip().lower()
         if not _EMAIL.match(email) or len(email) > 254:
             raise InvalidInputError(
@@ -239,6 +248,10 @@ class DelegationService:
         status: DelegationStatus,
     ) -> Delegation:
         """Move the invitation once to `status`: of two simultaneous answers, one wins."""
+        if delegation.valid_until is not None and delegation.valid_until <= now():
+            raise InvitationError(
+                "Cette délégation a déjà pris fin : elle ne peut plus être acceptée."
+            )
         if not email_verified or email.strip().lower() != delegation.tiers_email:
             raise ForbiddenError(
                 f"Cette invitation a été envoyée à une autre adresse que celle de votre compte "
@@ -333,8 +346,6 @@ class DelegationService:
                 raise InvitationError(
                     f"L'invitation n° {delegation_id} n'est pas en attente pour votre adresse."
                 )
-            if delegation.token_hash is None:
-                raise InvitationError("Cette invitation a déjà servi.")
             granted.append(self._accept(actor, email, email_verified, delegation))
         return granted
 
@@ -400,13 +411,25 @@ class DelegationService:
             moved = self.session.execute(
                 update(Delegation)
                 .where(
-                    Delegation.id == delegation.id, Delegation.status == DelegationStatus.ACCEPTED
+                    Delegation.id == delegation.id,
+                    Delegation.status == DelegationStatus.ACCEPTED,
+                    Delegation.valid_until <= moment,  # not extended meanwhile
                 )
                 .values(status=DelegationStatus.EXPIRED)
                 .execution_options(synchronize_session=False)
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
-                continue  # another worker did it
+                continue  # another worker did it, or the end date moved
+            if delegation.habilitation_id is not None:
+                self.session.execute(
+                    update(Habilitation)
+                    .where(
+                        Habilitation.id == delegation.habilitation_id,
+                        Habilitation.revoked_at.is_(None),
+                    )
+                    .values(revoked_at=Habilitation.valid_until, revoked_by="systeme")
+                    .execution_options(synchronize_session=False)
+                )
             record(
                 self.session,
                 system,
@@ -452,8 +475,20 @@ class DelegationService:
 
     # --- management by the gestionnaire ------------------------------------------------------
 
+    def _locked(self, delegation_id: int) -> Delegation | None:
+        """The delegation, re-read after taking its lock (a no-op write: the row lock on
+        PostgreSQL, the write lock on SQLite), so that accepting, revoking, modifying and the
+        end-date job never interleave on one delegation."""
+        self.session.execute(
+            update(Delegation)
+            .where(Delegation.id == delegation_id)
+            .values(id=Delegation.id)
+            .execution_options(synchronize_session=False)
+        )
+        return self.session.get(Delegation, delegation_id, populate_existing=True)
+
     def _managed(self, actor: Actor, delegation_id: int) -> Delegation:
-        delegation = self.session.get(Delegation, delegation_id)
+        delegation = self._locked(delegation_id)
         if delegation is None:
             raise NotFoundError("Cette délégation n'existe pas.")
         demarche = demarche_or_refuse(self.catalog, delegation.demarche)
@@ -476,6 +511,7 @@ class DelegationService:
                     Habilitation.id == delegation.habilitation_id, Habilitation.revoked_at.is_(None)
                 )
                 .values(revoked_at=moment, revoked_by=actor.subject)
+                .execution_options(synchronize_session=False)
             )
         delegation.status = DelegationStatus.REVOKED
         delegation.token_hash = None
@@ -492,10 +528,18 @@ class DelegationService:
         return delegation
 
     def modify(
-        self, actor: Actor, delegation_id: int, *, role: str, valid_until: datetime | None
+        self,
+        actor: Actor,
+        delegation_id: int,
+        *,
+        role: str,
+        valid_until: datetime | EllipsisType | None = ...,
     ) -> Delegation:
-        """Change the delegated role or the end date; the tiers' right follows at once."""
+        """Change the delegated role or the end date (`...` keeps it); the tiers' right follows
+        at once."""
         delegation = self._managed(actor, delegation_id)
+        if isinstance(valid_until, EllipsisType):
+            valid_until = delegation.valid_until
         if delegation.status not in (DelegationStatus.INVITED, DelegationStatus.ACCEPTED):
             raise ConflictError("Cette délégation est terminée : elle ne peut plus être modifiée.")
         demarche = demarche_or_refuse(self.catalog, delegation.demarche)
@@ -514,6 +558,8 @@ class DelegationService:
         if valid_until is not None and valid_until <= now():
             raise InvalidInputError("La fin d'habilitation doit être dans le futur.", field="fin")
         before = (delegation.role, delegation.valid_until)
+        if valid_until != delegation.valid_until:
+            delegation.warned_at = None  # the new end date gets its own warning
         delegation.role, delegation.valid_until = role, valid_until
         if delegation.habilitation_id is not None:
             current = self.session.get(Habilitation, delegation.habilitation_id)

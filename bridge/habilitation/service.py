@@ -274,6 +274,21 @@ class HabilitationService:
             raise NotFoundError(
                 "Cette personne n'a pas encore de compte sur le portail.", field="subject"
             )
+        # A right that ended (valid_until passed) but was never closed would block the unique
+        # index of live rights: close it at its end before granting again.
+        self.session.execute(
+            update(Habilitation)
+            .where(
+                Habilitation.subject == subject,
+                Habilitation.demarche == demarche.id,
+                Habilitation.siret == siret,
+                Habilitation.role == role,
+                Habilitation.revoked_at.is_(None),
+                Habilitation.valid_until <= now(),
+            )
+            .values(revoked_at=Habilitation.valid_until)
+            .execution_options(synchronize_session=False)
+        )
         habilitation = Habilitation(
             subject=subject,
             demarche=demarche.id,

@@ -393,3 +393,85 @@ def test_a_gestionnaire_moves_the_end_date_and_the_right_follows(
         delegations(session).modify(
             actor, delegation_id, role="declarant", valid_until=now() - timedelta(days=1)
         )
+
+
+def test_a_tiers_can_be_invited_again_after_its_delegation_ended(
+    sessions: sessionmaker[Session],
+) -> None:
+    actor, siret = gestionnaire(sessions)
+    tiers = person(sessions, "tiers")
+    email = f"{tiers.subject}@exemple.fr"
+    _, token = invite(sessions, actor, siret, email, now() + timedelta(days=1))
+    accept(sessions, tiers, email, token)
+    past = now() - timedelta(seconds=1)
+    with unit_of_work(sessions) as session:  # time passes: the end has come
+        session.execute(
+            update(Delegation).where(Delegation.tiers_email == email).values(valid_until=past)
+        )
+        session.execute(
+            update(Habilitation)
+            .where(Habilitation.subject == tiers.subject)
+            .values(valid_until=past)
+        )
+    with unit_of_work(sessions) as session:
+        delegations(session).run_end_dates(timedelta(days=15))
+    _, again = invite(sessions, actor, siret, email, now() + timedelta(days=30))
+    accept(sessions, tiers, email, again)
+    assert allowed(sessions, tiers, siret)
+
+
+def test_the_job_leaves_alone_a_delegation_extended_in_time(
+    sessions: sessionmaker[Session],
+) -> None:
+    actor, siret = gestionnaire(sessions)
+    tiers = person(sessions, "tiers")
+    email = f"{tiers.subject}@exemple.fr"
+    _, token = invite(sessions, actor, siret, email, now() + timedelta(days=1))
+    accept(sessions, tiers, email, token)
+    with unit_of_work(sessions) as session:
+        delegation_id = delegations(session).of_etablissements(actor, MAF)[0].id
+        delegations(session).modify(
+            actor, delegation_id, role="declarant", valid_until=now() + timedelta(days=60)
+        )
+    with unit_of_work(sessions) as session:
+        assert [e.subject for e in delegations(session).run_end_dates(timedelta(days=15))] == []
+        assert delegations(session).of_etablissements(actor, MAF)[0].status == "acceptee"
+        delegations(session).modify(
+            actor, delegation_id, role="declarant"
+        )  # `...` keeps the end date
+        assert delegations(session).of_etablissements(actor, MAF)[0].valid_until is not None
+
+
+def test_an_invitation_whose_end_has_passed_cannot_be_accepted(
+    sessions: sessionmaker[Session],
+) -> None:
+    actor, siret = gestionnaire(sessions)
+    tiers = person(sessions, "tiers")
+    email = f"{tiers.subject}@exemple.fr"
+    _, token = invite(sessions, actor, siret, email, now() + timedelta(days=1))
+    with unit_of_work(sessions) as session:
+        session.execute(
+            update(Delegation)
+            .where(Delegation.tiers_email == email)
+            .values(valid_until=now() - timedelta(seconds=1))
+        )
+    with pytest.raises(InvitationError, match="déjà pris fin"):
+        accept(sessions, tiers, email, token)
+
+
+@pytest.mark.parametrize("field", ["siret_tiers", "siret_habilitation"])
+def test_a_bad_siret_is_reported_on_its_own_field(
+    sessions: sessionmaker[Session], field: str
+) -> None:
+    actor, siret = gestionnaire(sessions)
+    form: dict[str, object] = {
+        "tiers_siret": new_siret(),
+        "tiers_email": "t@exemple.fr",
+        "role": "declarant",
+        "delegator_siret": siret,
+        "valid_until": None,
+    }
+    form["tiers_siret" if field == "siret_tiers" else "delegator_siret"] = "73282932000075"
+    with pytest.raises(InvalidSiretError) as refused, unit_of_work(sessions) as session:
+        delegations(session).prepare(actor, MAF, **form)  # type: ignore[arg-type]
+    assert refused.value.extra["field"] == field
