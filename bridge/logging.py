@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# Invitation links carry their secret in the path; access logs must not keep it.
+_INVITATION_TOKEN = re.compile(r"(/invitations/)[A-Za-z0-9_-]{8,}")
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,7 +22,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": _INVITATION_TOKEN.sub(r"\1[masqué]", record.getMessage()),
         }
         entry.update(
             {

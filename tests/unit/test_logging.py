@@ -17,3 +17,18 @@ def test_a_record_becomes_one_json_line_with_its_extra_fields() -> None:
     assert entry["level"] == "INFO"
     assert entry["sub"] == "1234"
     assert "\n" not in line
+
+
+def test_invitation_tokens_never_reach_the_logs() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/1.1" %d',
+        ("127.0.0.1:5000", "GET", "/invitations/AbCdEf0123456789-_xyz", 200),
+        None,
+    )
+    line = JsonFormatter().format(record)
+    assert "AbCdEf0123456789" not in line
+    assert "/invitations/[masqué]" in line
