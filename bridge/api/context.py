@@ -62,9 +62,9 @@ class AppContext:
             )
             yield Services(session, etablissements, habilitations, delegations)
 
-    def send(self, *emails: Email) -> None:
-        for email in emails:
-            self.mailer.send(email)
+    def send(self, *emails: Email) -> bool:
+        """Send every e-mail (one failure does not stop the others); True if all left."""
+        return all([self.mailer.send(email) for email in emails])
 
 
 def app_context(request: Request) -> AppContext:

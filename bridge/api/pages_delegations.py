@@ -155,11 +155,17 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
         except BridgeError as exc:
             field = str(exc.extra.get("field", "siret_tiers"))
             return form_page(request, user, demarche_id, values, {field: exc.detail}, exc.status)
-        await run_in_threadpool(context.send, email)
-        request.session["flash"] = {
-            "message": f"L'invitation est envoyée à {draft.tiers_email}.",
-            "kind": "success",
-        }
+        if await run_in_threadpool(context.send, email):
+            request.session["flash"] = {
+                "message": f"L'invitation est envoyée à {draft.tiers_email}.",
+                "kind": "success",
+            }
+        else:
+            request.session["flash"] = {
+                "message": "La délégation est enregistrée mais le courriel d'invitation n'a pas pu "
+                "partir : utilisez « Renvoyer l'invitation » dans un instant.",
+                "kind": "error",
+            }
         return RedirectResponse(f"/demarches/{demarche_id}/utilisateurs", status_code=303)
 
     @router.post("/delegations/{delegation_id}/revocation")
