@@ -66,37 +66,57 @@ def page_user(request: Request) -> SessionUser:
 UserDep = Annotated[SessionUser, Depends(page_user)]
 
 
+def actor_of(request: Request, user: SessionUser) -> Actor:
+    """The logged-in person as the services' actor (with the address the request came from)."""
+    return Actor(user.sub, user.display_name, client_ip(request), user.operator)
+
+
+def flash(request: Request, message: str, kind: str = "success") -> None:
+    """A message shown once on the next page (after a redirect)."""
+    request.session[_FLASH] = {"message": message, "kind": kind}
+
+
+def render_page(
+    templates: Jinja2Templates,
+    request: Request,
+    name: str,
+    user: SessionUser | None,
+    status: int = 200,
+    **values: Any,
+) -> Response:
+    """A portal page, with the pending flash message."""
+    values.setdefault("flash", request.session.pop(_FLASH, None))
+    return templates.TemplateResponse(request, name, {"user": user, **values}, status_code=status)
+
+
+def act_and_tell(
+    context: AppContext, request: Request, done: str, action: Callable[[Services], Email | None]
+) -> None:
+    """Run one change in its unit of work, send its e-mail after the commit, and tell the
+    person the outcome (the refusal's French reason, or `done`)."""
+    try:
+        with context.work() as work:
+            email = action(work)
+    except BridgeError as exc:
+        flash(request, exc.detail, "error")
+        return
+    if email is not None:
+        context.send(email)
+    flash(request, done)
+
+
 def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templates) -> APIRouter:
     router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
     catalog = context.catalog
     templates.env.globals.update(habilitation_line=habilitation_line, action_label=action_label)
 
-    def actor_of(request: Request, user: SessionUser) -> Actor:
-        return Actor(user.sub, user.display_name, client_ip(request), user.operator)
-
-    def flash(request: Request, message: str, kind: str = "success") -> None:
-        request.session[_FLASH] = {"message": message, "kind": kind}
-
     def act(request: Request, done: str, action: Callable[[Services], Email | None]) -> None:
-        """Run one change in its unit of work, send its e-mail after the commit, and tell the
-        person the outcome (the refusal's French reason, or `done`)."""
-        try:
-            with context.work() as work:
-                email = action(work)
-        except BridgeError as exc:
-            flash(request, exc.detail, "error")
-            return
-        if email is not None:
-            context.send(email)
-        flash(request, done)
+        act_and_tell(context, request, done, action)
 
     def render(
         request: Request, name: str, user: SessionUser, status: int = 200, **values: Any
     ) -> Response:
-        values.setdefault("flash", request.session.pop(_FLASH, None))
-        return templates.TemplateResponse(
-            request, name, {"user": user, **values}, status_code=status
-        )
+        return render_page(templates, request, name, user, status, **values)
 
     # --- Mes démarches -------------------------------------------------------------------
 
@@ -130,14 +150,33 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
 
     # --- Ajouter une démarche ------------------------------------------------------------
 
+    def add_page(
+        request: Request,
+        user: SessionUser,
+        demarche: Demarche,
+        onglet: str,
+        valeurs: dict[str, str],
+        erreurs: dict[str, str],
+        status: int = 200,
+    ) -> Response:
+        """« Ajouter une démarche », on the code or request tab, with inputs and errors kept."""
+        return render(
+            request,
+            "ajouter.html",
+            user,
+            status=status,
+            demarche=demarche,
+            onglet=onglet,
+            valeurs=valeurs,
+            erreurs=erreurs,
+        )
+
     @router.get("/demarches/{demarche_id}/ajouter")
     def add_form(
         request: Request, demarche_id: str, user: UserDep, onglet: str = "code"
     ) -> Response:
         demarche = demarche_or_refuse(catalog, demarche_id)
-        return render(
-            request, "ajouter.html", user, demarche=demarche, onglet=onglet, valeurs={}, erreurs={}
-        )
+        return add_page(request, user, demarche, onglet, {}, {})
 
     @router.post("/demarches/{demarche_id}/activation")
     def add_with_code(
@@ -152,27 +191,19 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
             with context.work() as work:
                 work.habilitations.activate(actor_of(request, user), demarche.id, siret, code)
         except AlreadyManagedError as exc:
-            return render(
+            return add_page(
                 request,
-                "ajouter.html",
                 user,
-                status=exc.status,
-                demarche=demarche,
-                onglet="demande",
-                valeurs={"siret": siret},
-                erreurs={"siret": exc.detail},
+                demarche,
+                "demande",
+                {"siret": siret},
+                {"siret": exc.detail},
+                exc.status,
             )
         except BridgeError as exc:
             field = str(exc.extra.get("field", "code"))
-            return render(
-                request,
-                "ajouter.html",
-                user,
-                status=exc.status,
-                demarche=demarche,
-                onglet="code",
-                valeurs={"siret": siret},
-                erreurs={field: exc.detail},
+            return add_page(
+                request, user, demarche, "code", {"siret": siret}, {field: exc.detail}, exc.status
             )
         flash(request, f"La démarche « {demarche.title} » est ajoutée : vous en êtes gestionnaire.")
         return RedirectResponse("/", status_code=303)
@@ -193,15 +224,14 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
                 )
         except BridgeError as exc:
             field = str(exc.extra.get("field", "siret"))
-            return render(
+            return add_page(
                 request,
-                "ajouter.html",
                 user,
-                status=exc.status,
-                demarche=demarche,
-                onglet="demande",
-                valeurs={"siret": siret, "role": role},
-                erreurs={field: exc.detail},
+                demarche,
+                "demande",
+                {"siret": siret, "role": role},
+                {field: exc.detail},
+                exc.status,
             )
         context.send(email)
         flash(

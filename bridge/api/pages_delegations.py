@@ -14,12 +14,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from bridge.api.context import AppContext, client_ip
+from bridge.api.context import AppContext, Services
 from bridge.api.csrf import require_csrf
 from bridge.api.delegations import PARIS, end_of
 from bridge.api.oidc import SessionUser
-from bridge.api.pages import UserDep
-from bridge.audit.service import Actor
+from bridge.api.pages import UserDep, act_and_tell, actor_of, flash, render_page
 from bridge.errors import BridgeError
 from bridge.etablissement.service import demarche_or_refuse
 
@@ -31,16 +30,10 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
     catalog = context.catalog
     templates.env.globals["paris"] = PARIS
 
-    def actor_of(request: Request, user: SessionUser) -> Actor:
-        return Actor(user.sub, user.display_name, client_ip(request), user.operator)
-
     def render(
         request: Request, name: str, user: SessionUser | None, status: int = 200, **values: Any
     ) -> Response:
-        values.setdefault("flash", request.session.pop("flash", None))
-        return templates.TemplateResponse(
-            request, name, {"user": user, **values}, status_code=status
-        )
+        return render_page(templates, request, name, user, status, **values)
 
     async def form_values(request: Request) -> dict[str, str]:
         form = await request.form()
@@ -156,16 +149,14 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
             field = str(exc.extra.get("field", "siret_tiers"))
             return form_page(request, user, demarche_id, values, {field: exc.detail}, exc.status)
         if await run_in_threadpool(context.send, email):
-            request.session["flash"] = {
-                "message": f"L'invitation est envoyée à {draft.tiers_email}.",
-                "kind": "success",
-            }
+            flash(request, f"L'invitation est envoyée à {draft.tiers_email}.")
         else:
-            request.session["flash"] = {
-                "message": "La délégation est enregistrée mais le courriel d'invitation n'a pas pu "
+            flash(
+                request,
+                "La délégation est enregistrée mais le courriel d'invitation n'a pas pu "
                 "partir : utilisez « Renvoyer l'invitation » dans un instant.",
-                "kind": "error",
-            }
+                "error",
+            )
         return RedirectResponse(f"/demarches/{demarche_id}/utilisateurs", status_code=303)
 
     @router.post("/delegations/{delegation_id}/revocation")
@@ -175,12 +166,10 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
         user: UserDep,
         demarche: Annotated[str, Form(max_length=64)] = "",
     ) -> Response:
-        try:
-            with context.work() as work:
-                work.delegations.revoke(actor_of(request, user), delegation_id)
-            request.session["flash"] = {"message": "La délégation est révoquée.", "kind": "success"}
-        except BridgeError as exc:
-            request.session["flash"] = {"message": exc.detail, "kind": "error"}
+        def revoke_it(work: Services) -> None:
+            work.delegations.revoke(actor_of(request, user), delegation_id)
+
+        act_and_tell(context, request, "La délégation est révoquée.", revoke_it)
         return back_to_users(demarche)
 
     @router.post("/delegations/{delegation_id}/modification")
@@ -192,17 +181,15 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
         role: Annotated[str, Form(max_length=64)] = "",
         fin: Annotated[str, Form(max_length=10)] = "",
     ) -> Response:
-        try:
-            with context.work() as work:
-                work.delegations.modify(
-                    actor_of(request, user),
-                    delegation_id,
-                    role=role,
-                    valid_until=end_of(parse_end(fin)),
-                )
-            request.session["flash"] = {"message": "La délégation est modifiée.", "kind": "success"}
-        except BridgeError as exc:
-            request.session["flash"] = {"message": exc.detail, "kind": "error"}
+        def modify_it(work: Services) -> None:
+            work.delegations.modify(
+                actor_of(request, user),
+                delegation_id,
+                role=role,
+                valid_until=end_of(parse_end(fin)),
+            )
+
+        act_and_tell(context, request, "La délégation est modifiée.", modify_it)
         return back_to_users(demarche)
 
     @router.post("/delegations/{delegation_id}/relance")
@@ -212,15 +199,14 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
         user: UserDep,
         demarche: Annotated[str, Form(max_length=64)] = "",
     ) -> Response:
-        try:
-            with context.work() as work:
-                email = work.delegations.resend(
-                    actor_of(request, user), delegation_id, context.settings.public_url
-                )
-            context.send(email)
-            request.session["flash"] = {"message": "L'invitation est renvoyée.", "kind": "success"}
-        except BridgeError as exc:
-            request.session["flash"] = {"message": exc.detail, "kind": "error"}
+        act_and_tell(
+            context,
+            request,
+            "L'invitation est renvoyée.",
+            lambda work: work.delegations.resend(
+                actor_of(request, user), delegation_id, context.settings.public_url
+            ),
+        )
         return back_to_users(demarche)
 
     # --- the tiers' side ---------------------------------------------------------------------
@@ -247,7 +233,7 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
     def accept(request: Request, token: str, user: UserDep) -> Response:
         with context.work() as work:
             work.delegations.accept(actor_of(request, user), user.email, user.email_verified, token)
-        request.session["flash"] = {"message": "La délégation est acceptée.", "kind": "success"}
+        flash(request, "La délégation est acceptée.")
         return RedirectResponse("/mes-clients", status_code=303)
 
     @router.post("/invitations/{token}/refus")
@@ -256,7 +242,7 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
             work.delegations.decline(
                 actor_of(request, user), user.email, user.email_verified, token
             )
-        request.session["flash"] = {"message": "L'invitation est refusée.", "kind": "success"}
+        flash(request, "L'invitation est refusée.")
         return RedirectResponse("/", status_code=303)
 
     @router.get("/mes-clients")
@@ -304,22 +290,16 @@ def delegation_pages(context: AppContext, templates: Jinja2Templates) -> APIRout
             if v.isascii() and v.isdigit() and len(v) < 19
         ][:1000]
         if not ids:
-            request.session["flash"] = {
-                "message": "Aucune invitation sélectionnée.",
-                "kind": "error",
-            }
+            flash(request, "Aucune invitation sélectionnée.", "error")
             return RedirectResponse("/mes-clients", status_code=303)
         try:
             with context.work() as work:
                 granted = work.delegations.accept_many(
                     actor_of(request, user), user.email, user.email_verified, ids
                 )
-            request.session["flash"] = {
-                "message": f"{len(granted)} invitation(s) acceptée(s).",
-                "kind": "success",
-            }
+            flash(request, f"{len(granted)} invitation(s) acceptée(s).")
         except BridgeError as exc:
-            request.session["flash"] = {"message": exc.detail, "kind": "error"}
+            flash(request, exc.detail, "error")
         return RedirectResponse("/mes-clients", status_code=303)
 
     return router

@@ -71,6 +71,17 @@ def accept(sessions: sessionmaker[Session], tiers: Actor, email: str, token: str
         delegations(session).accept(tiers, email, True, token)
 
 
+def delegated_tiers(
+    sessions: sessionmaker[Session], actor: Actor, siret: str, until: datetime | None = None
+) -> tuple[Actor, str]:
+    """A tiers invited by `actor` on `siret` who has accepted; returns it and its address."""
+    tiers = person(sessions, "tiers")
+    email = f"{tiers.subject}@exemple.fr"
+    _, token = invite(sessions, actor, siret, email, until)
+    accept(sessions, tiers, email, token)
+    return tiers, email
+
+
 def allowed(
     sessions: sessionmaker[Session], who: Actor, siret: str, at: datetime | None = None
 ) -> bool:
@@ -178,10 +189,7 @@ def test_a_tiers_cannot_re_delegate_nor_read_the_delegators_users(
     sessions: sessionmaker[Session],
 ) -> None:
     actor, siret = gestionnaire(sessions)
-    tiers = person(sessions, "tiers")
-    email = f"{tiers.subject}@exemple.fr"
-    _, token = invite(sessions, actor, siret, email)
-    accept(sessions, tiers, email, token)
+    tiers, _ = delegated_tiers(sessions, actor, siret)
     with pytest.raises(ForbiddenError), unit_of_work(sessions) as session:
         delegations(session).prepare(
             tiers,
@@ -198,10 +206,7 @@ def test_a_tiers_cannot_re_delegate_nor_read_the_delegators_users(
 
 def test_a_revoked_delegation_ends_at_the_next_check(sessions: sessionmaker[Session]) -> None:
     actor, siret = gestionnaire(sessions)
-    tiers = person(sessions, "tiers")
-    email = f"{tiers.subject}@exemple.fr"
-    _, token = invite(sessions, actor, siret, email)
-    accept(sessions, tiers, email, token)
+    tiers, _ = delegated_tiers(sessions, actor, siret)
     with unit_of_work(sessions) as session:
         delegation_id = delegations(session).of_etablissements(actor, MAF)[0].id
         delegations(session).revoke(actor, delegation_id)
@@ -359,10 +364,7 @@ def test_a_delegated_right_cannot_be_turned_into_another_role(
 
 def test_facets_count_the_same_people_as_the_results(sessions: sessionmaker[Session]) -> None:
     actor, siret = gestionnaire(sessions)
-    tiers = person(sessions, "tiers")
-    email = f"{tiers.subject}@exemple.fr"
-    _, token = invite(sessions, actor, siret, email)
-    accept(sessions, tiers, email, token)
+    delegated_tiers(sessions, actor, siret)
     with unit_of_work(sessions) as session:
         only_tiers = services(session)[1].users(actor, MAF, tiers=True)
         by_siret = services(session)[1].users(actor, MAF, query=siret)
