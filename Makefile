@@ -10,18 +10,19 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-system setup-browser keycloak run lint test test-docker clean
+.PHONY: help setup setup-system setup-browser keycloak providers run lint test test-docker clean
 
 help:
 	@echo "make run    installe tout puis lance la plateforme locale"
 	@echo "make test   installe tout puis lance les contrôles et les tests"
 
-# Debian packages a brand-new machine may lack: a Java runtime for Keycloak, Node.js for the
-# DSFR assets, PostgreSQL 15's server (the store's tests run on SQLite and PostgreSQL).
-# Installed only when missing.
+# Debian packages a brand-new machine may lack: a JDK and Maven for Keycloak and our
+# providers, Node.js for the DSFR assets, PostgreSQL 15's server (the store's tests run on
+# SQLite and PostgreSQL). Installed only when missing.
 setup-system:
 	@missing=""; \
-	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	command -v javac >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql-15"; \
 	if [ -n "$$missing" ]; then \
@@ -49,7 +50,15 @@ node_modules/.installed: package.json package-lock.json
 keycloak: $(VENV)/.installed
 	$(PY) -m bridge.devstack fetch
 
-setup: setup-system $(VENV)/.installed node_modules/.installed keycloak
+# The Java Keycloak loads in-process (SIRET validator, offline captcha, versioned CGU),
+# rebuilt with its unit tests whenever a source changes.
+PROVIDERS_JAR := keycloak/providers/target/demarches-keycloak-providers.jar
+$(PROVIDERS_JAR): keycloak/providers/pom.xml $(shell find keycloak/providers/src -type f 2>/dev/null)
+	mvn -B -q -f keycloak/providers/pom.xml verify
+
+providers: setup-system $(PROVIDERS_JAR)
+
+setup: setup-system $(VENV)/.installed node_modules/.installed keycloak providers
 
 run: setup
 	$(PY) -m bridge.devstack run

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import authlib.deprecate  # noqa: F401 - installs Authlib's "always" filter before ours below
 import httpx
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from joserfc import jwt
@@ -43,6 +43,12 @@ BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 _SESSION_USER = "user"
 _SESSION_ID_TOKEN = "id_token"  # noqa: S105 - a session key, not a secret
 _SESSION_AFTER_LOGIN = "suite"
+# The changes a person may make to their own account, by the name used in our URLs.
+ACCOUNT_ACTIONS = {
+    "adresse-electronique": "UPDATE_EMAIL",
+    "coordonnees": "UPDATE_PROFILE",
+    "mot-de-passe": "UPDATE_PASSWORD",
+}
 
 
 def local_path(value: str | None) -> str | None:
@@ -62,6 +68,10 @@ class SessionUser(BaseModel):
     email: str = ""
     email_verified: bool = False
     operator: bool = False
+    civilite: str = ""
+    phone_number: str = ""
+    telephone_mobile: str = ""
+    siret: str = ""
 
     @property
     def display_name(self) -> str:
@@ -195,6 +205,27 @@ class OidcLogin:
             )
             return response
 
+        @router.get("/action/{action}")
+        async def account_action(
+            request: Request, action: str, suite: str | None = None
+        ) -> Response:
+            """Hand the person to Keycloak's own page for one change of their account.
+
+            Keycloak owns the account (application-initiated action, `kc_action`): it asks
+            again for the password when needed and re-verifies a new e-mail address. The
+            login that follows refreshes what the session knows of the person.
+            """
+            kc_action = ACCOUNT_ACTIONS.get(action)
+            if kc_action is None:
+                raise HTTPException(status_code=404)
+            await self._metadata()
+            if local_path(suite):
+                request.session[_SESSION_AFTER_LOGIN] = suite
+            response: Response = await self.client.authorize_redirect(
+                request, self.redirect_uri, kc_action=kc_action
+            )
+            return response
+
         @router.get("/callback")
         async def callback(request: Request) -> Response:
             if "error" in request.query_params:
@@ -217,6 +248,10 @@ class OidcLogin:
                 family_name=claims.get("family_name", ""),
                 email=claims.get("email", ""),
                 email_verified=bool(claims.get("email_verified", False)),
+                civilite=claims.get("civilite", ""),
+                phone_number=claims.get("phone_number", ""),
+                telephone_mobile=claims.get("telephone_mobile", ""),
+                siret=claims.get("siret", ""),
             )
             if on_login is not None:  # store and HTTP work: off the event loop
                 user = await run_in_threadpool(on_login, user, dict(token))

@@ -22,6 +22,8 @@ from bridge.devstack.errors import StackError
 from bridge.devstack.keycloak_dist import KEYCLOAK_VERSION, ensure_distribution
 from bridge.devstack.stack import CACHE_DIR, LocalStack, StackPorts
 
+DEMO_SIRET = "73282932000074"
+
 
 def _demo_password() -> str:
     # Meets the realm's password policy: length, upper, lower, digit, special character.
@@ -33,7 +35,7 @@ def demo_etablissement(stack: LocalStack) -> tuple[str, str]:
     from bridge.audit.service import Actor
     from bridge.etablissement.models import Etablissement
 
-    siret = "73282932000074"
+    siret = DEMO_SIRET
     assert stack.context is not None  # noqa: S101 - set by a successful start
     actor = Actor("operateur-demo", "Opérateur (démonstration)", operator=True)
     with stack.context.work() as work:
@@ -66,7 +68,13 @@ def run() -> int:
         password = _demo_password()
         directory.ensure_person(
             NewPerson(
-                "camille.martin@exemple.fr", "camille.martin@exemple.fr", "Camille", "Martin"
+                "camille.martin@exemple.fr",
+                "camille.martin@exemple.fr",
+                "Camille",
+                "Martin",
+                civilite="madame",
+                telephone="01 23 45 67 89",
+                siret=DEMO_SIRET,
             ),
             password,
         )

@@ -27,6 +27,7 @@ from bridge.devstack.ports import LOOPBACK, ensure_port_free
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REALM_EXPORT_DIR = REPO_ROOT / "keycloak" / "realm-export"
 THEMES_DIR = REPO_ROOT / "keycloak" / "themes"
+PROVIDERS_JAR = REPO_ROOT / "keycloak" / "providers" / "target" / "demarches-keycloak-providers.jar"
 
 
 @dataclass
@@ -120,7 +121,19 @@ class KeycloakServer:
             raise
 
     def _install_realm_files(self) -> None:
-        """Copy the realm export and themes into the distribution, where Keycloak reads them."""
+        """Copy the realm export, our providers and themes into the distribution.
+
+        The realm's user profile names our `siret` validator and its flows our captcha and
+        CGU action: without the providers jar the import would fail, so it is required.
+        """
+        if not PROVIDERS_JAR.is_file():
+            raise StackError(
+                f"Les extensions Keycloak ne sont pas construites ({PROVIDERS_JAR}) : "
+                "lancez « make providers » (ou « make run » / « make test »)."
+            )
+        providers_dir = self.config.home / "providers"
+        providers_dir.mkdir(exist_ok=True)
+        shutil.copy2(PROVIDERS_JAR, providers_dir / PROVIDERS_JAR.name)
         import_dir = self.config.home / "data" / "import"
         if import_dir.exists():
             shutil.rmtree(import_dir)

@@ -22,6 +22,11 @@ REALM_NAME = "demarches"
 _PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)(?::([^}]*))?\}")
 
 
+def keycloak_theme(theme: str) -> str:
+    """The Keycloak theme (login and e-mail) that matches the portal's `BRIDGE_THEME`."""
+    return f"demarches-{theme}"
+
+
 def placeholders(path: Path = REALM_FILE) -> dict[str, str | None]:
     """Every placeholder of the file with its default (None when it has none)."""
     return {m.group(1): m.group(2) for m in _PLACEHOLDER.finditer(path.read_text())}

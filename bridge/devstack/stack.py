@@ -18,10 +18,11 @@ from bridge.devstack.keycloak_dist import ensure_distribution
 from bridge.devstack.keycloak_server import KeycloakConfig, KeycloakServer
 from bridge.devstack.mailcatcher import MailCatcher, web_app
 from bridge.devstack.ports import LOOPBACK, ensure_port_free
+from bridge.devstack.realm import keycloak_theme
 from bridge.devstack.servers import UvicornThread
 from bridge.settings import REPO_ROOT, RelyingPartySettings, Settings
 
-CACHE_DIR = Path(os.environ.get("DEVSTACK_CACHE_DIR", REPO_ROOT / ".cache"))
+CACHE_DIR = Path(os.environ.get("DEVSTACK_CACHE_DIR") or REPO_ROOT / ".cache").resolve()
 
 
 def _env_int(name: str, default: int) -> int:
@@ -147,6 +148,7 @@ class LocalStack:
                         "REALM_MAF_INTERNAL_URL": self.relying_party_url,
                         "REALM_SMTP_HOST": LOOPBACK,
                         "REALM_SMTP_PORT": str(self.ports.smtp),
+                        "REALM_THEME": keycloak_theme(self.theme),
                     },
                 )
             )

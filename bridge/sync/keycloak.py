@@ -23,13 +23,24 @@ class KeycloakRejectedError(Exception):
 
 @dataclass(frozen=True)
 class NewPerson:
-    """A person's account as the bridge creates it."""
+    """A person's account as the bridge creates it.
+
+    The professional details are user-profile attributes of the realm (see
+    `keycloak/README.md`); Keycloak asks the person for any required one left empty.
+    """
 
     username: str
     email: str
     first_name: str
     last_name: str
     email_verified: bool = True
+    civilite: str | None = None
+    telephone: str | None = None
+    siret: str | None = None
+
+    def attributes(self) -> dict[str, list[str]]:
+        details = {"civilite": self.civilite, "telephone": self.telephone, "siret": self.siret}
+        return {name: [value] for name, value in details.items() if value}
 
 
 class KeycloakDirectory:
@@ -77,6 +88,7 @@ class KeycloakDirectory:
             "lastName": person.last_name,
             "emailVerified": person.email_verified,
             "enabled": True,
+            "attributes": person.attributes(),
         }
         if password is not None:
             payload["credentials"] = [

@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, expect
 
 from bridge.habilitation.service import may_act
 from tests.browser.conftest import Screens
+from tests.browser.keycloak_pages import Registration, accept_cgu, choose_password, register
 from tests.browser.test_habilitation_path import log_in
 from tests.support.seed import etablissement_with_code
 from tests.support.sirets import new_siret
@@ -70,22 +71,13 @@ def test_delegation_to_a_tiers_who_registers_then_revocation(
     expect(tiers.get_by_test_id("invitation")).to_contain_text("vous invite à agir au nom de EKYSS")
     screens.shot(tiers, "invitation-sans-compte")
     tiers.get_by_role("link", name="Se créer un compte").click()
-    expect(tiers.locator("#kc-register-form")).to_be_visible()
-    tiers.fill("#email", tiers_email)
-    tiers.fill("#firstName", "Déclarant")
-    tiers.fill("#lastName", "Tiers")
-    screens.shot(tiers, "keycloak-inscription")
-    tiers.locator("#kc-register-form [type=submit]").click()
-    screens.shot(tiers, "keycloak-verifier-adresse")
+    register(tiers, Registration(email=tiers_email, siret=tiers_siret), screens)
     verification = platform.mail.wait_for(tiers_email, count=2)
-    verify_link = next(u for u in verification.links if "action-token" in u)
-    tiers.goto(verify_link)
+    tiers.goto(next(u for u in verification.links if "action-token" in u))
     screens.shot(tiers, "keycloak-apres-verification")
-    # Keycloak 26 registers without a password, then asks for one once the address is verified.
-    tiers.fill("#password-new", PASSWORD)
-    tiers.fill("#password-confirm", PASSWORD)
-    screens.shot(tiers, "keycloak-choix-mot-de-passe")
-    tiers.locator("[type=submit]").first.click()
+    # Keycloak asks for the password once the address is verified, then the CGU.
+    choose_password(tiers, PASSWORD, screens, "keycloak-choix-mot-de-passe")
+    accept_cgu(tiers, screens)
     expect(tiers.get_by_role("button", name="Accepter la délégation")).to_be_visible()
     screens.shot(tiers, "invitation-connecte")
     tiers.get_by_role("button", name="Accepter la délégation").click()

@@ -18,6 +18,7 @@ from bridge.api.context import AppContext
 from bridge.db import migrate
 from bridge.devstack.mailcatcher import MailCatcher, MailStore
 from bridge.devstack.ports import LOOPBACK, free_port
+from bridge.devstack.realm import keycloak_theme
 from bridge.devstack.servers import UvicornThread
 from bridge.relying_party.app import create_app as create_relying_party
 from bridge.settings import RelyingPartySettings, Settings
@@ -26,6 +27,14 @@ from tests.support.keycloak import KeycloakTarget, session_keycloak
 # Meets the realm's password policy (length 12, upper, lower, digit, special character).
 PASSWORD = "Formation-Solide-2026!"
 TEST_API_CLIENT = "tests-api"
+# The realm's user profile requires these of every person, and the CGU action asks anyone
+# whose accepted version differs: test accounts start complete, CGU version 1 accepted.
+PROFESSIONAL_DETAILS = {
+    "civilite": ["madame"],
+    "telephone": ["01 23 45 67 89"],
+    "siret": ["73282932000074"],
+    "cguVersion": ["1"],
+}
 
 
 def add_test_api_client(admin: KeycloakAdmin) -> str:
@@ -127,6 +136,7 @@ class Platform:
                 "lastName": last_name,
                 "enabled": True,
                 "emailVerified": True,
+                "attributes": PROFESSIONAL_DETAILS,
                 "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}],
             }
         )
@@ -148,6 +158,7 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
             "REALM_MAF_INTERNAL_URL": rp_url,
             "REALM_SMTP_HOST": LOOPBACK,
             "REALM_SMTP_PORT": str(smtp_port),
+            "REALM_THEME": keycloak_theme("dsfr"),
         }
         with session_keycloak(realm_env, data_dir) as keycloak:
             test_api_secret = add_test_api_client(keycloak.admin())

@@ -1,0 +1,285 @@
+"""The identity journey on Keycloak's pages, in real Chromium: registration with the SIRET and
+the offline captcha, activation by the e-mail link, first login of an account created by an
+administrator (temporary password, CGU, a new CGU version), personal data, lockout.
+
+Every Keycloak page passed through is saved under test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import Screens
+from tests.browser.keycloak_pages import (
+    Registration,
+    accept_cgu,
+    choose_password,
+    fill_registration,
+    log_in_on_keycloak,
+    register,
+    solve_captcha,
+    submit_registration,
+)
+from tests.support.sirets import new_siret
+from tests.support.stack import PASSWORD, Platform
+
+pytestmark = [pytest.mark.browser, pytest.mark.keycloak]
+NEW_PASSWORD = "Nouveau-Secret-2026!"
+
+
+def unique_email(prefix: str) -> str:
+    return f"{prefix}.{uuid.uuid4().hex[:10]}@organisme.fr"
+
+
+def users_with_email(platform: Platform, email: str) -> list[dict[str, object]]:
+    users: list[dict[str, object]] = platform.admin().get_users({"email": email, "exact": True})
+    return users
+
+
+def open_registration(page: Page, platform: Platform, screens: Screens) -> None:
+    page.goto(f"{platform.portal_url}/auth/inscription")
+    expect(page.get_by_role("heading", name="Créer mon compte")).to_be_visible()
+    screens.shot(page, "keycloak-inscription")
+
+
+def expect_portal_home(page: Page, display_name: str) -> None:
+    expect(page.get_by_test_id("bienvenue")).to_have_text(f"Bonjour {display_name}")
+
+
+def test_registration_with_the_captcha_then_activation_by_the_email_link_then_login(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    email, siret = unique_email("claire.lefevre"), new_siret()
+    page = browser.new_context(locale="fr-FR").new_page()
+    open_registration(page, platform, screens)
+    register(page, Registration(email=email, siret=siret), screens)
+
+    mail = platform.mail.wait_for(email)
+    assert mail.subject == "Activez votre compte Mes démarches"
+    link = next(u for u in mail.links if "action-token" in u)
+    # The person opens the link from their mail client: a browser without the form's session.
+    mailbox = browser.new_context(locale="fr-FR").new_page()
+    mailbox.goto(link)
+    activate = mailbox.get_by_role("link", name="Activer mon compte")
+    expect(activate).to_be_visible()
+    screens.shot(mailbox, "keycloak-activer-mon-compte")
+    activate.click()
+    choose_password(mailbox, PASSWORD, screens, "keycloak-choix-mot-de-passe")
+    accept_cgu(mailbox, screens)
+    expect_portal_home(mailbox, "Claire Lefèvre")
+    screens.shot(mailbox, "portail-accueil-apres-activation")
+
+    login = browser.new_context(locale="fr-FR").new_page()
+    login.goto(f"{platform.portal_url}/auth/login")
+    expect(
+        login.get_by_role("heading", name="Connectez-vous au portail de services")
+    ).to_be_visible()
+    screens.shot(login, "keycloak-connexion")
+    log_in_on_keycloak(login, email, PASSWORD)
+    expect_portal_home(login, "Claire Lefèvre")
+    screens.shot(login, "portail-accueil")
+
+    [user] = users_with_email(platform, email)
+    assert user["emailVerified"] is True
+    assert user["attributes"] == {
+        "civilite": ["madame"],
+        "telephone": ["01 23 45 67 89"],
+        "siret": [siret],
+        "cguVersion": ["1"],
+        "cguAccepteeLe": user["attributes"]["cguAccepteeLe"],  # type: ignore[index]
+    }
+
+
+def test_a_bad_siret_is_refused_on_the_form_in_french_and_the_other_inputs_are_kept(
+    platform: Platform, page: Page, screens: Screens
+) -> None:
+    email = unique_email("siret.faux")
+    open_registration(page, platform, screens)
+    fill_registration(page, Registration(email=email, siret="73282932000075"))
+    solve_captcha(page)
+    submit_registration(page)
+    error = page.locator("#input-error-siret")
+    expect(error).to_have_text(
+        "Ce SIRET n'est pas valide : vérifiez les 14 chiffres saisis (clé de contrôle)."
+    )
+    screens.shot(page, "keycloak-inscription-siret-refuse")
+    expect(page.locator("#email")).to_have_value(email)
+    expect(page.locator("#lastName")).to_have_value("Lefèvre")
+    expect(page.locator("#telephone")).to_have_value("01 23 45 67 89")
+    expect(page.get_by_label("Madame", exact=True)).to_be_checked()
+
+    page.fill("#siret", "7328293200007")
+    solve_captcha(page)
+    submit_registration(page)
+    expect(page.locator("#input-error-siret")).to_have_text("Le SIRET doit comporter 14 chiffres.")
+    screens.shot(page, "keycloak-inscription-siret-trop-court")
+    assert users_with_email(platform, email) == []
+
+
+def test_a_registration_that_skips_the_captcha_is_refused_and_creates_nothing(
+    platform: Platform, page: Page, screens: Screens
+) -> None:
+    email = unique_email("robot")
+    open_registration(page, platform, screens)
+    fill_registration(page, Registration(email=email, siret=new_siret()))
+    submit_registration(page)
+    expect(page.locator("#input-error-captcha")).to_contain_text("Je ne suis pas un robot")
+    screens.shot(page, "keycloak-inscription-sans-captcha")
+    expect(page.locator("#email")).to_have_value(email)
+
+    # A robot that posts an answer it did not compute is refused too.
+    page.evaluate("document.getElementById('pow-nonce').value = '123456'")
+    submit_registration(page)
+    expect(page.locator("#input-error-captcha")).to_contain_text("n'a pas abouti")
+    screens.shot(page, "keycloak-inscription-captcha-faux")
+    assert users_with_email(platform, email) == []
+
+
+@contextmanager
+def cgu_version(platform: Platform, version: str) -> Iterator[None]:
+    """Publish another CGU version (the required action's configuration), then restore it."""
+    path = (
+        f"admin/realms/{platform.keycloak.realm}/authentication/required-actions/demarches-cgu"
+        "/config"
+    )
+    admin = platform.admin()
+    before = admin.connection.raw_get(path).json()
+    admin.connection.raw_put(path, data=json.dumps({"config": {"version": version}}))
+    try:
+        yield
+    finally:
+        admin.connection.raw_put(path, data=json.dumps(before))
+
+
+def test_an_account_created_by_an_administrator_changes_its_temporary_password_then_accepts_the_cgu(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    email = unique_email("gestionnaire")
+    platform.admin().create_user(
+        {
+            "username": email,
+            "email": email,
+            "firstName": "Paul",
+            "lastName": "Girard",
+            "enabled": True,
+            "emailVerified": True,
+            "attributes": {
+                "civilite": ["monsieur"],
+                "telephone": ["06 12 34 56 78"],
+                "siret": [new_siret()],
+            },
+            "credentials": [{"type": "password", "value": "Temporaire-2026!", "temporary": True}],
+        }
+    )
+    page = browser.new_context(locale="fr-FR").new_page()
+    page.goto(f"{platform.portal_url}/auth/login")
+    log_in_on_keycloak(page, email, "Temporaire-2026!")
+    choose_password(page, NEW_PASSWORD, screens, "keycloak-mot-de-passe-temporaire-a-changer")
+
+    expect(page.get_by_role("heading", name="Conditions générales d'utilisation")).to_be_visible()
+    page.locator("#cgu-valider").click()
+    expect(page.locator("#input-error-cguAcceptees")).to_contain_text(
+        "Vous devez accepter les conditions générales d'utilisation"
+    )
+    screens.shot(page, "keycloak-cgu-non-cochees")
+    accept_cgu(page, screens, version="1")
+    expect_portal_home(page, "Paul Girard")
+    screens.shot(page, "portail-accueil-premiere-connexion")
+
+    with cgu_version(platform, "2"):
+        again = browser.new_context(locale="fr-FR").new_page()
+        again.goto(f"{platform.portal_url}/auth/login")
+        log_in_on_keycloak(again, email, NEW_PASSWORD)
+        accept_cgu(again, screens, version="2")
+        expect_portal_home(again, "Paul Girard")
+        [user] = users_with_email(platform, email)
+        assert user["attributes"]["cguVersion"] == ["2"]  # type: ignore[index]
+
+        # Once accepted, the same version is not asked again.
+        third = browser.new_context(locale="fr-FR").new_page()
+        third.goto(f"{platform.portal_url}/auth/login")
+        log_in_on_keycloak(third, email, NEW_PASSWORD)
+        expect_portal_home(third, "Paul Girard")
+
+
+def test_an_email_change_applies_only_once_the_new_address_is_verified(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    person = platform.new_person("Nadia", "Benali")
+    page = browser.new_context(locale="fr-FR").new_page()
+    page.goto(f"{platform.portal_url}/auth/login")
+    log_in_on_keycloak(page, person.email, person.password)
+    page.get_by_test_id("utilisateur").click()
+    expect(page.get_by_role("heading", name="Mes données personnelles")).to_be_visible()
+    expect(page.get_by_test_id("adresse")).to_have_text(person.email)
+    screens.shot(page, "portail-mes-donnees")
+
+    new_email = unique_email("nadia.nouvelle")
+    page.get_by_role("link", name="Modifier mon adresse électronique").click()
+    expect(page.locator("#email")).to_be_visible()
+    screens.shot(page, "keycloak-modifier-adresse")
+    page.fill("#email", new_email)
+    page.locator("[type=submit]").first.click()
+    screens.shot(page, "keycloak-adresse-a-confirmer")
+    mail = platform.mail.wait_for(new_email)
+    assert mail.subject == "Confirmez votre nouvelle adresse électronique"
+    [user] = users_with_email(platform, person.email)
+    assert user["id"] == person.id  # nothing changes until the new address is verified
+
+    page.goto(next(u for u in mail.links if "action-token" in u))
+    screens.shot(page, "keycloak-adresse-confirmee")
+    [user] = users_with_email(platform, new_email)
+    assert user["id"] == person.id
+    assert user["emailVerified"] is True
+    page.goto(f"{platform.portal_url}/auth/action/coordonnees?suite=/mes-donnees")
+    expect(page.locator("#telephone")).to_be_visible()
+    screens.shot(page, "keycloak-modifier-coordonnees")
+    page.fill("#telephone", "09 87 65 43 21")
+    page.locator("[type=submit]").first.click()
+    expect(page.get_by_test_id("adresse")).to_have_text(new_email)
+    expect(page.get_by_test_id("telephone")).to_have_text("09 87 65 43 21")
+    screens.shot(page, "portail-mes-donnees-modifiees")
+
+
+def test_repeated_wrong_passwords_lock_the_account_with_a_french_message(
+    platform: Platform, page: Page, screens: Screens
+) -> None:
+    person = platform.new_person("Luc", "Moreau")
+    page.goto(f"{platform.portal_url}/auth/login")
+    for _attempt in range(6):  # the realm locks after 5 failures
+        log_in_on_keycloak(page, person.email, "Mauvais-Secret-2026!")
+        if "temporairement bloqué" in page.locator("body").inner_text():
+            break
+    expect(page.locator("body")).to_contain_text("Votre compte est temporairement bloqué")
+    screens.shot(page, "keycloak-compte-bloque")
+    # Even the right password is refused while the lock lasts.
+    log_in_on_keycloak(page, person.email, person.password)
+    expect(page.locator("body")).to_contain_text("Votre compte est temporairement bloqué")
+    platform.admin().connection.raw_delete(
+        f"admin/realms/{platform.keycloak.realm}/attack-detection/brute-force/users/{person.id}"
+    )
+    log_in_on_keycloak(page, person.email, person.password)
+    expect_portal_home(page, "Luc Moreau")
+
+
+def test_a_forgotten_password_is_reset_through_the_emailed_link(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    person = platform.new_person("Inès", "Fabre")
+    page = browser.new_context(locale="fr-FR").new_page()
+    page.goto(f"{platform.portal_url}/auth/login")
+    page.get_by_role("link", name="Mot de passe oublié ?").click()
+    screens.shot(page, "keycloak-mot-de-passe-oublie")
+    page.fill("#username", person.email)
+    page.locator("[type=submit]").first.click()
+    screens.shot(page, "keycloak-mot-de-passe-oublie-envoye")
+    mail = platform.mail.wait_for(person.email)
+    assert mail.subject == "Réinitialisez votre mot de passe"
+    page.goto(next(u for u in mail.links if "action-token" in u))
+    choose_password(page, NEW_PASSWORD, screens, "keycloak-nouveau-mot-de-passe")
+    expect_portal_home(page, "Inès Fabre")
