@@ -1,0 +1,226 @@
+package fr.demarches.keycloak;
+
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.ws.rs.core.MultivaluedHashMap;
+import jakarta.ws.rs.core.MultivaluedMap;
+
+import org.keycloak.Config;
+import org.keycloak.authentication.FormAction;
+import org.keycloak.authentication.FormActionFactory;
+import org.keycloak.authentication.FormContext;
+import org.keycloak.authentication.ValidationContext;
+import org.keycloak.common.util.Time;
+import org.keycloak.events.Errors;
+import org.keycloak.forms.login.LoginFormsProvider;
+import org.keycloak.models.AuthenticationExecutionModel;
+import org.keycloak.models.AuthenticatorConfigModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.KeycloakSessionFactory;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.models.utils.FormMessage;
+import org.keycloak.provider.ProviderConfigProperty;
+import org.keycloak.provider.ProviderConfigurationBuilder;
+import org.keycloak.sessions.AuthenticationSessionModel;
+
+/**
+ * Registration form action {@code demarches-captcha}: a captcha that works without any
+ * third-party service (offline development, sovereignty), by asking the browser for a
+ * {@link ProofOfWork}. The challenge lives in the authentication session, is single use
+ * and expires. Stateless, hence one instance serves as factory and provider.
+ */
+public class ProofOfWorkCaptcha implements FormAction, FormActionFactory {
+
+    public static final String ID = "demarches-captcha";
+
+    static final String CONFIG_DIFFICULTE = "difficulte";
+    static final String CONFIG_DUREE_VALIDITE = "dureeValiditeSecondes";
+    static final int DEFAULT_DIFFICULTE = 16;
+    static final int DEFAULT_DUREE_VALIDITE = 600;
+    /** Beyond 28 bits a slow phone would search for minutes. */
+    static final int MAX_DIFFICULTE = 28;
+
+    static final String NOTE_CHALLENGE = "demarches.captcha.challenge";
+    static final String NOTE_EMIS = "demarches.captcha.emis";
+
+    static final String PARAM_CHALLENGE = "pow-challenge";
+    static final String PARAM_NONCE = "pow-nonce";
+    static final String FIELD = "captcha";
+    static final String MANQUANT = "captchaManquant";
+    static final String EXPIRE = "captchaExpire";
+    static final String INVALIDE = "captchaInvalide";
+
+    private static final AuthenticationExecutionModel.Requirement[] REQUIREMENT_CHOICES = {
+        AuthenticationExecutionModel.Requirement.REQUIRED, AuthenticationExecutionModel.Requirement.DISABLED
+    };
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    @Override
+    public void buildPage(FormContext context, LoginFormsProvider form) {
+        String challenge = ProofOfWork.newChallenge(RANDOM);
+        AuthenticationSessionModel authSession = context.getAuthenticationSession();
+        authSession.setAuthNote(NOTE_CHALLENGE, challenge);
+        authSession.setAuthNote(NOTE_EMIS, Long.toString(Time.currentTimeSeconds()));
+        form.setAttribute("captchaRequired", Boolean.TRUE);
+        form.setAttribute("powChallenge", challenge);
+        form.setAttribute("powDifficulty", difficulty(context.getAuthenticatorConfig()));
+    }
+
+    @Override
+    public void validate(ValidationContext context) {
+        MultivaluedMap<String, String> formData = context.getHttpRequest().getDecodedFormParameters();
+        AuthenticationSessionModel authSession = context.getAuthenticationSession();
+        AuthenticatorConfigModel config = context.getAuthenticatorConfig();
+        String refusal = refusalKey(formData.getFirst(PARAM_CHALLENGE), formData.getFirst(PARAM_NONCE),
+                authSession.getAuthNote(NOTE_CHALLENGE), authSession.getAuthNote(NOTE_EMIS),
+                Time.currentTimeSeconds(), validitySeconds(config), difficulty(config));
+        if (refusal == null) {
+            // Single use: a solved challenge cannot be replayed for another registration.
+            authSession.removeAuthNote(NOTE_CHALLENGE);
+            authSession.removeAuthNote(NOTE_EMIS);
+            context.success();
+            return;
+        }
+        context.getEvent().detail(FIELD, "refuse");
+        context.error(Errors.INVALID_REGISTRATION);
+        // The re-rendered page gets a new challenge from buildPage; the old answer must not come back.
+        MultivaluedMap<String, String> kept = new MultivaluedHashMap<>(formData);
+        kept.remove(PARAM_NONCE);
+        // No excludeOtherErrors(): the person should see every field to correct at once.
+        context.validationError(kept, List.of(new FormMessage(FIELD, refusal)));
+    }
+
+    /**
+     * The decision, without Keycloak types: {@code null} when accepted, otherwise the message
+     * key. The order matters: an empty answer says "missing" even if the challenge is stale.
+     */
+    static String refusalKey(String postedChallenge, String nonce, String expectedChallenge, String issuedAt,
+            long now, long validitySeconds, int difficulty) {
+        if (nonce == null || nonce.isBlank()) {
+            return MANQUANT;
+        }
+        long issued;
+        try {
+            issued = issuedAt == null ? Long.MIN_VALUE : Long.parseLong(issuedAt);
+        } catch (NumberFormatException e) {
+            issued = Long.MIN_VALUE;
+        }
+        if (expectedChallenge == null || issued == Long.MIN_VALUE || now - issued > validitySeconds) {
+            return EXPIRE;
+        }
+        if (!expectedChallenge.equals(postedChallenge) || !ProofOfWork.isSolved(expectedChallenge, nonce, difficulty)) {
+            return INVALIDE;
+        }
+        return null;
+    }
+
+    /** Configured difficulty, or the default when absent or outside 1..28 (a typo must not disable the captcha). */
+    static int difficulty(AuthenticatorConfigModel config) {
+        long value = configNumber(config, CONFIG_DIFFICULTE, DEFAULT_DIFFICULTE);
+        return value >= 1 && value <= MAX_DIFFICULTE ? (int) value : DEFAULT_DIFFICULTE;
+    }
+
+    /** Configured lifetime of a challenge in seconds, or the default when absent or not positive. */
+    static long validitySeconds(AuthenticatorConfigModel config) {
+        long value = configNumber(config, CONFIG_DUREE_VALIDITE, DEFAULT_DUREE_VALIDITE);
+        return value > 0 ? value : DEFAULT_DUREE_VALIDITE;
+    }
+
+    private static long configNumber(AuthenticatorConfigModel config, String key, long defaultValue) {
+        Map<String, String> values = config == null ? null : config.getConfig();
+        String value = values == null ? null : values.get(key);
+        try {
+            return value == null ? defaultValue : Long.parseLong(value.strip());
+        } catch (NumberFormatException e) {
+            return defaultValue;
+        }
+    }
+
+    @Override
+    public void success(FormContext context) {
+        // Nothing to store on the new user.
+    }
+
+    @Override
+    public boolean requiresUser() {
+        return false;
+    }
+
+    @Override
+    public boolean configuredFor(KeycloakSession session, RealmModel realm, UserModel user) {
+        return true;
+    }
+
+    @Override
+    public void setRequiredActions(KeycloakSession session, RealmModel realm, UserModel user) {
+        // No required action.
+    }
+
+    @Override
+    public FormAction create(KeycloakSession session) {
+        return this;
+    }
+
+    @Override
+    public void init(Config.Scope config) {
+    }
+
+    @Override
+    public void postInit(KeycloakSessionFactory factory) {
+    }
+
+    @Override
+    public void close() {
+    }
+
+    @Override
+    public String getId() {
+        return ID;
+    }
+
+    @Override
+    public String getDisplayType() {
+        return "Captcha hors ligne (preuve de travail)";
+    }
+
+    @Override
+    public String getReferenceCategory() {
+        return "captcha";
+    }
+
+    @Override
+    public boolean isConfigurable() {
+        return true;
+    }
+
+    @Override
+    public AuthenticationExecutionModel.Requirement[] getRequirementChoices() {
+        return REQUIREMENT_CHOICES;
+    }
+
+    @Override
+    public boolean isUserSetupAllowed() {
+        return false;
+    }
+
+    @Override
+    public String getHelpText() {
+        return "Captcha sans service tiers : le navigateur résout une preuve de travail (SHA-256).";
+    }
+
+    @Override
+    public List<ProviderConfigProperty> getConfigProperties() {
+        return ProviderConfigurationBuilder.create()
+                .property().name(CONFIG_DIFFICULTE).label("Difficulté (bits à zéro)")
+                .helpText("Nombre de bits nuls en tête du SHA-256 demandé au navigateur, de 1 à 28 ;"
+                        + " chaque bit double le travail. 16 : environ 65 000 essais.")
+                .type(ProviderConfigProperty.INTEGER_TYPE).defaultValue(DEFAULT_DIFFICULTE).add()
+                .property().name(CONFIG_DUREE_VALIDITE).label("Durée de validité (secondes)")
+                .helpText("Au-delà, le défi est refusé comme expiré et la page en propose un nouveau.")
+                .type(ProviderConfigProperty.INTEGER_TYPE).defaultValue(DEFAULT_DUREE_VALIDITE).add()
+                .build();
+    }
+}
