@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
@@ -161,3 +162,23 @@ def test_the_french_themes_are_installed_and_chosen(
     info = admin.connection.raw_get("admin/serverinfo").json()
     login_themes = {t["name"] for t in info["themes"]["login"]}
     assert {"demarches-dsfr", "demarches-neutre"} <= login_themes
+
+
+def test_the_neutral_theme_is_one_setting_away(admin: KeycloakAdmin, platform: Platform) -> None:
+    def login_page() -> str:
+        response = httpx.get(f"{platform.portal_url}/auth/login", follow_redirects=True)
+        assert response.status_code == 200
+        return response.text
+
+    realm = platform.keycloak.realm
+    dsfr = login_page()
+    assert "dsfr.min.css" in dsfr
+    assert "Connectez-vous au portail de services" in dsfr
+    admin.update_realm(realm, {"loginTheme": "demarches-neutre"})
+    try:
+        neutre = login_page()
+    finally:
+        admin.update_realm(realm, {"loginTheme": "demarches-dsfr"})
+    assert "dsfr.min.css" not in neutre
+    assert "neutre.css" in neutre
+    assert "Connectez-vous au portail de services" in neutre
