@@ -73,7 +73,13 @@ def accept_cgu(page: Page, screens: Screens, version: str = "1") -> None:
     page.locator("#cgu-valider").click()
 
 
-def log_in_on_keycloak(page: Page, email: str, password: str) -> None:
+def log_in_on_keycloak(
+    page: Page, email: str, password: str, screens: Screens | None = None
+) -> None:
+    """Fill Keycloak's login form (screenshot first when `screens` is given)."""
+    expect(page.locator("#kc-form-login")).to_be_visible()
+    if screens is not None:
+        screens.shot(page, "keycloak-connexion")
     page.fill("#username", email)
     page.fill("#password", password)
     page.click("#kc-login")

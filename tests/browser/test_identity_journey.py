@@ -184,7 +184,7 @@ def test_an_account_created_by_an_administrator_changes_its_temporary_password_t
     )
     page = browser.new_context(locale="fr-FR").new_page()
     page.goto(f"{platform.portal_url}/auth/login")
-    log_in_on_keycloak(page, email, "Temporaire-2026!")
+    log_in_on_keycloak(page, email, "Temporaire-2026!", screens)
     choose_password(page, NEW_PASSWORD, screens, "keycloak-mot-de-passe-temporaire-a-changer")
 
     expect(page.get_by_role("heading", name="Conditions générales d'utilisation")).to_be_visible()
@@ -213,13 +213,13 @@ def test_an_account_created_by_an_administrator_changes_its_temporary_password_t
         expect_portal_home(third, "Paul Girard")
 
 
-def test_an_email_change_applies_only_once_the_new_address_is_verified(
+def test_personal_data_email_change_applies_only_once_verified_then_phone_and_password(
     platform: Platform, browser: Browser, screens: Screens
 ) -> None:
     person = platform.new_person("Nadia", "Benali")
     page = browser.new_context(locale="fr-FR").new_page()
     page.goto(f"{platform.portal_url}/auth/login")
-    log_in_on_keycloak(page, person.email, person.password)
+    log_in_on_keycloak(page, person.email, person.password, screens)
     page.get_by_test_id("utilisateur").click()
     expect(page.get_by_role("heading", name="Mes données personnelles")).to_be_visible()
     expect(page.get_by_test_id("adresse")).to_have_text(person.email)
@@ -251,12 +251,26 @@ def test_an_email_change_applies_only_once_the_new_address_is_verified(
     expect(page.get_by_test_id("telephone")).to_have_text("09 87 65 43 21")
     screens.shot(page, "portail-mes-donnees-modifiees")
 
+    page.get_by_role("link", name="Modifier mon mot de passe").click()
+    # Keycloak asks for the current password first (the last login is not recent enough).
+    expect(page.locator("main")).to_contain_text(new_email)
+    screens.shot(page, "keycloak-confirmer-identite")
+    page.fill("#password", person.password)
+    page.click("#kc-login")
+    choose_password(page, NEW_PASSWORD, screens, "keycloak-modifier-mot-de-passe")
+    expect(page.get_by_role("heading", name="Mes données personnelles")).to_be_visible()
+    other = browser.new_context(locale="fr-FR").new_page()
+    other.goto(f"{platform.portal_url}/auth/login")
+    log_in_on_keycloak(other, new_email, NEW_PASSWORD)
+    expect_portal_home(other, "Nadia Benali")
+
 
 def test_repeated_wrong_passwords_lock_the_account_with_a_french_message(
     platform: Platform, page: Page, screens: Screens
 ) -> None:
     person = platform.new_person("Luc", "Moreau")
     page.goto(f"{platform.portal_url}/auth/login")
+    screens.shot(page, "keycloak-connexion")
     for _attempt in range(6):  # the realm locks after 5 failures
         log_in_on_keycloak(page, person.email, "Mauvais-Secret-2026!")
         if "temporairement bloqué" in page.locator("body").inner_text():
