@@ -91,6 +91,8 @@ class Settings(OidcClientSettings):
     delegation_job_interval_seconds: int = 300
     # Audience the bridge's JSON API requires in bearer tokens (a Keycloak audience mapper).
     api_audience: str = "bridge-api"
+    # Audience of the démarches' own tokens (client credentials) for the verification API.
+    verification_audience: str = "bridge-verifications"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_from: str = "ne-pas-repondre@mesdemarches.localhost"

@@ -22,6 +22,7 @@ from bridge.api.pages_delegations import delegation_pages
 from bridge.api.portal import portal_router
 from bridge.api.templating import make_templates, mount_assets
 from bridge.api.tokens import TokenVerifier
+from bridge.api.verifications import router as verifications_api
 from bridge.catalog import load_catalog
 from bridge.db import make_engine, make_session_factory
 from bridge.delegation.jobs import end_dates_every
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(login.router(on_login=on_login))
     app.include_router(habilitations_api)
     app.include_router(delegations_api)
+    app.include_router(verifications_api)
     app.include_router(pages_router(context, login, templates))
     app.include_router(delegation_pages(context, templates))
     app.include_router(portal_router(settings, login, templates))

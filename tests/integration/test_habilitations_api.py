@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -15,61 +13,12 @@ from sqlalchemy import select
 from bridge.audit.models import AuditEvent
 from bridge.audit.service import Actor
 from bridge.habilitation.models import Habilitation
+from tests.support.callers import MAF, Caller, gestionnaire_of_new_siret, may, new_caller
 from tests.support.seed import etablissement_with_code
 from tests.support.sirets import new_siret
-from tests.support.stack import Person, Platform
+from tests.support.stack import Platform
 
 pytestmark = pytest.mark.keycloak
-MAF = "mon-activite-formation"
-
-
-@dataclass
-class Caller:
-    """A person and an API client carrying their real access token."""
-
-    person: Person
-    http: httpx.Client
-
-    def post(self, path: str, json: object = None) -> httpx.Response:
-        return self.http.post(path, json=json)
-
-
-@pytest.fixture
-def callers(platform: Platform) -> Iterator[list[Caller]]:
-    made: list[Caller] = []
-
-    yield made
-    for caller in made:
-        caller.http.close()
-
-
-def new_caller(
-    platform: Platform, callers: list[Caller], first: str = "Amandine", last: str = "Munoz"
-) -> Caller:
-    person = platform.new_person(first, last)
-    http = httpx.Client(
-        base_url=f"{platform.portal_url}/api/v1",
-        headers={"Authorization": f"Bearer {platform.token_for(person)}"},
-        timeout=30,
-    )
-    caller = Caller(person, http)
-    callers.append(caller)
-    return caller
-
-
-def gestionnaire_of_new_siret(platform: Platform, callers: list[Caller]) -> tuple[Caller, str]:
-    caller = new_caller(platform, callers)
-    siret, code = etablissement_with_code(platform.context)
-    response = caller.post(f"/demarches/{MAF}/activation", json={"siret": siret, "code": code})
-    assert response.status_code == 201, response.text
-    return caller, siret
-
-
-def may(caller: Caller, siret: str, role: str) -> bool:
-    response = caller.http.get(f"/demarches/{MAF}/droit", params={"siret": siret, "role": role})
-    assert response.status_code == 200, response.text
-    verdict: bool = response.json()["autorise"]
-    return verdict
 
 
 # --- authentication -------------------------------------------------------------------------

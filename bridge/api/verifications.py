@@ -1,0 +1,200 @@
+"""The check and explain API of relying parties: a démarche asks about its own habilitations.
+
+Callers are démarches, not people: a token of the démarche's Keycloak client obtained with
+its client credentials (audience `bridge-verifications`). A démarche sees only its own
+démarche; a person's token, or another démarche's, is refused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from bridge.api.context import ContextDep
+from bridge.api.tokens import InvalidTokenError
+from bridge.catalog import Demarche
+from bridge.db import now
+from bridge.errors import ForbiddenError, InvalidInputError, NotFoundError
+from bridge.habilitation.checks import Question, check_many, explain, sirets_for
+from bridge.habilitation.schemas import HabilitationOut
+
+router = APIRouter(prefix="/api/v1/verifications", tags=["vérifications (démarches)"])
+MAX_QUESTIONS = 500
+SIRET_PATTERN = r"^[0-9]{14}$"
+
+
+def calling_demarche(
+    request: Request,
+    context: ContextDep,
+    demarche: Annotated[str, Path(max_length=64, description="Identifiant de la démarche")],
+) -> Demarche:
+    """The démarche of the path, when the caller is that démarche's own client."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise InvalidTokenError(
+            "Un jeton de la démarche (Authorization: Bearer, identifiants du client) est requis."
+        )
+    principal = context.verifier.verify(
+        token.strip(), audience=context.settings.verification_audience
+    )
+    client = principal.claims.get("azp")
+    # Keycloak puts `client_id` in client-credentials tokens only: a person's token has none.
+    if principal.claims.get("client_id") != client:
+        raise ForbiddenError("Cette API est réservée aux démarches (identifiants du client).")
+    if client != demarche:
+        raise ForbiddenError(
+            f"La démarche « {client} » ne peut interroger que ses propres habilitations."
+        )
+    found = context.catalog.demarche(demarche)
+    if found is None:
+        raise NotFoundError(f"La démarche « {demarche} » n'est pas au catalogue.")
+    return found
+
+
+DemarcheDep = Annotated[Demarche, Depends(calling_demarche)]
+
+
+class QuestionIn(BaseModel):
+    sujet: str = Field(min_length=1, max_length=64, description="Identifiant (sub) de la personne")
+    role: str = Field(min_length=1, max_length=64)
+    siret: str = Field(pattern=SIRET_PATTERN)
+
+
+class QuestionsIn(BaseModel):
+    questions: list[QuestionIn] = Field(min_length=1, max_length=MAX_QUESTIONS)
+
+
+class AnswerOut(QuestionIn):
+    autorise: bool
+
+
+class AnswersOut(BaseModel):
+    reponses: list[AnswerOut]
+    lu_le: datetime = Field(description="Instant auquel toutes les réponses ont été lues")
+
+
+class DelegationOut(BaseModel):
+    id: int
+    siret_delegant: str
+    siret_tiers: str
+    invitee_par: str
+    statut: str
+    jusqu_au: datetime | None
+
+
+class LinkOut(BaseModel):
+    habilitation: HabilitationOut
+    active: bool
+    motif: str
+    delegation: DelegationOut | None
+
+
+class ExplanationOut(AnswerOut):
+    chaine: list[LinkOut]
+
+
+class SiretOut(BaseModel):
+    siret: str
+    roles: list[str]
+
+
+class SiretsOut(BaseModel):
+    elements: list[SiretOut]
+    total: int
+    page: int
+    par_page: int
+
+
+def _known_role(demarche: Demarche, role: str) -> None:
+    if demarche.role(role) is None:
+        known = ", ".join(r.id for r in demarche.roles)
+        raise InvalidInputError(
+            f"Le rôle « {role} » n'existe pas dans la démarche (rôles : {known}).", champ="role"
+        )
+
+
+@router.post(
+    "/{demarche}",
+    summary="Ces personnes peuvent-elles agir avec ce rôle pour ce SIRET, maintenant ?",
+    description=f"Jusqu'à {MAX_QUESTIONS} questions par appel, toutes lues au même instant.",
+)
+def check(body: QuestionsIn, demarche: DemarcheDep, context: ContextDep) -> AnswersOut:
+    for question in body.questions:
+        _known_role(demarche, question.role)
+    moment = now()
+    with context.work() as work:
+        answers = check_many(
+            work.session,
+            context.catalog,
+            demarche,
+            [Question(q.sujet, q.role, q.siret) for q in body.questions],
+            moment,
+        )
+    return AnswersOut(
+        reponses=[
+            AnswerOut(**q.model_dump(), autorise=a)
+            for q, a in zip(body.questions, answers, strict=True)
+        ],
+        lu_le=moment,
+    )
+
+
+@router.get(
+    "/{demarche}/explication",
+    summary="Pourquoi cette personne peut-elle (ou non) agir ?",
+    description="La chaîne : comment le droit a été accordé, par qui, quand, jusqu'à quand, "
+    "par quelle délégation ; les droits retirés ou échus sont donnés avec leur motif.",
+)
+def explanation(
+    demarche: DemarcheDep,
+    context: ContextDep,
+    sujet: Annotated[str, Query(min_length=1, max_length=64)],
+    role: Annotated[str, Query(min_length=1, max_length=64)],
+    siret: Annotated[str, Query(pattern=SIRET_PATTERN)],
+) -> ExplanationOut:
+    _known_role(demarche, role)
+    with context.work() as work:
+        found = explain(work.session, context.catalog, demarche, Question(sujet, role, siret))
+        chain = [
+            LinkOut(
+                habilitation=HabilitationOut.of(link.habilitation),
+                active=link.active,
+                motif=link.reason,
+                delegation=None
+                if link.delegation is None
+                else DelegationOut(
+                    id=link.delegation.id,
+                    siret_delegant=link.delegation.delegator_siret,
+                    siret_tiers=link.delegation.tiers_siret,
+                    invitee_par=link.delegation.invited_by_name,
+                    statut=str(link.delegation.status),
+                    jusqu_au=link.delegation.valid_until,
+                ),
+            )
+            for link in found.links
+        ]
+    return ExplanationOut(sujet=sujet, role=role, siret=siret, autorise=found.allowed, chaine=chain)
+
+
+@router.get(
+    "/{demarche}/personnes/{sujet}/sirets",
+    summary="Pour quels SIRET cette personne peut-elle agir dans la démarche ?",
+)
+def sirets(
+    demarche: DemarcheDep,
+    context: ContextDep,
+    sujet: Annotated[str, Path(min_length=1, max_length=64)],
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    par_page: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> SiretsOut:
+    with context.work() as work:
+        found = sirets_for(work.session, demarche, sujet, page, par_page)
+    return SiretsOut(
+        elements=[SiretOut(siret=s.siret, roles=s.roles) for s in found.items],
+        total=found.total,
+        page=found.page,
+        par_page=found.per_page,
+    )

@@ -1,0 +1,53 @@
+"""API callers for integration tests: a person with a real access token, and the helpers that
+make one gestionnaire of a new SIRET."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from tests.support.seed import etablissement_with_code
+from tests.support.stack import Person, Platform
+
+MAF = "mon-activite-formation"
+
+
+@dataclass
+class Caller:
+    """A person and an API client carrying their real access token."""
+
+    person: Person
+    http: httpx.Client
+
+    def post(self, path: str, json: object = None) -> httpx.Response:
+        return self.http.post(path, json=json)
+
+
+def new_caller(
+    platform: Platform, callers: list[Caller], first: str = "Amandine", last: str = "Munoz"
+) -> Caller:
+    person = platform.new_person(first, last)
+    http = httpx.Client(
+        base_url=f"{platform.portal_url}/api/v1",
+        headers={"Authorization": f"Bearer {platform.token_for(person)}"},
+        timeout=30,
+    )
+    caller = Caller(person, http)
+    callers.append(caller)
+    return caller
+
+
+def gestionnaire_of_new_siret(platform: Platform, callers: list[Caller]) -> tuple[Caller, str]:
+    caller = new_caller(platform, callers)
+    siret, code = etablissement_with_code(platform.context)
+    response = caller.post(f"/demarches/{MAF}/activation", json={"siret": siret, "code": code})
+    assert response.status_code == 201, response.text
+    return caller, siret
+
+
+def may(caller: Caller, siret: str, role: str) -> bool:
+    response = caller.http.get(f"/demarches/{MAF}/droit", params={"siret": siret, "role": role})
+    assert response.status_code == 200, response.text
+    verdict: bool = response.json()["autorise"]
+    return verdict
