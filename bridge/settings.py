@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +91,8 @@ class Settings(OidcClientSettings):
     delegation_job_interval_seconds: int = 300
     # Audience the bridge's JSON API requires in bearer tokens (a Keycloak audience mapper).
     api_audience: str = "bridge-api"
+    # Keycloak's signing keys are refetched on an unknown key id (a rotation), at most this often.
+    jwks_refetch_seconds: float = Field(default=30.0, gt=0)
     # Audience of the démarches' own tokens (client credentials) for the verification API.
     verification_audience: str = "bridge-verifications"
     smtp_host: str = "127.0.0.1"

@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             issuer=settings.issuer,
             jwks_url=f"{internal}/realms/{settings.keycloak_realm}/protocol/openid-connect/certs",
             audience=settings.api_audience,
+            refetch_interval=settings.jwks_refetch_seconds,
             ended=ended,
         ),
     )

@@ -172,6 +172,7 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
                 session_secret=secrets.token_urlsafe(32),
                 database_url=database_url,
                 smtp_port=smtp_port,
+                jwks_refetch_seconds=1.0,  # the key-rotation test need not wait 30 s
             )
             rp_settings = RelyingPartySettings(
                 public_url=rp_url,
