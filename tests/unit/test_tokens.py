@@ -112,3 +112,26 @@ def test_hmac_signed_with_the_public_key_and_unsigned_tokens_are_refused(jwks_ur
     unsigned = f"{_b64(json.dumps({'alg': 'none'}).encode())}.{_b64(json.dumps(claims).encode())}."
     with pytest.raises(InvalidTokenError):
         verifier.verify(unsigned)
+
+
+def test_a_token_not_yet_valid_is_refused(jwks_url: str) -> None:
+    with pytest.raises(InvalidTokenError):
+        TokenVerifier(ISSUER, jwks_url, "bridge-api").verify(token(nbf=int(time.time()) + 600))
+
+
+def test_a_token_signed_by_another_key_under_our_key_id_is_refused(jwks_url: str) -> None:
+    impostor = RSAKey.generate_key(2048, parameters={"kid": "cle-1"})
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": "bridge-api", "sub": "x", "exp": now + 60, "typ": "Bearer"}
+    forged = jwt.encode({"alg": "RS256", "kid": "cle-1"}, claims, impostor)
+    with pytest.raises(InvalidTokenError):
+        TokenVerifier(ISSUER, jwks_url, "bridge-api").verify(forged)
+
+
+def test_an_unknown_key_id_is_refused_after_one_refetch(jwks_url: str) -> None:
+    stranger = RSAKey.generate_key(2048, parameters={"kid": "cle-inconnue"})
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": "bridge-api", "sub": "x", "exp": now + 60, "typ": "Bearer"}
+    unknown = jwt.encode({"alg": "RS256", "kid": "cle-inconnue"}, claims, stranger)
+    with pytest.raises(InvalidTokenError):
+        TokenVerifier(ISSUER, jwks_url, "bridge-api", refetch_interval=0.01).verify(unknown)
