@@ -1,0 +1,177 @@
+"""Read, save and submit a BPF: only the SIRET's gestionnaires and déclarants, directly or
+through a live delegation, read from the store on every call (`may_act`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bridge.audit.service import Actor, record
+from bridge.bpf.cerfa import as_json, check
+from bridge.bpf.models import Bpf, BpfSave, BpfStatus
+from bridge.catalog import Catalog
+from bridge.db import now
+from bridge.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from bridge.etablissement.models import Etablissement
+from bridge.habilitation.models import GrantedHow, Habilitation
+from bridge.habilitation.service import active_clause, may_act
+
+DEMARCHE = "mon-activite-formation"
+ROLE = "declarant"
+FIRST_YEAR = 2000
+
+
+class BpfInvalidError(InvalidInputError):
+    """The form's errors, field by field (`erreurs`), with one French summary."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        count = len(errors)
+        super().__init__(
+            f"{count} champ{'s' if count > 1 else ''} à corriger : rien n'a été enregistré.",
+            erreurs=dict(errors),
+        )
+
+
+class BpfService:
+    def __init__(self, session: Session, catalog: Catalog) -> None:
+        self.session = session
+        self.catalog = catalog
+
+    def _allow(self, actor: Actor, siret: str, year: int) -> str | None:
+        """Refuse whoever may not declare for `siret`; the tiers' SIRET when by delegation."""
+        if not FIRST_YEAR <= year <= now().year:
+            raise InvalidInputError(
+                f"L'exercice doit être compris entre {FIRST_YEAR} et {now().year}.",
+                champ="exercice",
+            )
+        if not may_act(self.session, self.catalog, actor.subject, DEMARCHE, ROLE, siret):
+            raise ForbiddenError(
+                f"Vous n'êtes ni gestionnaire ni déclarant du SIRET {siret} pour Mon Activité "
+                "Formation : demandez l'accès à un gestionnaire."
+            )
+        held = self.session.scalars(
+            select(Habilitation).where(
+                Habilitation.subject == actor.subject,
+                Habilitation.demarche == DEMARCHE,
+                Habilitation.siret == siret,
+                active_clause(now()),
+            )
+        ).all()
+        if any(h.granted_how != GrantedHow.DELEGATION for h in held):
+            return None
+        return next((h.on_behalf_of_siret for h in held if h.on_behalf_of_siret), None)
+
+    def _find(self, siret: str, year: int) -> Bpf | None:
+        return self.session.scalar(select(Bpf).where(Bpf.siret == siret, Bpf.exercice == year))
+
+    def read(self, actor: Actor, siret: str, year: int) -> Bpf | None:
+        self._allow(actor, siret, year)
+        return self._find(siret, year)
+
+    def history(self, actor: Actor, siret: str, year: int) -> list[BpfSave]:
+        self._allow(actor, siret, year)
+        bpf = self._find(siret, year)
+        if bpf is None:
+            return []
+        return list(
+            self.session.scalars(
+                select(BpfSave).where(BpfSave.bpf_id == bpf.id).order_by(BpfSave.id.desc())
+            )
+        )
+
+    def save(
+        self, actor: Actor, siret: str, year: int, raw: Mapping[str, object], version: int
+    ) -> Bpf:
+        """Save the draft as given (whole form), if nobody saved since `version`."""
+        tiers = self._allow(actor, siret, year)
+        values, errors = check(raw, complete=False)
+        if errors:
+            raise BpfInvalidError(errors)
+        bpf = self._find(siret, year)
+        if bpf is None:
+            if version != 0:
+                raise ConflictError("Ce BPF n'existe pas encore : enregistrez depuis la version 0.")
+            if self.session.get(Etablissement, siret) is None:
+                raise NotFoundError(f"Le SIRET {siret} n'est pas connu.")
+            bpf = Bpf(siret=siret, exercice=year, content={}, version=0)
+            self.session.add(bpf)
+            self.session.flush()
+        content = as_json(values)
+        changed = sorted(
+            k for k in {*bpf.content, *content} if bpf.content.get(k) != content.get(k)
+        )
+        self._advance(bpf, version, content=content, updated_at=now())
+        self._remember(actor, bpf, "enregistrement", tiers, changed)
+        return bpf
+
+    def submit(self, actor: Actor, siret: str, year: int, version: int) -> Bpf:
+        """Submit the saved draft: complete and consistent, then read-only with a receipt."""
+        tiers = self._allow(actor, siret, year)
+        bpf = self._find(siret, year)
+        if bpf is None:
+            raise NotFoundError("Enregistrez d'abord le BPF avant de le déposer.")
+        if bpf.status == BpfStatus.SUBMITTED:
+            raise ConflictError(f"Ce BPF est déjà déposé (récépissé {bpf.receipt_number}).")
+        _, errors = check(bpf.content, complete=True)
+        if errors:
+            raise BpfInvalidError(errors)
+        moment = now()
+        self._advance(
+            bpf,
+            version,
+            status=BpfStatus.SUBMITTED,
+            submitted_at=moment,
+            receipt_number=f"BPF-{year}-{bpf.id:07d}",
+            updated_at=moment,
+        )
+        self._remember(actor, bpf, "depot", tiers, [])
+        return bpf
+
+    def _advance(self, bpf: Bpf, version: int, **values: object) -> None:
+        """One conditional update: a concurrent save or submission makes the other fail."""
+        done = self.session.execute(
+            update(Bpf)
+            .where(Bpf.id == bpf.id, Bpf.version == version, Bpf.status == BpfStatus.DRAFT)
+            .values(version=version + 1, **values)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            self.session.refresh(bpf)
+            if bpf.status == BpfStatus.SUBMITTED:
+                raise ConflictError(
+                    f"Ce BPF est déposé (récépissé {bpf.receipt_number}) : il ne peut plus être "
+                    "modifié."
+                )
+            raise ConflictError(
+                f"Ce BPF a été enregistré entre-temps (version {bpf.version}) : rechargez-le "
+                "avant de l'enregistrer à nouveau."
+            )
+        self.session.refresh(bpf)
+
+    def _remember(
+        self, actor: Actor, bpf: Bpf, action: str, tiers: str | None, changed: list[str]
+    ) -> None:
+        self.session.add(
+            BpfSave(
+                bpf_id=bpf.id,
+                action=action,
+                version=bpf.version,
+                by_subject=actor.subject,
+                by_name=actor.display_name,
+                tiers_siret=tiers,
+                changed=changed,
+            )
+        )
+        record(
+            self.session,
+            actor,
+            f"bpf.{action}",
+            target=f"bpf:{bpf.id}",
+            siret=bpf.siret,
+            demarche=DEMARCHE,
+            exercice=bpf.exercice,
+            version=bpf.version,
+            pour_le_compte_de=bpf.siret if tiers else None,
+        )
