@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
+from bridge.api.bpf import router as bpf_api
 from bridge.api.context import AppContext
 from bridge.api.delegations import router as delegations_api
 from bridge.api.errors import install_error_handlers
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(habilitations_api)
     app.include_router(delegations_api)
     app.include_router(verifications_api)
+    app.include_router(bpf_api)
     app.include_router(pages_router(context, login, templates))
     app.include_router(delegation_pages(context, templates))
     app.include_router(portal_router(settings, login, templates))

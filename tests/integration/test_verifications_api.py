@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.callers import MAF, Caller, gestionnaire_of_new_siret, new_caller
+from tests.support.callers import MAF, Caller, gestionnaire_of_new_siret, invite_and_accept
 from tests.support.seed import etablissement_with_code
 from tests.support.sirets import new_siret
 from tests.support.stack import Platform
@@ -51,29 +51,6 @@ def ask(maf: httpx.Client, *questions: tuple[str, str, str]) -> list[bool]:
     )
     assert response.status_code == 200, response.text
     return [answer["autorise"] for answer in response.json()["reponses"]]
-
-
-def invite_and_accept(
-    platform: Platform, callers: list[Caller], gestionnaire: Caller, siret: str
-) -> tuple[Caller, int]:
-    """A tiers invited by the gestionnaire who accepts: its delegation's id."""
-    tiers = new_caller(platform, callers, "Cabinet", "Tiers")
-    response = gestionnaire.post(
-        f"/demarches/{MAF}/delegations",
-        json={
-            "siret_tiers": new_siret(),
-            "email": tiers.person.email,
-            "role": "declarant",
-            "siret_habilitation": siret,
-        },
-    )
-    assert response.status_code == 201, response.text
-    delegation_id: int = response.json()["id"]
-    invitation = platform.mail.wait_for(tiers.person.email)
-    token = next(u for u in invitation.links if "/invitations/" in u).rsplit("/", 1)[1]
-    accepted = tiers.post(f"/invitations/{token}/acceptation")
-    assert accepted.status_code == 201, accepted.text
-    return tiers, delegation_id
 
 
 def test_a_demarche_checks_many_rights_at_once(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from tests.support.seed import etablissement_with_code
+from tests.support.sirets import new_siret
 from tests.support.stack import Person, Platform
 
 MAF = "mon-activite-formation"
@@ -51,3 +52,26 @@ def may(caller: Caller, siret: str, role: str) -> bool:
     assert response.status_code == 200, response.text
     verdict: bool = response.json()["autorise"]
     return verdict
+
+
+def invite_and_accept(
+    platform: Platform, callers: list[Caller], gestionnaire: Caller, siret: str
+) -> tuple[Caller, int]:
+    """A tiers invited by the gestionnaire who accepts: its delegation's id."""
+    tiers = new_caller(platform, callers, "Cabinet", "Tiers")
+    response = gestionnaire.post(
+        f"/demarches/{MAF}/delegations",
+        json={
+            "siret_tiers": new_siret(),
+            "email": tiers.person.email,
+            "role": "declarant",
+            "siret_habilitation": siret,
+        },
+    )
+    assert response.status_code == 201, response.text
+    delegation_id: int = response.json()["id"]
+    invitation = platform.mail.wait_for(tiers.person.email)
+    token = next(u for u in invitation.links if "/invitations/" in u).rsplit("/", 1)[1]
+    accepted = tiers.post(f"/invitations/{token}/acceptation")
+    assert accepted.status_code == 201, accepted.text
+    return tiers, delegation_id
