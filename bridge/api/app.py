@@ -19,6 +19,7 @@ from bridge.api.habilitations import router as habilitations_api
 from bridge.api.health import health_router
 from bridge.api.oidc import EndedSessions, OidcLogin, SessionUser
 from bridge.api.pages import LoginRequiredError, pages_router
+from bridge.api.pages_bpf import bpf_pages
 from bridge.api.pages_delegations import delegation_pages
 from bridge.api.portal import portal_router
 from bridge.api.templating import make_templates, mount_assets
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bpf_api)
     app.include_router(pages_router(context, login, templates))
     app.include_router(delegation_pages(context, templates))
+    app.include_router(bpf_pages(context, templates))
     app.include_router(portal_router(settings, login, templates))
 
     @app.exception_handler(LoginRequiredError)
