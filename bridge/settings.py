@@ -121,3 +121,5 @@ class RelyingPartySettings(OidcClientSettings):
     session_secret: SecretStr = SecretStr("dev-session-maf-a-changer")
     session_cookie: str = "maf_session"
     portal_url: str = "http://127.0.0.1:8000"
+    # Where the site calls the bridge's check API (server to server).
+    bridge_url: str = "http://127.0.0.1:8000"

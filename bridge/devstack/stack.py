@@ -116,6 +116,7 @@ class LocalStack:
             public_url=self.relying_party_url,
             keycloak_url=self.keycloak_url,
             portal_url=self.portal_url,
+            bridge_url=self.portal_url,
             theme=self.theme,
         )
 

@@ -12,6 +12,7 @@ from bridge.api.errors import install_error_handlers
 from bridge.api.oidc import OidcLogin
 from bridge.api.templating import make_templates, mount_assets
 from bridge.logging import configure_logging
+from bridge.relying_party.rights import RightsClient, RightsUnavailableError
 from bridge.settings import RelyingPartySettings
 
 SERVICE_NAME = "Mon Activité Formation"
@@ -25,6 +26,13 @@ def create_app(settings: RelyingPartySettings | None = None) -> FastAPI:
         Path(__file__).parent / "templates", theme=settings.theme, service_name=SERVICE_NAME
     )
     login = OidcLogin(settings)
+    internal = (settings.keycloak_internal_url or settings.keycloak_url).rstrip("/")
+    rights = RightsClient(
+        f"{internal}/realms/{settings.keycloak_realm}/protocol/openid-connect/token",
+        settings.bridge_url,
+        settings.client_id,
+        settings.client_secret.get_secret_value(),
+    )
     app.state.login = login
     app.add_middleware(
         SessionMiddleware,
@@ -46,8 +54,21 @@ def create_app(settings: RelyingPartySettings | None = None) -> FastAPI:
         user = login.current_user(request)
         if user is None:
             return RedirectResponse("/auth/login", status_code=303)
+        try:
+            held, total = rights.sirets(user.sub)
+            unavailable = False
+        except RightsUnavailableError:
+            held, total, unavailable = [], 0, True
         return templates.TemplateResponse(
-            request, "demarche.html", {"user": user, "portal_url": settings.portal_url}
+            request,
+            "demarche.html",
+            {
+                "user": user,
+                "portal_url": settings.portal_url,
+                "droits": held,
+                "total": total,
+                "indisponible": unavailable,
+            },
         )
 
     return app

@@ -179,6 +179,7 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
                 keycloak_url=keycloak.url,
                 keycloak_realm=keycloak.realm,
                 portal_url=portal_url,
+                bridge_url=portal_url,
                 session_secret=secrets.token_urlsafe(32),
             )
             portal_app = create_app(portal_settings)

@@ -1,0 +1,39 @@
+"""The example relying party (the « Mon Activité Formation » site): standard OIDC for the
+login, then the bridge's check API with its own client credentials for the person's rights."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from bridge.audit.service import Actor
+from tests.browser.conftest import Screens
+from tests.browser.test_habilitation_path import log_in
+from tests.support.seed import etablissement_with_code
+from tests.support.stack import Platform
+
+pytestmark = [pytest.mark.browser, pytest.mark.keycloak]
+
+
+def test_the_demarche_site_lists_the_sirets_read_from_the_check_api(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    person = platform.new_person("Amandine", "Munoz Ortega")
+    page = browser.new_context(locale="fr-FR").new_page()
+    log_in(page, platform, person)
+    page.goto(platform.relying_party_url)
+    expect(page.get_by_test_id("droits")).to_contain_text("Aucune habilitation")
+
+    sirets = []
+    for _ in range(2):
+        siret, code = etablissement_with_code(platform.context)
+        with platform.context.work() as work:
+            work.habilitations.activate(
+                Actor(person.id, person.display_name), "mon-activite-formation", siret, code
+            )
+        sirets.append(siret)
+    page.reload()
+    expect(page.get_by_test_id("total-droits")).to_have_text("2 établissements")
+    for siret in sirets:
+        expect(page.get_by_test_id("droits")).to_contain_text(f"SIRET {siret} — gestionnaire")
+    screens.shot(page, "demarche-droits")
