@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
 
@@ -36,6 +36,9 @@ class Services:
     delegations: DelegationService
 
 
+REMEMBERED_MAX = 10_000
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -43,6 +46,8 @@ class AppContext:
     sessions: sessionmaker[Session]
     mailer: Mailer
     verifier: TokenVerifier
+    # (subject, e-mail, given name, family name) already written to the store by this process.
+    remembered: set[tuple[str, str, str, str]] = field(default_factory=set)
 
     @contextmanager
     def work(self) -> Iterator[Services]:
@@ -97,11 +102,27 @@ PrincipalDep = Annotated[Principal, Depends(bearer_principal)]
 
 def _remember(context: AppContext, principal: Principal) -> None:
     """Keep the person's copy current from the token, writing only what changed, never an
-    empty name, and the e-mail only once Keycloak has verified it."""
+    empty name, and the e-mail only once Keycloak has verified it.
+
+    The same details seen moments ago need no visit to the store (the hot path): a bounded
+    memory of the last ones remembered is kept per process.
+    """
     claims = principal.claims
     given = str(claims.get("given_name") or "")
     family = str(claims.get("family_name") or "")
     email = principal.email.strip().lower() if claims.get("email_verified") else ""
+    seen = (principal.subject, email, given, family)
+    if seen in context.remembered:
+        return
+    _write_person(context, principal, email, given, family)
+    if len(context.remembered) >= REMEMBERED_MAX:
+        context.remembered.clear()
+    context.remembered.add(seen)  # only once the store has it
+
+
+def _write_person(
+    context: AppContext, principal: Principal, email: str, given: str, family: str
+) -> None:
     with context.work() as work:
         known = work.session.get(Person, principal.subject)
         unchanged = known is not None and (

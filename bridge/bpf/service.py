@@ -39,8 +39,8 @@ class BpfService:
         self.session = session
         self.catalog = catalog
 
-    def _allow(self, actor: Actor, siret: str, year: int) -> str | None:
-        """Refuse whoever may not declare for `siret`; the tiers' SIRET when by delegation."""
+    def _allow(self, actor: Actor, siret: str, year: int) -> None:
+        """Refuse whoever may not declare for `siret` now (read from the store each time)."""
         if not FIRST_YEAR <= year <= now().year:
             raise InvalidInputError(
                 f"L'exercice doit être compris entre {FIRST_YEAR} et {now().year}.",
@@ -51,6 +51,9 @@ class BpfService:
                 f"Vous n'êtes ni gestionnaire ni déclarant du SIRET {siret} pour Mon Activité "
                 "Formation : demandez l'accès à un gestionnaire."
             )
+
+    def _tiers_siret(self, actor: Actor, siret: str) -> str | None:
+        """The tiers' own SIRET when the actor holds the right only through a delegation."""
         held = self.session.scalars(
             select(Habilitation).where(
                 Habilitation.subject == actor.subject,
@@ -85,7 +88,8 @@ class BpfService:
         self, actor: Actor, siret: str, year: int, raw: Mapping[str, object], version: int
     ) -> Bpf:
         """Save the draft as given (whole form), if nobody saved since `version`."""
-        tiers = self._allow(actor, siret, year)
+        self._allow(actor, siret, year)
+        tiers = self._tiers_siret(actor, siret)
         values, errors = check(raw, complete=False)
         if errors:
             raise BpfInvalidError(errors)
@@ -108,7 +112,8 @@ class BpfService:
 
     def submit(self, actor: Actor, siret: str, year: int, version: int) -> Bpf:
         """Submit the saved draft: complete and consistent, then read-only with a receipt."""
-        tiers = self._allow(actor, siret, year)
+        self._allow(actor, siret, year)
+        tiers = self._tiers_siret(actor, siret)
         bpf = self._find(siret, year)
         if bpf is None:
             raise NotFoundError("Enregistrez d'abord le BPF avant de le déposer.")

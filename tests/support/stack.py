@@ -55,6 +55,7 @@ def add_test_api_client(admin: KeycloakAdmin) -> str:
                     "config": {
                         "included.custom.audience": "bridge-api",
                         "access.token.claim": "true",
+                        "introspection.token.claim": "true",
                     },
                 }
             ],
