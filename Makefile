@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-system setup-browser keycloak providers run lint test test-docker clean
+.PHONY: help setup setup-system setup-browser keycloak providers run lint test test-docker bench clean
 
 help:
 	@echo "make run    installe tout puis lance la plateforme locale"
@@ -70,6 +70,13 @@ lint: $(VENV)/.installed
 
 test: setup setup-browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The benchmarks print their figures (never asserted in tests); wrk is the load generator.
+bench: setup
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk; }
+	$(PY) -m bench.habilitations
+	$(PY) -m bench.delegations
+	$(PY) -m bench.authorization
 
 clean:
 	rm -rf $(VENV) node_modules .cache test-artifacts .mypy_cache .ruff_cache .pytest_cache

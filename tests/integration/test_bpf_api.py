@@ -55,6 +55,9 @@ def test_strangers_and_other_sirets_are_refused(platform: Platform, callers: lis
     stranger = new_caller(platform, callers, "Paul", "Durand")
     assert stranger.http.get(path(siret)).status_code == 403
     assert put(stranger, siret, {"c1": "1"}, 0).status_code == 403
+    assert put(gestionnaire, siret, complete_bpf(), 0).status_code == 200
+    assert stranger.post(f"{path(siret)}/depot", json={"version": 1}).status_code == 403
+    assert stranger.http.get(f"{path(siret)}/historique").status_code == 403
     assert put(gestionnaire, other_siret, {"c1": "1"}, 0).status_code == 403
     assert httpx.get(f"{platform.portal_url}/api/v1{path(siret)}").status_code == 401
 
@@ -136,3 +139,20 @@ def test_two_submissions_at_once_give_one_receipt(
     assert sorted(results) == [200, 409]
     history = gestionnaire.http.get(f"{path(siret)}/historique").json()
     assert [h["action"] for h in history] == ["depot", "enregistrement"]
+
+
+def test_a_removed_habilitation_is_refused_on_the_very_next_request(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
+    colleague = new_caller(platform, callers, "Paul", "Durand")
+    assert colleague.http.get("/moi/habilitations").status_code == 200  # known to the bridge
+    granted = gestionnaire.post(
+        f"/demarches/{MAF}/habilitations",
+        json={"personne": colleague.person.id, "role": "declarant", "siret": siret},
+    )
+    assert granted.status_code == 201, granted.text
+    assert put(colleague, siret, {"c1": "10"}, 0).status_code == 200
+    removed = gestionnaire.http.delete(f"/demarches/{MAF}/habilitations/{granted.json()['id']}")
+    assert removed.status_code == 204
+    assert put(colleague, siret, {"c1": "20"}, 1).status_code == 403  # same token, still valid

@@ -119,11 +119,22 @@ def test_the_sirets_a_person_may_act_for_are_paginated(
     assert page_one["elements"][0]["roles"] == ["gestionnaire"]
 
 
-def test_another_demarche_cannot_ask_about_this_one(platform: Platform) -> None:
+@pytest.mark.parametrize(
+    ("method", "route", "body"),
+    [
+        ("POST", "", {"questions": [{"sujet": "x", "role": "declarant", "siret": "1" * 14}]}),
+        ("GET", "/explication?sujet=x&role=declarant&siret=" + "1" * 14, None),
+        ("GET", "/personnes/x/sirets", None),
+    ],
+)
+def test_another_demarche_cannot_ask_about_this_one(
+    platform: Platform, method: str, route: str, body: object
+) -> None:
     token = client_token(platform, OTHER_DEMARCHE)
-    response = httpx.post(
-        f"{platform.portal_url}/api/v1/verifications/{MAF}",
-        json={"questions": [{"sujet": "x", "role": "declarant", "siret": new_siret()}]},
+    response = httpx.request(
+        method,
+        f"{platform.portal_url}/api/v1/verifications/{MAF}{route}",
+        json=body,
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 403
