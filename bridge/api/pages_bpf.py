@@ -31,6 +31,12 @@ SiretPath = Annotated[str, Path(pattern=r"^[0-9]{14}$")]
 YearPath = Annotated[int, Path(ge=1900, le=2100)]
 
 
+def _version(raw: object) -> int:
+    """The version the form was read at; anything else can only be refused as stale."""
+    text = str(raw or "0")
+    return int(text) if text.isdigit() else -1
+
+
 def bpf_pages(context: AppContext, templates: Jinja2Templates) -> APIRouter:
     router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
     catalog = context.catalog
@@ -126,10 +132,7 @@ def bpf_pages(context: AppContext, templates: Jinja2Templates) -> APIRouter:
     ) -> Response:
         form = await request.form()
         values = {k: str(form.get(k, ""))[:300] for k in LINES if k in form}
-        try:
-            version = int(str(form.get("version", "0")))
-        except ValueError:
-            version = -1
+        version = _version(form.get("version"))
         try:
             with context.work() as work:
                 BpfService(work.session, catalog).save(
@@ -157,10 +160,7 @@ def bpf_pages(context: AppContext, templates: Jinja2Templates) -> APIRouter:
         request: Request, user: UserDep, siret: SiretPath, exercice: YearPath
     ) -> Response:
         form = await request.form()
-        try:
-            version = int(str(form.get("version", "0")))
-        except ValueError:
-            version = -1
+        version = _version(form.get("version"))
         try:
             with context.work() as work:
                 BpfService(work.session, catalog).submit(

@@ -119,19 +119,20 @@ def test_a_token_not_yet_valid_is_refused(jwks_url: str) -> None:
         TokenVerifier(ISSUER, jwks_url, "bridge-api").verify(token(nbf=int(time.time()) + 600))
 
 
-def test_a_token_signed_by_another_key_under_our_key_id_is_refused(jwks_url: str) -> None:
-    impostor = RSAKey.generate_key(2048, parameters={"kid": "cle-1"})
+def signed_by(key: RSAKey, kid: str) -> str:
+    """Our usual claims, signed by `key` under the key id `kid`."""
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": "bridge-api", "sub": "x", "exp": now + 60, "typ": "Bearer"}
-    forged = jwt.encode({"alg": "RS256", "kid": "cle-1"}, claims, impostor)
+    return jwt.encode({"alg": "RS256", "kid": kid}, claims, key)
+
+
+def test_a_token_signed_by_another_key_under_our_key_id_is_refused(jwks_url: str) -> None:
+    forged = signed_by(RSAKey.generate_key(2048), "cle-1")
     with pytest.raises(InvalidTokenError):
         TokenVerifier(ISSUER, jwks_url, "bridge-api").verify(forged)
 
 
 def test_an_unknown_key_id_is_refused_after_one_refetch(jwks_url: str) -> None:
-    stranger = RSAKey.generate_key(2048, parameters={"kid": "cle-inconnue"})
-    now = int(time.time())
-    claims = {"iss": ISSUER, "aud": "bridge-api", "sub": "x", "exp": now + 60, "typ": "Bearer"}
-    unknown = jwt.encode({"alg": "RS256", "kid": "cle-inconnue"}, claims, stranger)
+    unknown = signed_by(RSAKey.generate_key(2048), "cle-inconnue")
     with pytest.raises(InvalidTokenError):
         TokenVerifier(ISSUER, jwks_url, "bridge-api", refetch_interval=0.01).verify(unknown)
