@@ -89,6 +89,7 @@ def test_registration_with_the_captcha_then_activation_by_the_email_link_then_lo
 
     [user] = users_with_email(platform, email)
     assert user["emailVerified"] is True
+    assert user["username"] == email  # the e-mail is the login of who registers
     attributes: dict[str, list[str]] = user["attributes"]  # type: ignore[assignment]
     assert {
         name: attributes[name] for name in ("civilite", "telephone", "siret", "cguVersion")
@@ -242,6 +243,7 @@ def test_personal_data_email_change_applies_only_once_verified_then_phone_and_pa
     [user] = users_with_email(platform, new_email)
     assert user["id"] == person.id
     assert user["emailVerified"] is True
+    assert user["username"] == new_email  # the login follows the verified address
     page.goto(f"{platform.portal_url}/auth/action/coordonnees?suite=/mes-donnees")
     expect(page.locator("#telephone")).to_be_visible()
     screens.shot(page, "keycloak-modifier-coordonnees")

@@ -14,7 +14,7 @@ from keycloak.exceptions import KeycloakError
 from stdnum.fr import siret as stdnum_siret
 
 from tests.support.sirets import luhn_complete, new_siret
-from tests.support.stack import Platform
+from tests.support.stack import PASSWORD, Person, Platform
 
 pytestmark = pytest.mark.keycloak
 
@@ -182,3 +182,21 @@ def test_the_neutral_theme_is_one_setting_away(admin: KeycloakAdmin, platform: P
     assert "dsfr.min.css" not in neutre
     assert "neutre.css" in neutre
     assert "Connectez-vous au portail de services" in neutre
+
+
+def test_an_account_created_by_an_administrator_keeps_its_login_id_and_logs_in_with_both(
+    admin: KeycloakAdmin, platform: Platform
+) -> None:
+    """Self-registrants log in with their e-mail; an employer's staff get a generated login
+    id (second guide): the realm keeps the username given by the administrator."""
+    login_id = f"e{uuid.uuid4().hex[:7]}"
+    user = person(civilite="monsieur", telephone="0123456789", siret=new_siret(), cguVersion="1")
+    user["username"] = login_id
+    user["emailVerified"] = True
+    user["credentials"] = [{"type": "password", "value": PASSWORD, "temporary": False}]
+    user_id = admin.create_user(user)
+    assert admin.get_user(user_id)["username"] == login_id
+    for name in (login_id, user["email"]):
+        found = Person(user_id, name, user["email"], "Jeanne", "Roux", PASSWORD)
+        assert platform.token_for(found)
+    admin.delete_user(user_id)

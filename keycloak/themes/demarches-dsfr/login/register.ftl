@@ -27,10 +27,10 @@
 
                 <form id="kc-register-form" class="${properties.kcFormClass!}" action="${url.registrationAction}" method="post" novalidate>
 
-                    <@userProfileCommons.userProfileFormFields; callback, attribute>
+                    <@userProfileCommons.userProfileFormFields masques=["username"]; callback, attribute>
                         <#if callback = "afterField">
-                        <#-- password fields just under the username or the e-mail used as username, as base does -->
-                            <#if passwordRequired?? && (attribute.name == 'username' || (attribute.name == 'email' && realm.registrationEmailAsUsername))>
+                        <#-- password fields just under the e-mail, which is the username on registration -->
+                            <#if passwordRequired?? && attribute.name == 'email'>
                                 <@champMotDePasse id="password" libelle=msg("password") erreur="password" aide=msg("demarchesMotDePasseAide")/>
                                 <@champMotDePasse id="password-confirm" libelle=msg("passwordConfirm") erreur="password-confirm" aide=""/>
                             </#if>

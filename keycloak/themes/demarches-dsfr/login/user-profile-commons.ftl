@@ -6,12 +6,15 @@
   help texts base's ids (form-help-text-before-<name> / form-help-text-after-<name>).
   No HTML « required » attribute: the server checks and answers in French.
 -->
-<#macro userProfileFormFields>
+<#-- masques: attributes not shown (on registration, the username is the e-mail: see the
+     form action demarches-courriel-identifiant). -->
+<#macro userProfileFormFields masques=[]>
 	<#assign currentGroup="">
 
 	<#list profile.attributes as attribute>
 
-		<#if attribute.name=='locale' && realm.internationalizationEnabled && locale.currentLanguageTag?has_content>
+		<#if masques?seq_contains(attribute.name)>
+		<#elseif attribute.name=='locale' && realm.internationalizationEnabled && locale.currentLanguageTag?has_content>
 			<input type="hidden" id="${attribute.name}" name="${attribute.name}" value="${locale.currentLanguageTag}"/>
 		<#else>
 

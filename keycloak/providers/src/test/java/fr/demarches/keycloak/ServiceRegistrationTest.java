@@ -9,6 +9,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.keycloak.authentication.FormActionFactory;
 import org.keycloak.authentication.RequiredActionFactory;
+import org.keycloak.events.EventListenerProviderFactory;
 import org.keycloak.provider.ProviderFactory;
 import org.keycloak.validate.ValidatorFactory;
 
@@ -18,8 +19,9 @@ class ServiceRegistrationTest {
     @Test
     void servicesFilesDeclareTheContractIds() {
         assertEquals(List.of("siret"), ids(ValidatorFactory.class));
-        assertEquals(List.of("demarches-captcha"), ids(FormActionFactory.class));
+        assertEquals(List.of("demarches-captcha", "demarches-courriel-identifiant"), ids(FormActionFactory.class));
         assertEquals(List.of("demarches-cgu"), ids(RequiredActionFactory.class));
+        assertEquals(List.of("demarches-identifiant-courriel"), ids(EventListenerProviderFactory.class));
     }
 
     private static <T extends ProviderFactory<?>> List<String> ids(Class<T> spi) {
