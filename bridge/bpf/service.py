@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bridge.audit.service import Actor, record
@@ -101,7 +102,13 @@ class BpfService:
                 raise NotFoundError(f"Le SIRET {siret} n'est pas connu.")
             bpf = Bpf(siret=siret, exercice=year, content={}, version=0)
             self.session.add(bpf)
-            self.session.flush()
+            try:
+                self.session.flush()
+            except IntegrityError as exc:  # a first save by someone else at the same moment
+                raise ConflictError(
+                    "Ce BPF vient d'être créé par quelqu'un d'autre : rechargez-le avant de "
+                    "l'enregistrer."
+                ) from exc
         content = as_json(values)
         changed = sorted(
             k for k in {*bpf.content, *content} if bpf.content.get(k) != content.get(k)

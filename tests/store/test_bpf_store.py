@@ -115,3 +115,19 @@ def test_a_tiers_whose_delegation_ended_is_refused(sessions: sessionmaker[Sessio
         delegations(session).revoke(actor, given.id)
     with pytest.raises(ForbiddenError):
         save(sessions, tiers, siret, {"c1": "200"}, 1)
+
+
+def test_two_first_saves_at_once_make_one_bpf(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actor, siret = gestionnaire(sessions)
+    save(sessions, actor, siret, {"c1": "1"}, 0)
+    # The second saver looked before the first committed: it saw no BPF yet.
+    monkeypatch.setattr(BpfService, "_find", lambda *_: None)
+    with pytest.raises(ConflictError, match="créé par quelqu'un d'autre"):
+        save(sessions, actor, siret, {"c1": "2"}, 0)
+    monkeypatch.undo()
+    with unit_of_work(sessions) as session:
+        found = bpf(session).read(actor, siret, YEAR)
+        assert found is not None
+        assert (found.version, found.content) == (1, {"c1": "1.00"})
