@@ -36,13 +36,13 @@ import httpx
 from fastapi import FastAPI, Header, HTTPException
 from sqlalchemy import select
 
-from bench.habilitations import etablissement_rows, habilitation_rows, load, make_plan, person_rows
+from bench.habilitations import load_plan, make_plan
 from bridge.api.app import create_app
 from bridge.api.bpf import BpfOut
 from bridge.audit.service import Actor
 from bridge.bpf.models import Bpf
 from bridge.bpf.service import BpfService
-from bridge.db import Base, import_models, make_engine, now
+from bridge.db import import_models, make_engine, now
 from bridge.devstack.ports import LOOPBACK, free_port
 from bridge.devstack.servers import UvicornThread
 from bridge.person.service import remember_person
@@ -148,16 +148,9 @@ def bench_app(platform: Platform, introspection_secret: str) -> FastAPI:
 
 def fill_store(url: str, habilitations: int, seed: int) -> None:
     import_models()
-    tables = Base.metadata.tables
     engine = make_engine(url)
     plan = make_plan(max(habilitations // 10, 1000), habilitations, 10, seed)
-    rng = random.Random(seed + 1)
-    for name, table, rows, total in (
-        ("Établissements", "etablissement", etablissement_rows(plan, rng), plan.etablissements),
-        ("Personnes", "person", person_rows(plan, rng), plan.persons),
-        ("Habilitations", "habilitation", habilitation_rows(plan, rng), plan.habilitations),
-    ):
-        load(engine, tables[table], rows, total, name, 5000)
+    load_plan(engine, plan, random.Random(seed + 1), 5000)
     engine.dispose()
 
 

@@ -379,6 +379,23 @@ def load(
     return written
 
 
+def load_plan(
+    engine: Engine, plan: Plan, rng: random.Random, batch_size: int
+) -> list[tuple[str, int, int]]:
+    """Load the plan's établissements, people and habilitations; (name, rows, ns) of each."""
+    tables = Base.metadata.tables
+    loads: list[tuple[str, int, int]] = []
+    for name, table_name, rows, total in (
+        ("Établissements", "etablissement", etablissement_rows(plan, rng), plan.etablissements),
+        ("Personnes", "person", person_rows(plan, rng), plan.persons),
+        ("Habilitations", "habilitation", habilitation_rows(plan, rng), plan.habilitations),
+    ):
+        step = time.perf_counter_ns()
+        written = load(engine, tables[table_name], rows, total, name, batch_size)
+        loads.append((name, written, time.perf_counter_ns() - step))
+    return loads
+
+
 # --- measuring -----------------------------------------------------------------------------
 
 
@@ -701,16 +718,8 @@ def run(
             raise SystemExit(f"SIRET générés invalides : {invalid[:5]}")
         say(f"[1] SIRET générés vérifiés par python-stdnum : {len(sample)} sur {len(sample)}")
 
-        loads: list[tuple[str, int, int]] = []
-        for name, table_name, rows, total in (
-            ("Établissements", "etablissement", etablissement_rows(plan, rng), plan.etablissements),
-            ("Personnes", "person", person_rows(plan, rng), plan.persons),
-            ("Habilitations", "habilitation", habilitation_rows(plan, rng), plan.habilitations),
-        ):
-            step = time.perf_counter_ns()
-            written = load(engine, tables[table_name], rows, total, name, args.batch_size)
-            elapsed = time.perf_counter_ns() - step
-            loads.append((name, written, elapsed))
+        loads = load_plan(engine, plan, rng, args.batch_size)
+        for name, written, elapsed in loads:
             say(
                 f"[1] Chargement {name.lower()} : {written} lignes en {seconds(elapsed)} "
                 f"({written / (elapsed / 1e9):,.0f} lignes/s)".replace(",", " ")

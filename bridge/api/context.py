@@ -84,15 +84,21 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def bearer_principal(request: Request, context: ContextDep) -> Principal:
-    """The verified caller of an API route (401 problem+json otherwise)."""
+def bearer_token(
+    request: Request, missing: str = "Un jeton d'accès (Authorization: Bearer) est requis."
+) -> str:
+    """The token of `Authorization: Bearer …` (401 problem+json saying `missing` otherwise)."""
     from bridge.api.tokens import InvalidTokenError
 
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise InvalidTokenError("Un jeton d'accès (Authorization: Bearer) est requis.")
-    principal = context.verifier.verify(token.strip())
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidTokenError(missing)
+    return token.strip()
+
+
+def bearer_principal(request: Request, context: ContextDep) -> Principal:
+    """The verified caller of an API route (401 problem+json otherwise)."""
+    principal = context.verifier.verify(bearer_token(request))
     _remember(context, principal)
     return principal
 

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, or_, select
 
 from bridge.api.context import AppContext
 from bridge.api.csrf import require_csrf
@@ -19,11 +18,11 @@ from bridge.api.oidc import SessionUser
 from bridge.api.pages import UserDep, actor_of, flash, render_page
 from bridge.bpf.cerfa import LINES, SECTIONS
 from bridge.bpf.service import DEMARCHE, ROLE, BpfInvalidError, BpfService
+from bridge.catalog import CatalogError
 from bridge.db import now
 from bridge.errors import BridgeError
 from bridge.etablissement.models import Etablissement
-from bridge.habilitation.models import Habilitation
-from bridge.habilitation.service import active_clause
+from bridge.habilitation.checks import sirets_for
 
 BASE = f"/demarches/{DEMARCHE}/bpf"
 PER_PAGE = 20
@@ -40,7 +39,9 @@ def _version(raw: object) -> int:
 def bpf_pages(context: AppContext, templates: Jinja2Templates) -> APIRouter:
     router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
     catalog = context.catalog
-    acting_roles = sorted(catalog.demarche(DEMARCHE).roles_acting_as(ROLE))  # type: ignore[union-attr]
+    demarche = catalog.demarche(DEMARCHE)
+    if demarche is None:
+        raise CatalogError(f"Le catalogue n'a pas la démarche « {DEMARCHE} » du BPF.")
 
     def render(
         request: Request, name: str, user: SessionUser, status: int = 200, **values: Any
@@ -55,36 +56,18 @@ def bpf_pages(context: AppContext, templates: Jinja2Templates) -> APIRouter:
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     ) -> Response:
         """The SIRETs the person may declare for, searchable (SIRET or name), by pages."""
-        where = [
-            Habilitation.subject == user.sub,
-            Habilitation.demarche == DEMARCHE,
-            Habilitation.role.in_(acting_roles),
-            active_clause(now()),
-        ]
-        if q.strip():
-            pattern = f"%{q.strip().lower()}%"
-            where.append(
-                or_(Habilitation.siret.like(pattern), func.lower(Etablissement.name).like(pattern))
-            )
-        query = (
-            select(Etablissement.siret, Etablissement.name)
-            .join(Habilitation, Habilitation.siret == Etablissement.siret)
-            .where(*where)
-            .distinct()
-        )
         with context.work() as work:
-            total = work.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = work.session.execute(
-                query.order_by(Etablissement.siret).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
-            ).all()
+            found = sirets_for(
+                work.session, demarche, user.sub, page, PER_PAGE, acting_as=ROLE, search=q
+            )
         return render(
             request,
             "bpf_choix.html",
             user,
-            etablissements=rows,
-            total=total,
+            etablissements=found.items,
+            total=found.total,
             page=page,
-            pages=max(1, -(-total // PER_PAGE)),
+            pages=max(1, -(-found.total // PER_PAGE)),
             q=q,
             exercice=now().year - 1,
         )
@@ -101,9 +84,9 @@ def bpf_pages(context: AppContext, templates: Jinja2Templates) -> APIRouter:
         version: int | None = None,
     ) -> Response:
         with context.work() as work:
-            service = BpfService(work.session, catalog)
-            bpf = service.read(actor_of(request, user), siret, exercice)
-            history = service.history(actor_of(request, user), siret, exercice)
+            bpf, history = BpfService(work.session, catalog).read_with_history(
+                actor_of(request, user), siret, exercice
+            )
             etablissement = work.session.get(Etablissement, siret)
         return render(
             request,

@@ -13,13 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from bridge.api.context import ContextDep
-from bridge.api.tokens import InvalidTokenError
+from bridge.api.context import ContextDep, bearer_token
 from bridge.catalog import Demarche
 from bridge.db import now
-from bridge.errors import ForbiddenError, InvalidInputError, NotFoundError
+from bridge.errors import ForbiddenError, NotFoundError
 from bridge.habilitation.checks import Question, check_many, explain, sirets_for
 from bridge.habilitation.schemas import HabilitationOut
+from bridge.habilitation.service import known_role
 
 router = APIRouter(prefix="/api/v1/verifications", tags=["vérifications (démarches)"])
 MAX_QUESTIONS = 500
@@ -32,14 +32,11 @@ def calling_demarche(
     demarche: Annotated[str, Path(max_length=64, description="Identifiant de la démarche")],
 ) -> Demarche:
     """The démarche of the path, when the caller is that démarche's own client."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise InvalidTokenError(
-            "Un jeton de la démarche (Authorization: Bearer, identifiants du client) est requis."
-        )
-    principal = context.verifier.verify(
-        token.strip(), audience=context.settings.verification_audience
+    token = bearer_token(
+        request,
+        "Un jeton de la démarche (Authorization: Bearer, identifiants du client) est requis.",
     )
+    principal = context.verifier.verify(token, audience=context.settings.verification_audience)
     client = principal.claims.get("azp")
     # Keycloak puts `client_id` in client-credentials tokens only: a person's token has none.
     if principal.claims.get("client_id") != client:
@@ -108,14 +105,6 @@ class SiretsOut(BaseModel):
     par_page: int
 
 
-def _known_role(demarche: Demarche, role: str) -> None:
-    if demarche.role(role) is None:
-        known = ", ".join(r.id for r in demarche.roles)
-        raise InvalidInputError(
-            f"Le rôle « {role} » n'existe pas dans la démarche (rôles : {known}).", champ="role"
-        )
-
-
 @router.post(
     "/{demarche}",
     summary="Ces personnes peuvent-elles agir avec ce rôle pour ce SIRET, maintenant ?",
@@ -123,7 +112,7 @@ def _known_role(demarche: Demarche, role: str) -> None:
 )
 def check(body: QuestionsIn, demarche: DemarcheDep, context: ContextDep) -> AnswersOut:
     for question in body.questions:
-        _known_role(demarche, question.role)
+        known_role(demarche, question.role)
     moment = now()
     with context.work() as work:
         answers = check_many(
@@ -155,7 +144,7 @@ def explanation(
     role: Annotated[str, Query(min_length=1, max_length=64)],
     siret: Annotated[str, Query(pattern=SIRET_PATTERN)],
 ) -> ExplanationOut:
-    _known_role(demarche, role)
+    known_role(demarche, role)
     with context.work() as work:
         found = explain(work.session, context.catalog, demarche, Question(sujet, role, siret))
         chain = [

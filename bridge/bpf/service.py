@@ -45,7 +45,7 @@ class BpfService:
         if not FIRST_YEAR <= year <= now().year:
             raise InvalidInputError(
                 f"L'exercice doit être compris entre {FIRST_YEAR} et {now().year}.",
-                champ="exercice",
+                field="exercice",
             )
         if not may_act(self.session, self.catalog, actor.subject, DEMARCHE, ROLE, siret):
             raise ForbiddenError(
@@ -75,15 +75,20 @@ class BpfService:
         return self._find(siret, year)
 
     def history(self, actor: Actor, siret: str, year: int) -> list[BpfSave]:
+        return self.read_with_history(actor, siret, year)[1]
+
+    def read_with_history(
+        self, actor: Actor, siret: str, year: int
+    ) -> tuple[Bpf | None, list[BpfSave]]:
+        """The BPF and its saves, newest first, for one check of the right (the page)."""
         self._allow(actor, siret, year)
         bpf = self._find(siret, year)
         if bpf is None:
-            return []
-        return list(
-            self.session.scalars(
-                select(BpfSave).where(BpfSave.bpf_id == bpf.id).order_by(BpfSave.id.desc())
-            )
+            return None, []
+        saves = self.session.scalars(
+            select(BpfSave).where(BpfSave.bpf_id == bpf.id).order_by(BpfSave.id.desc())
         )
+        return bpf, list(saves)
 
     def save(
         self, actor: Actor, siret: str, year: int, raw: Mapping[str, object], version: int

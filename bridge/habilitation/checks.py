@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bridge.catalog import Catalog, Demarche
 from bridge.db import now
 from bridge.delegation.models import Delegation
+from bridge.etablissement.models import Etablissement
 from bridge.habilitation.models import GrantedHow, Habilitation
 from bridge.habilitation.service import active_clause, may_act
 
@@ -45,6 +46,7 @@ class Explanation:
 @dataclass(frozen=True)
 class SiretRights:
     siret: str
+    name: str
     roles: list[str]
 
 
@@ -125,32 +127,50 @@ def sirets_for(
     subject: str,
     page: int,
     per_page: int,
+    *,
+    acting_as: str | None = None,
+    search: str = "",
     moment: datetime | None = None,
 ) -> SiretsPage:
-    """The SIRETs the subject may act for in the démarche now, with the roles held, by SIRET."""
+    """The SIRETs the subject may act for in the démarche now (as `acting_as` when given),
+    with their names and the roles held, by SIRET; `search` looks in the SIRET and the name."""
     at = moment or now()
-    where = (
+    where = [
         Habilitation.subject == subject,
         Habilitation.demarche == demarche.id,
         active_clause(at),
+    ]
+    if acting_as is not None:
+        where.append(Habilitation.role.in_(sorted(demarche.roles_acting_as(acting_as))))
+    if search.strip():
+        pattern = f"%{search.strip().lower()}%"
+        where.append(
+            or_(Habilitation.siret.like(pattern), func.lower(Etablissement.name).like(pattern))
+        )
+    held = select(Habilitation.siret, Etablissement.name).join(
+        Etablissement, Etablissement.siret == Habilitation.siret
     )
-    total = session.scalar(select(func.count(func.distinct(Habilitation.siret))).where(*where))
-    sirets = session.scalars(
-        select(Habilitation.siret)
-        .where(*where)
-        .group_by(Habilitation.siret)
+    total = session.scalar(
+        select(func.count()).select_from(held.where(*where).distinct().subquery())
+    )
+    found = session.execute(
+        held.where(*where)
+        .group_by(Habilitation.siret, Etablissement.name)
         .order_by(Habilitation.siret)
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    roles: dict[str, set[str]] = {siret: set() for siret in sirets}
-    if sirets:
+    roles: dict[str, set[str]] = {siret: set() for siret, _ in found}
+    if found:
         for siret, role in session.execute(
-            select(Habilitation.siret, Habilitation.role).where(
-                *where, Habilitation.siret.in_(sirets)
+            held.with_only_columns(Habilitation.siret, Habilitation.role).where(
+                *where, Habilitation.siret.in_(list(roles))
             )
         ):
             roles[siret].add(role)
     return SiretsPage(
-        [SiretRights(siret, sorted(roles[siret])) for siret in sirets], total or 0, page, per_page
+        [SiretRights(siret, name, sorted(roles[siret])) for siret, name in found],
+        total or 0,
+        page,
+        per_page,
     )

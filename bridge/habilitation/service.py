@@ -43,6 +43,18 @@ class UnknownRoleError(InvalidInputError):
     title = "Rôle inconnu"
 
 
+def known_role(demarche: Demarche, role: str | None) -> str:
+    """`role` when the démarche has it; otherwise a refusal naming the roles it has."""
+    if role is None or demarche.role(role) is None:
+        known = ", ".join(r.id for r in demarche.roles)
+        raise UnknownRoleError(
+            f"Le rôle « {role} » n'existe pas dans la démarche « {demarche.title} » "
+            f"(rôles : {known}).",
+            field="role",
+        )
+    return role
+
+
 def active_clause(moment: datetime) -> ColumnElement[bool]:
     return and_(
         Habilitation.revoked_at.is_(None),
@@ -202,12 +214,7 @@ class HabilitationService:
             )
 
     def _role(self, demarche: Demarche, role: str | None) -> str:
-        if role is None or demarche.role(role) is None:
-            raise UnknownRoleError(
-                f"Le rôle « {role} » n'existe pas dans la démarche « {demarche.title} ».",
-                field="role",
-            )
-        return role
+        return known_role(demarche, role)
 
     @staticmethod
     def _label(demarche: Demarche, role: str) -> str:

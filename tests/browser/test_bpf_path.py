@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, expect
 
 from bridge.db import now
 from tests.browser.conftest import Screens
-from tests.browser.test_habilitation_path import log_in
+from tests.browser.test_habilitation_path import add_demarche_with_code, log_in
 from tests.support.bpf import complete_bpf
 from tests.support.seed import etablissement_with_code
 from tests.support.stack import Platform
@@ -25,10 +25,7 @@ def test_a_gestionnaire_fills_saves_and_submits_the_bpf(
     person = platform.new_person("Amandine", "Munoz Ortega")
     page = browser.new_context(locale="fr-FR").new_page()
     log_in(page, platform, person)
-    page.goto(f"{platform.portal_url}/demarches/{MAF}/ajouter")
-    page.get_by_label("SIRET Enregistré *").fill(siret)
-    page.get_by_label("Code d'activation *").fill(code)
-    page.get_by_role("button", name="Valider mon accès").click()
+    add_demarche_with_code(page, platform, siret, code)
 
     page.get_by_role("link", name="Bilan pédagogique et financier").click()
     expect(page.get_by_test_id("etablissements")).to_contain_text(siret)

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, expect
 from bridge.habilitation.service import may_act
 from tests.browser.conftest import Screens
 from tests.browser.keycloak_pages import Registration, accept_cgu, choose_password, register
-from tests.browser.test_habilitation_path import log_in
+from tests.browser.test_habilitation_path import add_demarche_with_code, log_in
 from tests.support.seed import etablissement_with_code
 from tests.support.sirets import new_siret
 from tests.support.stack import PASSWORD, Platform
@@ -35,10 +35,7 @@ def test_delegation_to_a_tiers_who_registers_then_revocation(
         )
     first = browser.new_context(locale="fr-FR").new_page()
     log_in(first, platform, gestionnaire)
-    first.goto(f"{platform.portal_url}/demarches/{MAF}/ajouter")
-    first.get_by_label("SIRET Enregistré *").fill(siret)
-    first.get_by_label("Code d'activation *").fill(code)
-    first.get_by_role("button", name="Valider mon accès").click()
+    add_demarche_with_code(first, platform, siret, code)
     first.get_by_role("link", name="Utilisateurs de la démarche").click()
     first.get_by_role("link", name="Déléguer une habilitation à un tiers").click()
 

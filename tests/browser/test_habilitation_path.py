@@ -21,6 +21,14 @@ def log_in(page: Page, platform: Platform, person: Person) -> None:
     expect(page.get_by_test_id("bienvenue")).to_have_text(f"Bonjour {person.display_name}")
 
 
+def add_demarche_with_code(page: Page, platform: Platform, siret: str, code: str) -> None:
+    """« Ajouter une démarche » of Mon Activité Formation with the SIRET and its code."""
+    page.goto(f"{platform.portal_url}/demarches/mon-activite-formation/ajouter")
+    page.get_by_label("SIRET Enregistré *").fill(siret)
+    page.get_by_label("Code d'activation *").fill(code)
+    page.get_by_role("button", name="Valider mon accès").click()
+
+
 def test_gestionnaire_by_code_then_a_colleague_approved_from_the_users_screen(
     platform: Platform, browser: Browser, screens: Screens
 ) -> None:

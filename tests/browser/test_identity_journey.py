@@ -47,6 +47,16 @@ def open_registration(page: Page, platform: Platform, screens: Screens) -> None:
     screens.shot(page, "keycloak-inscription")
 
 
+def fresh_login(
+    browser: Browser, platform: Platform, email: str, password: str, screens: Screens | None = None
+) -> Page:
+    """A new browser (no session yet) logging in from the portal's « Se connecter »."""
+    page = browser.new_context(locale="fr-FR").new_page()
+    page.goto(f"{platform.portal_url}/auth/login")
+    log_in_on_keycloak(page, email, password, screens)
+    return page
+
+
 def expect_portal_home(page: Page, display_name: str) -> None:
     expect(page.get_by_test_id("bienvenue")).to_have_text(f"Bonjour {display_name}")
 
@@ -183,9 +193,7 @@ def test_an_account_created_by_an_administrator_changes_its_temporary_password_t
             "credentials": [{"type": "password", "value": "Temporaire-2026!", "temporary": True}],
         }
     )
-    page = browser.new_context(locale="fr-FR").new_page()
-    page.goto(f"{platform.portal_url}/auth/login")
-    log_in_on_keycloak(page, email, "Temporaire-2026!", screens)
+    page = fresh_login(browser, platform, email, "Temporaire-2026!", screens)
     choose_password(page, NEW_PASSWORD, screens, "keycloak-mot-de-passe-temporaire-a-changer")
 
     expect(page.get_by_role("heading", name="Conditions générales d'utilisation")).to_be_visible()
@@ -199,18 +207,14 @@ def test_an_account_created_by_an_administrator_changes_its_temporary_password_t
     screens.shot(page, "portail-accueil-premiere-connexion")
 
     with cgu_version(platform, "2"):
-        again = browser.new_context(locale="fr-FR").new_page()
-        again.goto(f"{platform.portal_url}/auth/login")
-        log_in_on_keycloak(again, email, NEW_PASSWORD)
+        again = fresh_login(browser, platform, email, NEW_PASSWORD)
         accept_cgu(again, screens, version="2")
         expect_portal_home(again, "Paul Girard")
         [user] = users_with_email(platform, email)
         assert user["attributes"]["cguVersion"] == ["2"]  # type: ignore[index]
 
         # Once accepted, the same version is not asked again.
-        third = browser.new_context(locale="fr-FR").new_page()
-        third.goto(f"{platform.portal_url}/auth/login")
-        log_in_on_keycloak(third, email, NEW_PASSWORD)
+        third = fresh_login(browser, platform, email, NEW_PASSWORD)
         expect_portal_home(third, "Paul Girard")
 
 
@@ -218,9 +222,7 @@ def test_personal_data_email_change_applies_only_once_verified_then_phone_and_pa
     platform: Platform, browser: Browser, screens: Screens
 ) -> None:
     person = platform.new_person("Nadia", "Benali")
-    page = browser.new_context(locale="fr-FR").new_page()
-    page.goto(f"{platform.portal_url}/auth/login")
-    log_in_on_keycloak(page, person.email, person.password, screens)
+    page = fresh_login(browser, platform, person.email, person.password, screens)
     page.get_by_test_id("utilisateur").click()
     expect(page.get_by_role("heading", name="Mes données personnelles")).to_be_visible()
     expect(page.get_by_test_id("adresse")).to_have_text(person.email)
@@ -261,9 +263,7 @@ def test_personal_data_email_change_applies_only_once_verified_then_phone_and_pa
     page.click("#kc-login")
     choose_password(page, NEW_PASSWORD, screens, "keycloak-modifier-mot-de-passe")
     expect(page.get_by_role("heading", name="Mes données personnelles")).to_be_visible()
-    other = browser.new_context(locale="fr-FR").new_page()
-    other.goto(f"{platform.portal_url}/auth/login")
-    log_in_on_keycloak(other, new_email, NEW_PASSWORD)
+    other = fresh_login(browser, platform, new_email, NEW_PASSWORD)
     expect_portal_home(other, "Nadia Benali")
 
 

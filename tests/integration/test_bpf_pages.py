@@ -10,7 +10,7 @@ from bridge.db import now
 from bridge.etablissement.models import Etablissement
 from bridge.person.service import remember_person
 from tests.support.portal_login import logged_in_client
-from tests.support.seed import etablissement_with_code
+from tests.support.seed import siret_delegated_to
 from tests.support.sirets import new_siret
 from tests.support.stack import Platform
 
@@ -28,22 +28,12 @@ def test_a_tiers_searches_among_its_clients_and_cannot_reach_others(platform: Pl
     names = ["Boulangerie Formation", "Garage École", "Atelier Numérique"]
     sirets = []
     for name in names:
-        siret, code = etablissement_with_code(platform.context, name=name)
+        siret, delegation_id = siret_delegated_to(
+            platform.context, actor, tiers.email, new_siret(), platform.portal_url, name=name
+        )
         with platform.context.work() as work:
-            work.habilitations.activate(actor, MAF, siret, code)
-            draft = work.delegations.prepare(
-                actor,
-                MAF,
-                tiers_siret=new_siret(),
-                tiers_email=tiers.email,
-                role="declarant",
-                delegator_siret=siret,
-                valid_until=None,
-            )
-            delegation, _ = work.delegations.invite(actor, draft, platform.portal_url)
-            work.session.flush()
             work.delegations.accept_many(
-                Actor(tiers.id, tiers.display_name), tiers.email, True, [delegation.id]
+                Actor(tiers.id, tiers.display_name), tiers.email, True, [delegation_id]
             )
         sirets.append(siret)
 

@@ -12,7 +12,7 @@ import pytest
 from bridge.audit.service import Actor
 from bridge.db import now
 from bridge.person.service import remember_person
-from tests.support.seed import etablissement_with_code
+from tests.support.seed import siret_delegated_to
 from tests.support.sirets import new_siret
 from tests.support.stack import Platform
 
@@ -34,22 +34,11 @@ def test_a_tiers_with_a_thousand_clients_has_a_small_token_and_acts_for_each(
     ids: list[int] = []
     tiers_siret = new_siret()
     for _ in range(CLIENTS):
-        siret, code = etablissement_with_code(platform.context)
-        with platform.context.work() as work:
-            work.habilitations.activate(boss, MAF, siret, code)
-            draft = work.delegations.prepare(
-                boss,
-                MAF,
-                tiers_siret=tiers_siret,
-                tiers_email=tiers.email,
-                role="declarant",
-                delegator_siret=siret,
-                valid_until=None,
-            )
-            delegation, _ = work.delegations.invite(boss, draft, platform.portal_url)
-            work.session.flush()
-            ids.append(delegation.id)
+        siret, delegation_id = siret_delegated_to(
+            platform.context, boss, tiers.email, tiers_siret, platform.portal_url
+        )
         clients.append(siret)
+        ids.append(delegation_id)
     with platform.context.work() as work:
         work.delegations.accept_many(Actor(tiers.id, tiers.display_name), tiers.email, True, ids)
 

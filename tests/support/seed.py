@@ -21,3 +21,30 @@ def etablissement_with_code(
         work.session.flush()
         code = work.etablissements.issue_code(OPERATOR, siret, demarche)
     return siret, code
+
+
+def siret_delegated_to(
+    context: AppContext,
+    gestionnaire: Actor,
+    tiers_email: str,
+    tiers_siret: str,
+    portal_url: str,
+    name: str = "EKYSS",
+) -> tuple[str, int]:
+    """A new SIRET whose gestionnaire (by its code) invites the tiers as déclarant of
+    Mon Activité Formation; the SIRET and the invitation's id (not yet accepted)."""
+    siret, code = etablissement_with_code(context, name=name)
+    with context.work() as work:
+        work.habilitations.activate(gestionnaire, "mon-activite-formation", siret, code)
+        draft = work.delegations.prepare(
+            gestionnaire,
+            "mon-activite-formation",
+            tiers_siret=tiers_siret,
+            tiers_email=tiers_email,
+            role="declarant",
+            delegator_siret=siret,
+            valid_until=None,
+        )
+        delegation, _ = work.delegations.invite(gestionnaire, draft, portal_url)
+        work.session.flush()
+        return siret, delegation.id

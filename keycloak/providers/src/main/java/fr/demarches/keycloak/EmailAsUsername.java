@@ -5,17 +5,9 @@ import java.util.Locale;
 
 import jakarta.ws.rs.core.MultivaluedMap;
 
-import org.keycloak.Config;
-import org.keycloak.authentication.FormAction;
-import org.keycloak.authentication.FormActionFactory;
 import org.keycloak.authentication.FormContext;
 import org.keycloak.authentication.ValidationContext;
 import org.keycloak.forms.login.LoginFormsProvider;
-import org.keycloak.models.AuthenticationExecutionModel;
-import org.keycloak.models.KeycloakSession;
-import org.keycloak.models.KeycloakSessionFactory;
-import org.keycloak.models.RealmModel;
-import org.keycloak.models.UserModel;
 import org.keycloak.provider.ProviderConfigProperty;
 
 /**
@@ -25,13 +17,9 @@ import org.keycloak.provider.ProviderConfigProperty;
  * administrator too, and the employer portal gives those a generated login id instead.
  * Placed before "Registration User Profile Creation", which reads the username it sets.
  */
-public class EmailAsUsername implements FormAction, FormActionFactory {
+public class EmailAsUsername extends StatelessFormAction {
 
     public static final String ID = "demarches-courriel-identifiant";
-
-    private static final AuthenticationExecutionModel.Requirement[] REQUIREMENT_CHOICES = {
-        AuthenticationExecutionModel.Requirement.REQUIRED, AuthenticationExecutionModel.Requirement.DISABLED
-    };
 
     /** The username for a registration, or {@code null} when no e-mail was typed. */
     static String usernameFor(String email) {
@@ -58,41 +46,6 @@ public class EmailAsUsername implements FormAction, FormActionFactory {
     }
 
     @Override
-    public void success(FormContext context) {
-    }
-
-    @Override
-    public boolean requiresUser() {
-        return false;
-    }
-
-    @Override
-    public boolean configuredFor(KeycloakSession session, RealmModel realm, UserModel user) {
-        return true;
-    }
-
-    @Override
-    public void setRequiredActions(KeycloakSession session, RealmModel realm, UserModel user) {
-    }
-
-    @Override
-    public FormAction create(KeycloakSession session) {
-        return this;
-    }
-
-    @Override
-    public void init(Config.Scope config) {
-    }
-
-    @Override
-    public void postInit(KeycloakSessionFactory factory) {
-    }
-
-    @Override
-    public void close() {
-    }
-
-    @Override
     public String getId() {
         return ID;
     }
@@ -109,16 +62,6 @@ public class EmailAsUsername implements FormAction, FormActionFactory {
 
     @Override
     public boolean isConfigurable() {
-        return false;
-    }
-
-    @Override
-    public AuthenticationExecutionModel.Requirement[] getRequirementChoices() {
-        return REQUIREMENT_CHOICES;
-    }
-
-    @Override
-    public boolean isUserSetupAllowed() {
         return false;
     }
 

@@ -7,20 +7,12 @@ import java.util.Map;
 import jakarta.ws.rs.core.MultivaluedHashMap;
 import jakarta.ws.rs.core.MultivaluedMap;
 
-import org.keycloak.Config;
-import org.keycloak.authentication.FormAction;
-import org.keycloak.authentication.FormActionFactory;
 import org.keycloak.authentication.FormContext;
 import org.keycloak.authentication.ValidationContext;
 import org.keycloak.common.util.Time;
 import org.keycloak.events.Errors;
 import org.keycloak.forms.login.LoginFormsProvider;
-import org.keycloak.models.AuthenticationExecutionModel;
 import org.keycloak.models.AuthenticatorConfigModel;
-import org.keycloak.models.KeycloakSession;
-import org.keycloak.models.KeycloakSessionFactory;
-import org.keycloak.models.RealmModel;
-import org.keycloak.models.UserModel;
 import org.keycloak.models.utils.FormMessage;
 import org.keycloak.provider.ProviderConfigProperty;
 import org.keycloak.provider.ProviderConfigurationBuilder;
@@ -32,7 +24,7 @@ import org.keycloak.sessions.AuthenticationSessionModel;
  * {@link ProofOfWork}. The challenge lives in the authentication session, is single use
  * and expires. Stateless, hence one instance serves as factory and provider.
  */
-public class ProofOfWorkCaptcha implements FormAction, FormActionFactory {
+public class ProofOfWorkCaptcha extends StatelessFormAction {
 
     public static final String ID = "demarches-captcha";
 
@@ -53,9 +45,6 @@ public class ProofOfWorkCaptcha implements FormAction, FormActionFactory {
     static final String EXPIRE = "captchaExpire";
     static final String INVALIDE = "captchaInvalide";
 
-    private static final AuthenticationExecutionModel.Requirement[] REQUIREMENT_CHOICES = {
-        AuthenticationExecutionModel.Requirement.REQUIRED, AuthenticationExecutionModel.Requirement.DISABLED
-    };
     private static final SecureRandom RANDOM = new SecureRandom();
 
     @Override
@@ -140,43 +129,6 @@ public class ProofOfWorkCaptcha implements FormAction, FormActionFactory {
     }
 
     @Override
-    public void success(FormContext context) {
-        // Nothing to store on the new user.
-    }
-
-    @Override
-    public boolean requiresUser() {
-        return false;
-    }
-
-    @Override
-    public boolean configuredFor(KeycloakSession session, RealmModel realm, UserModel user) {
-        return true;
-    }
-
-    @Override
-    public void setRequiredActions(KeycloakSession session, RealmModel realm, UserModel user) {
-        // No required action.
-    }
-
-    @Override
-    public FormAction create(KeycloakSession session) {
-        return this;
-    }
-
-    @Override
-    public void init(Config.Scope config) {
-    }
-
-    @Override
-    public void postInit(KeycloakSessionFactory factory) {
-    }
-
-    @Override
-    public void close() {
-    }
-
-    @Override
     public String getId() {
         return ID;
     }
@@ -194,16 +146,6 @@ public class ProofOfWorkCaptcha implements FormAction, FormActionFactory {
     @Override
     public boolean isConfigurable() {
         return true;
-    }
-
-    @Override
-    public AuthenticationExecutionModel.Requirement[] getRequirementChoices() {
-        return REQUIREMENT_CHOICES;
-    }
-
-    @Override
-    public boolean isUserSetupAllowed() {
-        return false;
     }
 
     @Override
