@@ -113,4 +113,6 @@ def import_models() -> None:
     import bridge.delegation.models
     import bridge.etablissement.models
     import bridge.habilitation.models
-    import bridge.person.models  # noqa: F401
+    import bridge.person.models
+    import bridge.sync.models
+    import bridge.sync.outbox  # noqa: F401  (the hook that writes the outbox rows)

@@ -95,6 +95,16 @@ class Settings(OidcClientSettings):
     jwks_refetch_seconds: float = Field(default=30.0, gt=0)
     # Audience of the démarches' own tokens (client credentials) for the verification API.
     verification_audience: str = "bridge-verifications"
+    # The projection onto Keycloak (bridge/sync): the bridge's service account, and how often
+    # this process applies the outbox, reads the console's edits, and reconciles (0: never,
+    # e.g. when `python -m bridge sync …` runs elsewhere).
+    sync_client_id: str = "bridge"
+    sync_client_secret: SecretStr = SecretStr("dev-bridge-secret-a-changer")
+    sync_interval_seconds: float = Field(default=1.0, ge=0)
+    sync_console_interval_seconds: float = Field(default=5.0, ge=0)
+    sync_reconcile_interval_seconds: float = Field(default=3600.0, ge=0)
+    # At most this many habilitations in a token of the optional client scope `habilitations`.
+    sync_token_habilitations_max: int = Field(default=20, ge=0, le=500)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_from: str = "ne-pas-repondre@mesdemarches.localhost"
@@ -102,11 +112,13 @@ class Settings(OidcClientSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_pepper(self) -> Settings:
         if self.environment == "production":
-            pepper = self.code_pepper.get_secret_value()
-            if DEV_SECRET_MARKER in pepper or len(pepper) < 32:
-                raise ValueError(
-                    "réglages refusés en production : code_pepper (au moins 32 caractères)"
-                )
+            for name in ("code_pepper", "sync_client_secret"):
+                value = getattr(self, name).get_secret_value()
+                if DEV_SECRET_MARKER in value or len(value) < 32:
+                    raise ValueError(
+                        f"réglages refusés en production : {name} (au moins 32 caractères, "
+                        "pas la valeur de développement)"
+                    )
         return self
 
 

@@ -16,7 +16,7 @@ from bridge.api.context import AppContext
 from bridge.api.delegations import router as delegations_api
 from bridge.api.errors import install_error_handlers
 from bridge.api.habilitations import router as habilitations_api
-from bridge.api.health import health_router
+from bridge.api.health import health_router, metrics_router
 from bridge.api.oidc import EndedSessions, OidcLogin, SessionUser
 from bridge.api.pages import LoginRequiredError, pages_router
 from bridge.api.pages_bpf import bpf_pages
@@ -32,6 +32,7 @@ from bridge.logging import configure_logging
 from bridge.notification import Mailer
 from bridge.person.service import remember_person
 from bridge.settings import Settings
+from bridge.sync.jobs import make_projector, sync_forever
 
 SERVICE_NAME = "Mes démarches emploi et formation professionnelle"
 
@@ -65,9 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             job = asyncio.create_task(
                 end_dates_every(context, settings.delegation_job_interval_seconds)
             )
+        sync = None
+        if settings.sync_interval_seconds > 0:
+            sync = asyncio.create_task(sync_forever(context, make_projector(context)))
         yield
-        if job is not None:
-            job.cancel()
+        for task in (job, sync):
+            if task is not None:
+                task.cancel()
         await http.aclose()
         engine.dispose()
 
@@ -105,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, templates)
     mount_assets(app, theme=settings.theme, dsfr_dist=settings.dsfr_dist)
     app.include_router(health_router(settings.discovery_url, http))
+    app.include_router(metrics_router(context.sessions))
     app.include_router(login.router(on_login=on_login))
     app.include_router(habilitations_api)
     app.include_router(delegations_api)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import httpx
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.api.errors import problem
+from bridge.sync.metrics import render
 
 
 def health_router(discovery_url: str, http: httpx.AsyncClient) -> APIRouter:
@@ -35,5 +37,21 @@ def health_router(discovery_url: str, http: httpx.AsyncClient) -> APIRouter:
                 f"Keycloak répond {response.status_code} à la découverte OIDC.",
             )
         return {"status": "ok"}
+
+    return router
+
+
+def metrics_router(sessions: sessionmaker[Session]) -> APIRouter:
+    router = APIRouter(tags=["santé"])
+
+    @router.get(
+        "/metrics",
+        summary="Mesures de la projection vers Keycloak (format texte Prometheus)",
+        response_class=PlainTextResponse,
+    )
+    def metrics() -> PlainTextResponse:
+        with sessions() as session:
+            body = render(session)
+        return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return router

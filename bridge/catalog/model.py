@@ -37,6 +37,9 @@ class Role(_Strict):
     delegable: bool = False
     implies: tuple[Identifier, ...] = ()
     password_renewed_by: tuple[Identifier, ...] = ()
+    # May an administrator grant or remove this role in the Keycloak console (then recorded
+    # as an audited habilitation)? When false, such an edit is reverted and reported.
+    console: bool = True
 
 
 class Demarche(_Strict):

@@ -30,6 +30,7 @@ from bridge.habilitation.models import GrantedHow, Habilitation
 from bridge.habilitation.service import HabilitationService
 from bridge.notification import Email
 from bridge.person.models import Person
+from bridge.sync.outbox import enqueue_rows
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -421,15 +422,22 @@ class DelegationService:
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 continue  # another worker did it, or the end date moved
             if delegation.habilitation_id is not None:
-                self.session.execute(
+                ended_rights = self.session.execute(
                     update(Habilitation)
                     .where(
                         Habilitation.id == delegation.habilitation_id,
                         Habilitation.revoked_at.is_(None),
                     )
                     .values(revoked_at=Habilitation.valid_until, revoked_by="systeme")
+                    .returning(
+                        Habilitation.subject,
+                        Habilitation.demarche,
+                        Habilitation.role,
+                        Habilitation.siret,
+                    )
                     .execution_options(synchronize_session=False)
                 )
+                enqueue_rows(self.session, "expiree", ended_rights)
             record(
                 self.session,
                 system,
@@ -505,14 +513,21 @@ class DelegationService:
             raise ConflictError("Cette délégation est déjà terminée.")
         moment = now()
         if delegation.habilitation_id is not None:
-            self.session.execute(
+            revoked_rights = self.session.execute(
                 update(Habilitation)
                 .where(
                     Habilitation.id == delegation.habilitation_id, Habilitation.revoked_at.is_(None)
                 )
                 .values(revoked_at=moment, revoked_by=actor.subject)
+                .returning(
+                    Habilitation.subject,
+                    Habilitation.demarche,
+                    Habilitation.role,
+                    Habilitation.siret,
+                )
                 .execution_options(synchronize_session=False)
             )
+            enqueue_rows(self.session, "revoquee", revoked_rights)
         delegation.status = DelegationStatus.REVOKED
         delegation.token_hash = None
         delegation.ended_by = actor.subject

@@ -43,6 +43,8 @@ class KeycloakConfig:
     realm_env: dict[str, str] = field(default_factory=dict)
     ready_timeout: float = 180.0
     realm_dir: Path = REALM_EXPORT_DIR
+    # `kc.sh` database options; empty means the H2 file database in `data_dir`.
+    database: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -103,8 +105,10 @@ class KeycloakServer:
             f"--http-management-port={cfg.management_port}",
             "--health-enabled=true",
             "--metrics-enabled=true",
-            "--db=dev-file",
-            f"--db-url=jdbc:h2:file:{db_file};NON_KEYWORDS=VALUE",
+            *(
+                cfg.database
+                or ("--db=dev-file", f"--db-url=jdbc:h2:file:{db_file};NON_KEYWORDS=VALUE")
+            ),
             "--spi-theme--cache-themes=false",
             "--spi-theme--cache-templates=false",
         ]
@@ -185,6 +189,14 @@ class KeycloakServer:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    def kill(self) -> None:
+        """Kill the JVM at once (SIGKILL), as a crash would: the fault tests' tool."""
+        process, self._process = self._process, None
+        atexit.unregister(self.stop)
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the whole process group (kc.sh and its JVM): TERM, then KILL if needed."""

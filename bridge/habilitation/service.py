@@ -34,6 +34,7 @@ from bridge.etablissement.siret import parse_siret
 from bridge.habilitation.models import AccessRequest, GrantedHow, Habilitation, RequestStatus
 from bridge.notification import Email
 from bridge.person.models import Person
+from bridge.sync.outbox import enqueue_rows
 
 PAGE_SIZE = 20
 
@@ -283,7 +284,7 @@ class HabilitationService:
             )
         # A right that ended (valid_until passed) but was never closed would block the unique
         # index of live rights: close it at its end before granting again.
-        self.session.execute(
+        closed = self.session.execute(
             update(Habilitation)
             .where(
                 Habilitation.subject == subject,
@@ -294,8 +295,12 @@ class HabilitationService:
                 Habilitation.valid_until <= now(),
             )
             .values(revoked_at=Habilitation.valid_until)
+            .returning(
+                Habilitation.subject, Habilitation.demarche, Habilitation.role, Habilitation.siret
+            )
             .execution_options(synchronize_session=False)
         )
+        enqueue_rows(self.session, "expiree", closed)
         habilitation = Habilitation(
             subject=subject,
             demarche=demarche.id,
@@ -440,6 +445,10 @@ class HabilitationService:
         current = self._habilitation(demarche, habilitation_id)
         self._require_manager(actor, demarche, current.siret, current.role)
         self._refuse_last_holder(demarche, current)
+        self.remove_checked(actor, demarche, current)
+
+    def remove_checked(self, actor: Actor, demarche: Demarche, current: Habilitation) -> None:
+        """End a right whose removal the caller has allowed (a delegation ends with it)."""
         current.revoked_at, current.revoked_by = now(), actor.subject
         if current.granted_how == GrantedHow.DELEGATION:  # the delegation ends with its right
             from bridge.delegation.models import Delegation, DelegationStatus
@@ -460,6 +469,41 @@ class HabilitationService:
             role=current.role,
             habilitation=current.id,
         )
+
+    # --- edits made in the Keycloak console (bridge/sync/console.py) ---------------------------
+
+    def _console_role(self, demarche_id: str, role: str) -> Demarche:
+        demarche = demarche_or_refuse(self.catalog, demarche_id)
+        found = demarche.role(role)
+        if found is None:
+            raise UnknownRoleError(f"Le rôle « {role} » n'existe pas pour {demarche.title}.")
+        if not found.console:
+            raise ForbiddenError(
+                f"Le rôle « {found.label} » de {demarche.title} ne s'accorde pas depuis la "
+                "console Keycloak (catalogue) : passez par le portail."
+            )
+        return demarche
+
+    def grant_from_console(
+        self, actor: Actor, subject: str, demarche_id: str, role: str, siret: str
+    ) -> Habilitation:
+        """A right an administrator added in the Keycloak console, if the catalog allows it."""
+        demarche = self._console_role(demarche_id, role)
+        return self._grant(
+            actor,
+            subject,
+            demarche,
+            role,
+            parse_siret(siret),
+            GrantedHow.CONSOLE,
+            by_name=actor.display_name,
+        )
+
+    def remove_from_console(self, actor: Actor, habilitation: Habilitation) -> None:
+        """A right an administrator removed in the console: same rules as the portal's."""
+        demarche = self._console_role(habilitation.demarche, habilitation.role)
+        self._refuse_last_holder(demarche, habilitation)
+        self.remove_checked(actor, demarche, habilitation)
 
     # --- access requests ------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ Operations are idempotent by contract ("ensure"); failures are split into
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,20 @@ class KeycloakRetriableError(Exception):
 
 class KeycloakRejectedError(Exception):
     """Keycloak refused the operation (4xx): retrying the same call will not help."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+PAGE = 100
+# What the bridge owns in Keycloak: groups under /demarches marked with this attribute, and
+# the person's multi-valued `habilitation` attribute ({demarche}:{role}:{siret}).
+OWNER_ATTRIBUTE = "demarches.gere-par"
+OWNER = "bridge"
+GROUP_ROOT = "demarches"
+HABILITATION_ATTRIBUTE = "habilitation"
+HABILITATIONS_SCOPE = "habilitations"
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,297 @@ class KeycloakDirectory:
         sessions: list[dict[str, Any]] = _call(lambda: self._admin.get_sessions(user_id))
         return sessions
 
+    # --- the projection (bridge/sync) ------------------------------------------------------
+
+    def ensure_client_roles(
+        self, client_id: str, title: str, roles: list[tuple[str, str, list[str]]]
+    ) -> str:
+        """The démarche's client and its roles `(name, description, implied roles)`.
+
+        The realm export declares each démarche's client with its secret; a démarche added
+        to the catalog later gets a confidential client created here, marked as the
+        bridge's. Implied roles become composite roles, so a gestionnaire's token also
+        carries `declarant`, as the catalog says. Returns the client's internal id.
+        """
+        uuid: str | None = _call(lambda: self._admin.get_client_id(client_id))
+        if uuid is None:
+            _call(
+                lambda: self._admin.create_client(
+                    {
+                        "clientId": client_id,
+                        "name": title,
+                        "enabled": True,
+                        "publicClient": False,
+                        "standardFlowEnabled": True,
+                        "attributes": {OWNER_ATTRIBUTE: OWNER},
+                    },
+                    skip_exists=True,
+                )
+            )
+            uuid = _call(lambda: self._admin.get_client_id(client_id))
+            if uuid is None:
+                raise KeycloakRejectedError(f"client {client_id} absent après sa création")
+        client_uuid = uuid
+        existing = {r["name"]: r for r in _call(lambda: self._admin.get_client_roles(client_uuid))}
+        for name, description, _implies in roles:
+            if name not in existing:
+                _call(
+                    lambda name=name, description=description: self._admin.create_client_role(
+                        client_uuid, {"name": name, "description": description}, skip_exists=True
+                    )
+                )
+            elif existing[name].get("description") != description:
+                _call(
+                    lambda name=name, description=description: self._admin.update_client_role(
+                        client_uuid, name, {"name": name, "description": description}
+                    )
+                )
+        for name, _description, implies in roles:
+            if not implies:
+                continue
+            held = {
+                r["name"]
+                for r in _call(
+                    lambda name=name: self._admin.get_composite_client_roles_of_role(
+                        client_uuid, name
+                    )
+                )
+            }
+            missing = [r for r in implies if r not in held]
+            if missing:
+                wanted = [self._client_role(client_uuid, r) for r in missing]
+                _call(
+                    lambda name=name, wanted=wanted: self._admin.add_composite_client_roles_to_role(
+                        client_uuid, name, wanted
+                    )
+                )
+        return client_uuid
+
+    def _client_role(self, client_uuid: str, name: str) -> dict[str, Any]:
+        role: dict[str, Any] = _call(lambda: self._admin.get_client_role(client_uuid, name))
+        return role
+
+    def ensure_role_group(self, client_uuid: str, demarche: str, role: str) -> str:
+        """The group `/demarches/{demarche}/{role}`, mapped to the client role; its id.
+
+        Groups the bridge creates carry the owner attribute; a group of that path made by
+        someone else is refused rather than taken over (the bridge never touches what it
+        does not own).
+        """
+        parent: str | None = None
+        path = ""
+        for name in (GROUP_ROOT, demarche, role):
+            path = f"{path}/{name}"
+            group = self._group_at(path)
+            if group is None:
+                payload = {"name": name, "attributes": {OWNER_ATTRIBUTE: [OWNER]}}
+                group_id: str | None = _call(
+                    lambda payload=payload, parent=parent: self._admin.create_group(
+                        payload, parent=parent, skip_exists=True
+                    )
+                )
+                group = self._group_at(path) if group_id is None else {"id": group_id}
+                if group is None:
+                    raise KeycloakRejectedError(f"groupe {path} absent après sa création")
+            elif OWNER not in group.get("attributes", {}).get(OWNER_ATTRIBUTE, []):
+                raise KeycloakRejectedError(
+                    f"le groupe {path} existe mais n'a pas été créé par le pont ; "
+                    "renommez-le ou donnez-lui l'attribut "
+                    f"{OWNER_ATTRIBUTE}={OWNER}"
+                )
+            parent = str(group["id"])
+        if parent is None:  # the loop above always sets it
+            raise KeycloakRejectedError(f"groupe /{GROUP_ROOT}/{demarche}/{role} introuvable")
+        group_id_ = parent
+        mapped = {
+            r["name"]
+            for r in _call(lambda: self._admin.get_group_client_roles(group_id_, client_uuid))
+        }
+        if role not in mapped:
+            _call(
+                lambda: self._admin.assign_group_client_roles(
+                    group_id_, client_uuid, [self._client_role(client_uuid, role)]
+                )
+            )
+        return group_id_
+
+    def _group_at(self, path: str) -> dict[str, Any] | None:
+        try:
+            group: dict[str, Any] = _call(lambda: self._admin.get_group_by_path(path))
+        except KeycloakRejectedError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return group
+
+    def role_groups(self) -> dict[tuple[str, str], str]:
+        """The bridge's role groups, `(demarche, role) -> id`, read from the tree."""
+        root = self._group_at(f"/{GROUP_ROOT}")
+        if root is None:
+            return {}
+        found: dict[tuple[str, str], str] = {}
+        for demarche in self._children(str(root["id"])):
+            for role in self._children(str(demarche["id"])):
+                if OWNER in role.get("attributes", {}).get(OWNER_ATTRIBUTE, []):
+                    found[(demarche["name"], role["name"])] = str(role["id"])
+        return found
+
+    def _children(self, group_id: str) -> Iterator[dict[str, Any]]:
+        first = 0
+        while True:
+            page: list[dict[str, Any]] = _call(
+                lambda first=first: self._admin.get_group_children(
+                    group_id, {"first": first, "max": PAGE, "briefRepresentation": False}
+                )
+            )
+            yield from page
+            if len(page) < PAGE:
+                return
+            first += PAGE
+
+    def person(self, user_id: str) -> dict[str, Any]:
+        """The user's full representation (attributes included)."""
+        user: dict[str, Any] = _call(lambda: self._admin.get_user(user_id))
+        return user
+
+    def habilitation_values(self, user_id: str) -> list[str]:
+        return list(self.person(user_id).get("attributes", {}).get(HABILITATION_ATTRIBUTE, []))
+
+    def set_habilitation_values(self, user_id: str, values: list[str]) -> None:
+        """Replace the person's `habilitation` values, keeping every other attribute.
+
+        Keycloak replaces all attributes on update, so the representation is read first.
+        """
+        user = self.person(user_id)
+        attributes = dict(user.get("attributes") or {})
+        if values:
+            attributes[HABILITATION_ATTRIBUTE] = values
+        else:
+            attributes.pop(HABILITATION_ATTRIBUTE, None)
+        user["attributes"] = attributes
+        _call(lambda: self._admin.update_user(user_id, user))
+
+    def group_ids_of(self, user_id: str) -> set[str]:
+        ids: set[str] = set()
+        first = 0
+        while True:
+            page: list[dict[str, Any]] = _call(
+                lambda first=first: self._admin.get_user_groups(
+                    user_id, {"first": first, "max": PAGE}
+                )
+            )
+            ids.update(str(g["id"]) for g in page)
+            if len(page) < PAGE:
+                return ids
+            first += PAGE
+
+    def join(self, user_id: str, group_id: str) -> None:
+        _call(lambda: self._admin.group_user_add(user_id, group_id))
+
+    def leave(self, user_id: str, group_id: str) -> None:
+        try:
+            _call(lambda: self._admin.group_user_remove(user_id, group_id))
+        except KeycloakRejectedError as exc:
+            if exc.status != 404:  # not a member any more: already done
+                raise
+
+    def members(self, group_id: str) -> Iterator[str]:
+        """Ids of the group's members, page after page."""
+        first = 0
+        while True:
+            page: list[dict[str, Any]] = _call(
+                lambda first=first: self._admin.get_group_members(
+                    group_id, {"first": first, "max": PAGE, "briefRepresentation": True}
+                )
+            )
+            yield from (str(user["id"]) for user in page)
+            if len(page) < PAGE:
+                return
+            first += PAGE
+
+    def admin_events_since(self, after_ms: int) -> Iterator[dict[str, Any]]:
+        """Admin events on users and memberships from `after_ms` (epoch ms), oldest first."""
+        first = 0
+        while True:
+            page: list[dict[str, Any]] = _call(
+                lambda first=first: self._admin.get_admin_events(
+                    {
+                        "dateFrom": str(after_ms),
+                        "direction": "asc",
+                        "resourceTypes": ["USER", "GROUP_MEMBERSHIP"],
+                        "first": first,
+                        "max": PAGE,
+                    }
+                )
+            )
+            yield from page
+            if len(page) < PAGE:
+                return
+            first += PAGE
+
+    def ensure_habilitations_scope(self, client_uuids: list[str], maximum: int) -> str:
+        """The optional client scope `habilitations` (our bounded mapper), on each démarche.
+
+        A démarche asks for it with `scope=openid habilitations`; without it the token
+        carries no habilitation at all (DESIGN §4: small tokens, opt-in).
+        """
+        mapper = {
+            "name": "habilitations de la démarche",
+            "protocol": "openid-connect",
+            "protocolMapper": "demarches-habilitations",
+            "config": {
+                "maximum": str(maximum),
+                "access.token.claim": "true",
+                "id.token.claim": "false",
+                "userinfo.token.claim": "true",
+                "introspection.token.claim": "true",
+            },
+        }
+        scopes: list[dict[str, Any]] = _call(lambda: self._admin.get_client_scopes())
+        scope = next((s for s in scopes if s.get("name") == HABILITATIONS_SCOPE), None)
+        if scope is None:
+            payload = {
+                "name": HABILITATIONS_SCOPE,
+                "description": "Habilitations de la personne pour la démarche qui demande le jeton",
+                "protocol": "openid-connect",
+                "attributes": {
+                    "include.in.token.scope": "true",
+                    "display.on.consent.screen": "false",
+                    OWNER_ATTRIBUTE: OWNER,
+                },
+                "protocolMappers": [mapper],
+            }
+            scope_id: str = _call(
+                lambda: self._admin.create_client_scope(payload, skip_exists=True)
+            )
+        else:
+            scope_id = str(scope["id"])
+            current = {m.get("name"): m for m in scope.get("protocolMappers", [])}
+            existing = current.get(mapper["name"])
+            if existing is None:
+                _call(lambda: self._admin.add_mapper_to_client_scope(scope_id, mapper))
+            elif existing.get("config", {}).get("maximum") != str(maximum):
+                _call(
+                    lambda: self._admin.update_mapper_in_client_scope(
+                        scope_id, str(existing["id"]), {**existing, "config": mapper["config"]}
+                    )
+                )
+        for client_uuid in client_uuids:
+            optional = _call(lambda c=client_uuid: self._admin.get_client_optional_client_scopes(c))
+            if not any(s.get("id") == scope_id for s in optional):
+                _call(
+                    lambda c=client_uuid: self._admin.add_client_optional_client_scope(
+                        c, scope_id, {}
+                    )
+                )
+        return scope_id
+
+    def username(self, user_id: str) -> str:
+        try:
+            return str(self.person(user_id).get("username", user_id))
+        except KeycloakRejectedError:
+            return user_id
+
 
 def _call(operation: Any) -> Any:
     try:
@@ -111,4 +417,4 @@ def _call(operation: Any) -> Any:
     except KeycloakError as exc:
         if exc.response_code is not None and exc.response_code >= 500:
             raise KeycloakRetriableError(str(exc)) from exc
-        raise KeycloakRejectedError(str(exc)) from exc
+        raise KeycloakRejectedError(str(exc), exc.response_code) from exc

@@ -1,0 +1,307 @@
+"""Edits made by administrators in the Keycloak console come back as audited habilitations.
+
+Read from Keycloak's admin events (oldest first, from a cursor kept in the store). The
+bridge's own calls are recognised by their client and skipped. An edit of the `habilitation`
+attribute, or of a membership of a `/demarches/{demarche}/{role}` group, becomes a grant or a
+removal "par la console" by that administrator, with the portal's rules; an edit the catalog
+or those rules refuse is reverted by the projection and reported (audit `console-refusee`,
+a log line, the metric) — never a silent revert.
+
+While a person has changes of the store not yet projected, the console showed a stale state:
+the event waits (the cursor stops there) until the worker has caught up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from bridge.audit.service import Actor, record
+from bridge.db import now
+from bridge.errors import BridgeError
+from bridge.habilitation.models import Habilitation
+from bridge.person.models import Person
+from bridge.person.service import remember_person
+from bridge.sync.keycloak import HABILITATION_ATTRIBUTE, KeycloakRejectedError
+from bridge.sync.models import OutboxEntry, SyncState
+from bridge.sync.outbox import enqueue
+from bridge.sync.plan import Right
+
+if TYPE_CHECKING:
+    from bridge.api.context import AppContext, Services
+    from bridge.sync.worker import Projector
+
+log = logging.getLogger(__name__)
+
+CURSOR = "console-curseur"
+REFUSALS = "console-refus"
+
+
+@dataclass
+class ConsoleResult:
+    events: int = 0
+    granted: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    waiting: bool = False
+
+
+@dataclass
+class _Cursor:
+    """The last event handled: its time (epoch ms) and the ids seen at that very ms."""
+
+    time: int
+    ids: list[str]
+
+    @classmethod
+    def read(cls, services: Services) -> _Cursor:
+        state = services.session.get(SyncState, CURSOR)
+        if state is None:  # first run: the console's past is not replayed
+            return cls(int(now().timestamp() * 1000), [])
+        data = json.loads(state.value)
+        return cls(int(data["time"]), list(data["ids"]))
+
+    def write(self, services: Services) -> None:
+        value = json.dumps({"time": self.time, "ids": self.ids[-50:]})
+        state = services.session.get(SyncState, CURSOR)
+        if state is None:
+            services.session.add(SyncState(name=CURSOR, value=value))
+        else:
+            state.value = value
+
+
+def import_console_changes(
+    context: AppContext, projector: Projector, bridge_client_id: str
+) -> ConsoleResult:
+    """Handle the admin events since the cursor; returns what was granted, removed, refused."""
+    result = ConsoleResult()
+    with context.work() as services:
+        cursor = _Cursor.read(services)
+        cursor.write(services)
+    by_group = {group_id: key for key, group_id in projector.groups.items()}
+    for event in projector.directory.admin_events_since(cursor.time):
+        event_id = str(event.get("id") or f"{event.get('time')}:{event.get('resourcePath')}")
+        if int(event.get("time", 0)) == cursor.time and event_id in cursor.ids:
+            continue
+        handled = _handle(context, projector, bridge_client_id, event, by_group, result)
+        if not handled:
+            result.waiting = True
+            break
+        result.events += 1
+        with context.work() as services:
+            time_ms = int(event.get("time", 0))
+            cursor = _Cursor(
+                time_ms, [*cursor.ids, event_id] if time_ms == cursor.time else [event_id]
+            )
+            cursor.write(services)
+    return result
+
+
+def _handle(
+    context: AppContext,
+    projector: Projector,
+    bridge_client_id: str,
+    event: dict[str, Any],
+    by_group: dict[str, tuple[str, str]],
+    result: ConsoleResult,
+) -> bool:
+    """Handle one event; False when it must wait for the worker."""
+    auth = event.get("authDetails") or {}
+    if auth.get("clientId") == bridge_client_id:
+        return True  # the bridge's own projection
+    parts = str(event.get("resourcePath", "")).split("/")
+    kind, operation = event.get("resourceType"), event.get("operationType")
+    if len(parts) < 2 or parts[0] != "users":
+        return True
+    subject = parts[1]
+    membership: tuple[str, str] | None = None
+    if kind == "GROUP_MEMBERSHIP" and len(parts) == 4 and parts[2] == "groups":
+        membership = by_group.get(parts[3])
+        if membership is None or operation not in {"CREATE", "DELETE"}:
+            return True
+    elif not (kind == "USER" and operation == "UPDATE" and len(parts) == 2):
+        return True
+    with context.work() as services:
+        if services.session.scalar(
+            select(OutboxEntry.id)
+            .where(
+                OutboxEntry.subject == subject,
+                OutboxEntry.applied_at.is_(None),
+                OutboxEntry.failed_at.is_(None),
+            )
+            .limit(1)
+        ):
+            return False
+    actor = _actor(projector, auth)
+    if membership is not None:
+        _membership(context, projector, actor, subject, membership, operation == "CREATE", result)
+    else:
+        values = _submitted_values(event)
+        if values is not None:
+            _attribute(context, projector, actor, subject, values, result)
+    return True
+
+
+def _actor(projector: Projector, auth: dict[str, Any]) -> Actor:
+    # An administrator of this realm is named; one of the master realm keeps its id.
+    user_id = str(auth.get("userId") or "inconnu")
+    name = projector.directory.username(user_id)
+    return Actor(
+        subject=user_id,
+        display_name=f"{name} (console Keycloak)",
+        client_ip=auth.get("ipAddress"),
+    )
+
+
+def _submitted_values(event: dict[str, Any]) -> set[str] | None:
+    """The attribute values the administrator saved; None when the edit did not send them."""
+    try:
+        representation = json.loads(event.get("representation") or "null")
+    except ValueError:
+        return None
+    if not isinstance(representation, dict) or "attributes" not in representation:
+        return None
+    attributes = representation.get("attributes") or {}
+    return {str(v).strip() for v in attributes.get(HABILITATION_ATTRIBUTE, []) if str(v).strip()}
+
+
+def _person(services: Services, projector: Projector, subject: str) -> None:
+    """The store's copy of a person granted from the console before any portal login."""
+    if services.session.get(Person, subject) is not None:
+        return
+    user = projector.directory.person(subject)
+    remember_person(
+        services.session,
+        subject,
+        user.get("email") or f"{subject}@inconnu.invalid",
+        user.get("firstName", ""),
+        user.get("lastName", ""),
+    )
+
+
+def _active(services: Services, subject: str) -> list[Habilitation]:
+    moment = now()
+    rows = services.session.scalars(
+        select(Habilitation).where(
+            Habilitation.subject == subject, Habilitation.revoked_at.is_(None)
+        )
+    )
+    return [h for h in rows if h.active_at(moment)]
+
+
+def _attribute(
+    context: AppContext,
+    projector: Projector,
+    actor: Actor,
+    subject: str,
+    values: set[str],
+    result: ConsoleResult,
+) -> None:
+    with context.work() as services:
+        held = {Right(h.demarche, h.role, h.siret).value: h for h in _active(services, subject)}
+    for value in sorted(values - held.keys()):
+        right = Right.parse(value)
+        reason = None if right else "valeur mal formée (attendu : demarche:role:siret)"
+        if right is not None:
+            reason = _try(context, lambda s, r=right: _grant(s, projector, actor, subject, r))
+        if reason is None:
+            result.granted.append(f"{subject} {value}")
+        else:
+            _refuse(context, actor, subject, value, reason, result)
+    for value in sorted(held.keys() - values):
+        reason = _try(context, lambda s, v=value: _remove(s, actor, held[v].id))
+        if reason is None:
+            result.removed.append(f"{subject} {value}")
+        else:
+            _refuse(context, actor, subject, value, reason, result)
+
+
+def _membership(
+    context: AppContext,
+    projector: Projector,
+    actor: Actor,
+    subject: str,
+    group: tuple[str, str],
+    added: bool,
+    result: ConsoleResult,
+) -> None:
+    demarche, role = group
+    with context.work() as services:
+        holding = [h for h in _active(services, subject) if (h.demarche, h.role) == group]
+    label = f"groupe /demarches/{demarche}/{role}"
+    if added:
+        if not holding:
+            _refuse(
+                context,
+                actor,
+                subject,
+                label,
+                "un groupe ne dit pas pour quel SIRET : ajoutez la valeur "
+                f"{demarche}:{role}:<siret> à l'attribut habilitation",
+                result,
+            )
+        return
+    for habilitation in holding:
+        value = Right(demarche, role, habilitation.siret).value
+        reason = _try(context, lambda s, h=habilitation.id: _remove(s, actor, h))
+        if reason is None:
+            result.removed.append(f"{subject} {value}")
+        else:
+            _refuse(context, actor, subject, value, reason, result)
+
+
+def _grant(
+    services: Services, projector: Projector, actor: Actor, subject: str, right: Right
+) -> None:
+    _person(services, projector, subject)
+    services.habilitations.grant_from_console(
+        actor, subject, right.demarche, right.role, right.siret
+    )
+
+
+def _remove(services: Services, actor: Actor, habilitation_id: int) -> None:
+    habilitation = services.session.get(Habilitation, habilitation_id)
+    if habilitation is not None and habilitation.revoked_at is None:
+        services.habilitations.remove_from_console(actor, habilitation)
+
+
+def _try(context: AppContext, change: Any) -> str | None:
+    """Run one change in its own unit of work; the French reason when it is refused."""
+    try:
+        with context.work() as services:
+            change(services)
+    except BridgeError as exc:
+        return exc.detail
+    except KeycloakRejectedError as exc:
+        return f"personne introuvable dans Keycloak ({exc})"
+    return None
+
+
+def _refuse(
+    context: AppContext, actor: Actor, subject: str, what: str, reason: str, result: ConsoleResult
+) -> None:
+    """Revert through the projection, and say so: audit, log, metric."""
+    with context.work() as services:
+        enqueue(services.session, subject, f"console-refusee {what}")
+        record(
+            services.session,
+            actor,
+            "console-refusee",
+            target=subject,
+            valeur=what,
+            raison=reason,
+        )
+        state = services.session.get(SyncState, REFUSALS)
+        if state is None:
+            services.session.add(SyncState(name=REFUSALS, value="1"))
+        else:
+            state.value = str(int(state.value) + 1)
+    result.refused.append(f"{subject} {what} : {reason}")
+    log.warning(
+        "console-refusee",
+        extra={"sujet": subject, "valeur": what, "raison": reason, "par": actor.subject},
+    )

@@ -1,0 +1,302 @@
+"""The effectful half of the projection: apply a person's rights to Keycloak, from the outbox.
+
+A worker takes the oldest people with pending rows, claims each person (one worker at a
+time per person, a lease that a crashed worker lets expire), reads the person's current
+rights from the store and what Keycloak shows, applies the plan, then marks exactly the
+rows it read as applied. Keycloak away (network, 5xx): the rows wait with a growing delay
+and the batch stops. Keycloak refusing (4xx): those rows are marked failed with the reason
+and the queue goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bridge.catalog import Catalog
+from bridge.db import now
+from bridge.habilitation.models import Habilitation
+from bridge.sync.keycloak import (
+    KeycloakDirectory,
+    KeycloakRejectedError,
+    KeycloakRetriableError,
+)
+from bridge.sync.models import OutboxEntry, PersonClaim
+from bridge.sync.plan import Join, Leave, Operation, Projection, Right, SetValues, desired, plan
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=120)
+MAX_DELAY_SECONDS = 30
+
+
+@dataclass
+class RunResult:
+    """What one pass of the worker did."""
+
+    persons: int = 0
+    applied_rows: int = 0
+    failed_rows: int = 0
+    retried_rows: int = 0
+    keycloak_away: bool = False
+    operations: list[Operation] = field(default_factory=list)
+
+
+def pending(query_moment: datetime) -> list[ColumnElement[bool]]:
+    """Rows neither applied nor failed, whose retry delay has passed."""
+    return [
+        OutboxEntry.applied_at.is_(None),
+        OutboxEntry.failed_at.is_(None),
+        OutboxEntry.not_before <= query_moment,
+    ]
+
+
+class Projector:
+    """Projects people's rights onto Keycloak through the adapter."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        directory: KeycloakDirectory,
+        catalog: Catalog,
+        worker_id: str,
+        token_habilitations_max: int = 20,
+    ) -> None:
+        self.sessions = sessions
+        self.token_habilitations_max = token_habilitations_max
+        self.directory = directory
+        self.catalog = catalog
+        self.worker_id = worker_id
+        self._groups: dict[tuple[str, str], str] = {}
+
+    # --- the catalog's clients, roles and groups ----------------------------------------
+
+    def ensure_catalog(self) -> dict[tuple[str, str], str]:
+        """Clients, client roles (composites from `implies`) and role groups, from the catalog."""
+        groups: dict[tuple[str, str], str] = {}
+        clients = []
+        for demarche in self.catalog.demarches:
+            client_uuid = self.directory.ensure_client_roles(
+                demarche.id,
+                demarche.title,
+                [(r.id, r.label, list(r.implies)) for r in demarche.roles],
+            )
+            clients.append(client_uuid)
+            for role in demarche.roles:
+                groups[(demarche.id, role.id)] = self.directory.ensure_role_group(
+                    client_uuid, demarche.id, role.id
+                )
+        self.directory.ensure_habilitations_scope(clients, self.token_habilitations_max)
+        self._groups = groups
+        return groups
+
+    @property
+    def ready(self) -> bool:
+        """The catalog's clients and groups are known (ensured once per process)."""
+        return bool(self._groups)
+
+    @property
+    def groups(self) -> dict[tuple[str, str], str]:
+        if not self._groups:
+            self.ensure_catalog()
+        return self._groups
+
+    # --- one person ------------------------------------------------------------------
+
+    def wanted(self, session: Session, subject: str) -> Projection:
+        rows = session.scalars(
+            select(Habilitation).where(
+                Habilitation.subject == subject, Habilitation.revoked_at.is_(None)
+            )
+        )
+        return desired(rows, now())
+
+    def seen(self, subject: str) -> Projection:
+        values = self.directory.habilitation_values(subject)
+        by_id = {group_id: key for key, group_id in self.groups.items()}
+        member_of = self.directory.group_ids_of(subject)
+        return Projection(frozenset(values), frozenset(by_id[g] for g in member_of if g in by_id))
+
+    def apply(self, subject: str, operations: Sequence[Operation]) -> None:
+        for operation in operations:
+            match operation:
+                case SetValues(values):
+                    self.directory.set_habilitation_values(subject, list(values))
+                case Join(demarche, role):
+                    self.directory.join(subject, self._group(demarche, role))
+                case Leave(demarche, role):
+                    self.directory.leave(subject, self._group(demarche, role))
+
+    def _group(self, demarche: str, role: str) -> str:
+        group = self.groups.get((demarche, role))
+        if group is None:
+            raise KeycloakRejectedError(
+                f"aucun groupe /demarches/{demarche}/{role} : rôle absent du catalogue"
+            )
+        return group
+
+    def project(self, subject: str, wanted: Projection) -> list[Operation]:
+        """Make Keycloak show `wanted` for the person; the operations it took."""
+        operations = plan(wanted, self.seen(subject))
+        self.apply(subject, operations)
+        return operations
+
+    # --- claims -------------------------------------------------------------------------
+
+    def claim(self, subject: str) -> bool:
+        """Take the person for this worker; False when another live worker has it."""
+        until = now() + LEASE
+        with self.sessions() as session:
+            session.add(PersonClaim(subject=subject, worker=self.worker_id, until=until))
+            try:
+                session.commit()
+                return True
+            except IntegrityError:
+                session.rollback()
+            taken = session.execute(
+                update(PersonClaim)
+                .where(PersonClaim.subject == subject, PersonClaim.until < now())
+                .values(worker=self.worker_id, until=until)
+            )
+            session.commit()
+            return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+    def release(self, subject: str) -> None:
+        with self.sessions() as session:
+            self._release(session, subject)
+            session.commit()
+
+    def _release(self, session: Session, subject: str) -> None:
+        session.execute(
+            delete(PersonClaim).where(
+                PersonClaim.subject == subject, PersonClaim.worker == self.worker_id
+            )
+        )
+
+    # --- the outbox -----------------------------------------------------------------------
+
+    def run_once(self, limit: int = 50) -> RunResult:
+        """Apply the oldest pending people (at most `limit`); stop early if Keycloak is away."""
+        result = RunResult()
+        with self.sessions() as session:
+            subjects = list(
+                session.execute(
+                    select(OutboxEntry.subject)
+                    .where(*pending(now()))
+                    .group_by(OutboxEntry.subject)
+                    .order_by(func.min(OutboxEntry.id))
+                    .limit(limit)
+                ).scalars()
+            )
+        for subject in subjects:
+            if not self.claim(subject):
+                continue
+            result.persons += 1
+            if not self._one(subject, result):
+                result.keycloak_away = True
+                break
+        return result
+
+    def _one(self, subject: str, result: RunResult) -> bool:
+        """Project one claimed person; False when Keycloak is away."""
+        with self.sessions() as session:
+            rows = list(
+                session.execute(
+                    select(OutboxEntry.id, OutboxEntry.attempts).where(
+                        OutboxEntry.subject == subject, *pending(now())
+                    )
+                )
+            )
+            ids = [row.id for row in rows]
+            wanted = self.wanted(session, subject)
+            session.rollback()
+            try:
+                operations = self.project(subject, wanted)
+            except KeycloakRetriableError as exc:
+                attempts = max((row.attempts for row in rows), default=0) + 1
+                delay = min(2**attempts, MAX_DELAY_SECONDS) * (0.5 + random.random() / 2)  # noqa: S311
+                session.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(ids))
+                    .values(
+                        attempts=OutboxEntry.attempts + 1,
+                        not_before=now() + timedelta(seconds=delay),
+                        error=f"Keycloak injoignable : {exc}"[:2000],
+                    )
+                )
+                self._release(session, subject)
+                session.commit()
+                result.retried_rows += len(ids)
+                log.warning("projection-reportee", extra={"sujet": subject, "raison": str(exc)})
+                return False
+            except KeycloakRejectedError as exc:
+                session.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(ids))
+                    .values(
+                        attempts=OutboxEntry.attempts + 1,
+                        failed_at=now(),
+                        error=f"Keycloak refuse : {exc}"[:2000],
+                    )
+                )
+                self._release(session, subject)
+                session.commit()
+                result.failed_rows += len(ids)
+                log.error("projection-refusee", extra={"sujet": subject, "raison": str(exc)})
+                return True
+            except BaseException:
+                self._release(session, subject)
+                session.commit()
+                raise
+            session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id.in_(ids), OutboxEntry.applied_at.is_(None))
+                .values(
+                    applied_at=now(),
+                    applied_count=OutboxEntry.applied_count + 1,
+                    applied_by=self.worker_id,
+                    attempts=OutboxEntry.attempts + 1,
+                    error=None,
+                )
+            )
+            self._release(session, subject)
+            session.commit()
+            result.applied_rows += len(ids)
+            result.operations.extend(operations)
+            return True
+
+    def drain(self, deadline_seconds: float = 60.0) -> RunResult:
+        """Run until nothing is pending or due (tests, the CLI); sums what was done."""
+        import time
+
+        total = RunResult()
+        stop = time.monotonic() + deadline_seconds
+        while time.monotonic() < stop:
+            step = self.run_once()
+            total.persons += step.persons
+            total.applied_rows += step.applied_rows
+            total.failed_rows += step.failed_rows
+            total.retried_rows += step.retried_rows
+            total.operations.extend(step.operations)
+            if step.persons == 0 and not self.has_due_rows():
+                return total
+            if step.keycloak_away or step.persons == 0:
+                time.sleep(0.5)
+        return total
+
+    def has_due_rows(self) -> bool:
+        with self.sessions() as session:
+            return (
+                session.scalar(select(OutboxEntry.id).where(*pending(now())).limit(1)) is not None
+            )
+
+
+def parse_values(values: Sequence[str]) -> list[Right]:
+    return [right for value in values if (right := Right.parse(value)) is not None]
