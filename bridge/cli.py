@@ -6,6 +6,12 @@ python -m bridge operateur import FICHIER.csv --demarche D [--lettres L.csv] [--
     import establishments (`siret;raison_sociale`) and issue their activation codes
 python -m bridge operateur code SIRET --demarche D [--reemettre]
     issue (or reissue) the activation code of one establishment
+python -m bridge sync appliquer [--continu]
+    apply the outbox to Keycloak (once until empty, or forever as a worker process)
+python -m bridge sync rapprocher [--reparer]
+    compare the whole store with Keycloak, print the differences, repair on demand
+python -m bridge sync console
+    record the edits administrators made in the Keycloak console (admin events)
 
 Settings come from the `BRIDGE_*` environment variables. Operator commands migrate the
 database first, so a new SQLite file works at once.
@@ -41,6 +47,7 @@ from bridge.etablissement.service import (
 )
 from bridge.etablissement.siret import parse_siret
 from bridge.settings import Settings
+from bridge.sync.keycloak import KeycloakRejectedError, KeycloakRetriableError
 
 OPERATOR_CLI = Actor(subject="operateur-cli", display_name="Opérateur (ligne de commande)")
 PROGRAM = "python -m bridge"
@@ -388,7 +395,79 @@ def build_parser() -> argparse.ArgumentParser:
             add_help=False,
         )
     )
+    sync = _with_help(commands.add_parser("sync", help="projection vers Keycloak", add_help=False))
+    sync_commands = sync.add_subparsers(dest="command", required=True, metavar="ACTION")
+    apply = _with_help(
+        sync_commands.add_parser(
+            "appliquer", help="appliquer les opérations en attente à Keycloak", add_help=False
+        )
+    )
+    apply.add_argument(
+        "--continu", action="store_true", help="ne pas s'arrêter : tourner comme un worker"
+    )
+    reconcile_parser = _with_help(
+        sync_commands.add_parser(
+            "rapprocher",
+            help="comparer toute la base à Keycloak et afficher les écarts",
+            add_help=False,
+        )
+    )
+    reconcile_parser.add_argument(
+        "--reparer", action="store_true", help="réparer les écarts trouvés (sinon : à blanc)"
+    )
+    _with_help(
+        sync_commands.add_parser(
+            "console",
+            help="enregistrer les modifications faites dans la console Keycloak",
+            add_help=False,
+        )
+    )
     return parser
+
+
+def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -> int:
+    """The projection from the command line: worker, reconcile (dry run or repair), console."""
+    import time
+
+    from bridge.api.app import create_app
+    from bridge.sync.console import import_console_changes
+    from bridge.sync.jobs import make_projector
+    from bridge.sync.reconcile import reconcile
+
+    migrate(settings.database_url)
+    quiet = {"delegation_job_interval_seconds": 0, "sync_interval_seconds": 0}
+    context = create_app(settings.model_copy(update=quiet)).state.context
+    projector = make_projector(context)
+    projector.ensure_catalog()
+    if command == "rapprocher":
+        report = reconcile(projector, repair=repair, progress=True)
+        for line in report.lines():
+            print(line)
+        if report.drifts and not repair:
+            print("À blanc : rien n'a été modifié. Relancez avec --reparer pour corriger.")
+        return 1 if report.drifts and not repair else 0
+    if command == "console":
+        result = import_console_changes(context, projector, settings.sync_client_id)
+        print(
+            f"Événements lus : {result.events} ; accordées : {len(result.granted)} ; "
+            f"retirées : {len(result.removed)} ; refusées : {len(result.refused)}"
+        )
+        for line in result.refused:
+            print(f"  refusée : {line}")
+        return 0
+    applied = failed = 0
+    while True:
+        step = projector.run_once()
+        applied += step.applied_rows
+        failed += step.failed_rows
+        if step.persons:
+            print(f"Appliquées : {applied} ; refusées : {failed}", flush=True)
+        if not forever and step.persons == 0 and not projector.has_due_rows():
+            break
+        if step.persons == 0 or step.keycloak_away:
+            time.sleep(settings.sync_interval_seconds or 1.0)
+    print(f"Terminé. Opérations appliquées : {applied} ; refusées par Keycloak : {failed}.")
+    return 0
 
 
 def run_end_dates(settings: Settings) -> int:
@@ -409,6 +488,13 @@ def _run(args: argparse.Namespace) -> int:
         return upgrade_database(settings)
     if args.group == "delegations":
         return run_end_dates(settings)
+    if args.group == "sync":
+        return run_sync(
+            settings,
+            args.command,
+            forever=getattr(args, "continu", False),
+            repair=getattr(args, "reparer", False),
+        )
     if args.command == "import":
         return import_etablissements(settings, args.file, args.demarche, args.lettres, args.rejets)
     return issue_one_code(settings, args.siret, args.demarche, args.reemettre)
@@ -419,6 +505,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except (BridgeError, CatalogError, StackError) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    except KeycloakRetriableError as exc:
+        print(
+            f"Erreur : Keycloak ne répond pas ({exc}). Vérifiez BRIDGE_KEYCLOAK_URL et "
+            "relancez : rien n'est perdu, les opérations attendent dans la base.",
+            file=sys.stderr,
+        )
+        return 3
+    except KeycloakRejectedError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:

@@ -103,6 +103,8 @@ class Settings(OidcClientSettings):
     sync_interval_seconds: float = Field(default=1.0, ge=0)
     sync_console_interval_seconds: float = Field(default=5.0, ge=0)
     sync_reconcile_interval_seconds: float = Field(default=3600.0, ge=0)
+    # A worker that dies keeps its people claimed this long before another takes them.
+    sync_claim_lease_seconds: float = Field(default=120.0, gt=0)
     # At most this many habilitations in a token of the optional client scope `habilitations`.
     sync_token_habilitations_max: int = Field(default=20, ge=0, le=500)
     smtp_host: str = "127.0.0.1"

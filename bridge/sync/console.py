@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -83,11 +84,13 @@ def import_console_changes(
         cursor = _Cursor.read(services)
         cursor.write(services)
     by_group = {group_id: key for key, group_id in projector.groups.items()}
+    # Keycloak names the caller's client by its internal id in admin events.
+    ours = {bridge_client_id, projector.directory.client_uuid(bridge_client_id) or ""}
     for event in projector.directory.admin_events_since(cursor.time):
         event_id = str(event.get("id") or f"{event.get('time')}:{event.get('resourcePath')}")
         if int(event.get("time", 0)) == cursor.time and event_id in cursor.ids:
             continue
-        handled = _handle(context, projector, bridge_client_id, event, by_group, result)
+        handled = _handle(context, projector, ours, event, by_group, result)
         if not handled:
             result.waiting = True
             break
@@ -104,14 +107,14 @@ def import_console_changes(
 def _handle(
     context: AppContext,
     projector: Projector,
-    bridge_client_id: str,
+    ours: set[str],
     event: dict[str, Any],
     by_group: dict[str, tuple[str, str]],
     result: ConsoleResult,
 ) -> bool:
     """Handle one event; False when it must wait for the worker."""
     auth = event.get("authDetails") or {}
-    if auth.get("clientId") == bridge_client_id:
+    if auth.get("clientId") in ours:
         return True  # the bridge's own projection
     parts = str(event.get("resourcePath", "")).split("/")
     kind, operation = event.get("resourceType"), event.get("operationType")
@@ -137,12 +140,13 @@ def _handle(
         ):
             return False
     actor = _actor(projector, auth)
+    at = datetime.fromtimestamp(int(event.get("time", 0)) / 1000, UTC)
     if membership is not None:
         _membership(context, projector, actor, subject, membership, operation == "CREATE", result)
     else:
         values = _submitted_values(event)
         if values is not None:
-            _attribute(context, projector, actor, subject, values, result)
+            _attribute(context, projector, actor, subject, values, at, result)
     return True
 
 
@@ -199,10 +203,23 @@ def _attribute(
     actor: Actor,
     subject: str,
     values: set[str],
+    at: datetime,
     result: ConsoleResult,
 ) -> None:
+    """Diff the saved values with the store, ignoring rights the store changed after the edit:
+    the administrator could not have seen those (the edit is older than them)."""
     with context.work() as services:
         held = {Right(h.demarche, h.role, h.siret).value: h for h in _active(services, subject)}
+        changed_since = {
+            Right(h.demarche, h.role, h.siret).value
+            for h in services.session.scalars(
+                select(Habilitation).where(
+                    Habilitation.subject == subject,
+                    (Habilitation.granted_at >= at) | (Habilitation.revoked_at >= at),
+                )
+            )
+        }
+    values = (values - changed_since) | (held.keys() & changed_since)
     for value in sorted(values - held.keys()):
         right = Right.parse(value)
         reason = None if right else "valeur mal formée (attendu : demarche:role:siret)"

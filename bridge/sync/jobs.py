@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bridge.sync.console import import_console_changes
@@ -43,6 +44,7 @@ def make_projector(context: AppContext) -> Projector:
         context.catalog,
         worker_id(),
         settings.sync_token_habilitations_max,
+        timedelta(seconds=settings.sync_claim_lease_seconds),
     )
 
 

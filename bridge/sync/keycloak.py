@@ -63,6 +63,7 @@ class KeycloakDirectory:
 
     def __init__(self, admin: KeycloakAdmin) -> None:
         self._admin = admin
+        self._client_uuids: dict[str, str | None] = {}
 
     @classmethod
     def with_service_account(
@@ -176,7 +177,7 @@ class KeycloakDirectory:
             missing = [r for r in implies if r not in held]
             if missing:
                 wanted = [self._client_role(client_uuid, r) for r in missing]
-                _call(
+                _done_if_exists(
                     lambda name=name, wanted=wanted: self._admin.add_composite_client_roles_to_role(
                         client_uuid, name, wanted
                     )
@@ -224,7 +225,7 @@ class KeycloakDirectory:
             for r in _call(lambda: self._admin.get_group_client_roles(group_id_, client_uuid))
         }
         if role not in mapped:
-            _call(
+            _done_if_exists(
                 lambda: self._admin.assign_group_client_roles(
                     group_id_, client_uuid, [self._client_role(client_uuid, role)]
                 )
@@ -280,10 +281,8 @@ class KeycloakDirectory:
         """
         user = self.person(user_id)
         attributes = dict(user.get("attributes") or {})
-        if values:
-            attributes[HABILITATION_ATTRIBUTE] = values
-        else:
-            attributes.pop(HABILITATION_ATTRIBUTE, None)
+        # An empty list, not an absent key: Keycloak keeps an attribute the update omits.
+        attributes[HABILITATION_ATTRIBUTE] = values
         user["attributes"] = attributes
         _call(lambda: self._admin.update_user(user_id, user))
 
@@ -377,9 +376,12 @@ class KeycloakDirectory:
                 },
                 "protocolMappers": [mapper],
             }
-            scope_id: str = _call(
-                lambda: self._admin.create_client_scope(payload, skip_exists=True)
-            )
+            try:
+                scope_id: str = _call(lambda: self._admin.create_client_scope(payload))
+            except KeycloakRejectedError as exc:
+                if exc.status != 409:  # another replica created it meanwhile: use theirs
+                    raise
+                return self.ensure_habilitations_scope(client_uuids, maximum)
         else:
             scope_id = str(scope["id"])
             current = {m.get("name"): m for m in scope.get("protocolMappers", [])}
@@ -395,18 +397,33 @@ class KeycloakDirectory:
         for client_uuid in client_uuids:
             optional = _call(lambda c=client_uuid: self._admin.get_client_optional_client_scopes(c))
             if not any(s.get("id") == scope_id for s in optional):
-                _call(
+                _done_if_exists(
                     lambda c=client_uuid: self._admin.add_client_optional_client_scope(
                         c, scope_id, {}
                     )
                 )
         return scope_id
 
+    def client_uuid(self, client_id: str) -> str | None:
+        """The internal id of a client (admin events name callers by it)."""
+        if client_id not in self._client_uuids:
+            self._client_uuids[client_id] = _call(lambda: self._admin.get_client_id(client_id))
+        return self._client_uuids[client_id]
+
     def username(self, user_id: str) -> str:
         try:
             return str(self.person(user_id).get("username", user_id))
         except KeycloakRejectedError:
             return user_id
+
+
+def _done_if_exists(operation: Any) -> None:
+    """An "ensure" step another replica may have done a moment ago (409: already there)."""
+    try:
+        _call(operation)
+    except KeycloakRejectedError as exc:
+        if exc.status != 409:
+            raise
 
 
 def _call(operation: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -68,7 +69,9 @@ class Projector:
         catalog: Catalog,
         worker_id: str,
         token_habilitations_max: int = 20,
+        lease: timedelta = LEASE,
     ) -> None:
+        self.lease = lease
         self.sessions = sessions
         self.token_habilitations_max = token_habilitations_max
         self.directory = directory
@@ -79,7 +82,21 @@ class Projector:
     # --- the catalog's clients, roles and groups ----------------------------------------
 
     def ensure_catalog(self) -> dict[tuple[str, str], str]:
-        """Clients, client roles (composites from `implies`) and role groups, from the catalog."""
+        """Clients, client roles (composites from `implies`) and role groups, from the catalog.
+
+        Replicas starting together race on the same creations, and Keycloak answers some of
+        those races with a 400 rather than a 409: a second pass then finds everything there.
+        """
+        for attempt in range(3):
+            try:
+                return self._ensure_catalog()
+            except KeycloakRejectedError:
+                if attempt == 2:
+                    raise
+                time.sleep(0.5 + random.random())  # noqa: S311
+        raise AssertionError("unreachable")
+
+    def _ensure_catalog(self) -> dict[tuple[str, str], str]:
         groups: dict[tuple[str, str], str] = {}
         clients = []
         for demarche in self.catalog.demarches:
@@ -152,7 +169,7 @@ class Projector:
 
     def claim(self, subject: str) -> bool:
         """Take the person for this worker; False when another live worker has it."""
-        until = now() + LEASE
+        until = now() + self.lease
         with self.sessions() as session:
             session.add(PersonClaim(subject=subject, worker=self.worker_id, until=until))
             try:
@@ -274,8 +291,6 @@ class Projector:
 
     def drain(self, deadline_seconds: float = 60.0) -> RunResult:
         """Run until nothing is pending or due (tests, the CLI); sums what was done."""
-        import time
-
         total = RunResult()
         stop = time.monotonic() + deadline_seconds
         while time.monotonic() < stop:

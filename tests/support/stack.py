@@ -174,6 +174,9 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
                 database_url=database_url,
                 smtp_port=smtp_port,
                 jwks_refetch_seconds=1.0,  # the key-rotation test need not wait 30 s
+                sync_interval_seconds=0.2,  # the projection tests wait for Keycloak to follow
+                sync_console_interval_seconds=0.3,
+                sync_reconcile_interval_seconds=0,  # the reconcile tests run it themselves
             )
             rp_settings = RelyingPartySettings(
                 public_url=rp_url,

@@ -1,0 +1,367 @@
+"""The projection onto the real Keycloak: each mapping rule, applied twice to prove idempotence.
+
+The portal of the test platform runs its projection worker (every 0.2 s); the tests change
+the store through the API or the services, wait for Keycloak to follow, then project the
+same person again and expect no operation at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import select, update
+
+from bridge.audit.models import AuditEvent
+from bridge.db import now
+from bridge.etablissement.models import Etablissement
+from bridge.etablissement.siret import siren_of
+from bridge.habilitation.models import GrantedHow, Habilitation
+from bridge.person.service import remember_person
+from bridge.sync.keycloak import OWNER, OWNER_ATTRIBUTE
+from bridge.sync.models import OutboxEntry
+from bridge.sync.reconcile import reconcile
+from tests.support.callers import Caller, gestionnaire_of_new_siret, invite_and_accept, new_caller
+from tests.support.projection import eventually, projector_of, role_groups_of, values_of
+from tests.support.sirets import new_siret
+from tests.support.stack import Platform
+
+MAF = "mon-activite-formation"
+
+
+def projected_again_changes_nothing(platform: Platform, subject: str) -> None:
+    projector = projector_of(platform)
+    with projector.sessions() as session:
+        wanted = projector.wanted(session, subject)
+    assert projector.project(subject, wanted) == []
+    assert projector.project(subject, wanted) == []
+
+
+def test_the_catalog_becomes_client_roles_composites_groups_and_the_token_scope(
+    platform: Platform,
+) -> None:
+    first = projector_of(platform).ensure_catalog()
+    second = projector_of(platform).ensure_catalog()
+    assert first == second  # idempotent: the same groups, nothing created twice
+    admin = platform.admin()
+    client = admin.get_client_id(MAF)
+    assert client is not None
+    assert {r["name"] for r in admin.get_client_roles(client)} >= {"gestionnaire", "declarant"}
+    implied = admin.get_composite_client_roles_of_role(client, "gestionnaire")
+    assert [r["name"] for r in implied] == ["declarant"]  # the catalog's `implies`
+    group = admin.get_group_by_path(f"/demarches/{MAF}/declarant")
+    assert group["attributes"][OWNER_ATTRIBUTE] == [OWNER]
+    assert [r["name"] for r in admin.get_group_client_roles(group["id"], client)] == ["declarant"]
+    optional = {s["name"] for s in admin.get_client_optional_client_scopes(client)}
+    assert "habilitations" in optional
+    employer = admin.get_client_id("espace-employeur-cpf")
+    assert employer is not None
+    assert {
+        r["name"]
+        for r in admin.get_composite_client_roles_of_role(employer, "administrateur-principal")
+    } == {
+        "administrateur-delegue",
+        "gestionnaire",
+    }
+
+
+def test_a_direct_habilitation_appears_then_leaves_nothing_behind_when_removed(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    admin = platform.admin()
+    gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
+    subject = gestionnaire.person.id
+    value = f"{MAF}:gestionnaire:{siret}"
+    eventually(lambda: value in values_of(admin, subject), what="valeur du gestionnaire")
+    assert role_groups_of(admin, subject) == {f"/demarches/{MAF}/gestionnaire"}
+    projected_again_changes_nothing(platform, subject)
+
+    colleague = new_caller(platform, callers)
+    colleague.http.get("/moi/habilitations")
+    added = gestionnaire.post(
+        f"/demarches/{MAF}/habilitations",
+        json={"personne": colleague.person.id, "role": "declarant", "siret": siret},
+    )
+    assert added.status_code == 201
+    other = colleague.person.id
+    eventually(lambda: values_of(admin, other) == {f"{MAF}:declarant:{siret}"}, what="déclarant")
+    assert role_groups_of(admin, other) == {f"/demarches/{MAF}/declarant"}
+    removed = gestionnaire.http.delete(f"/demarches/{MAF}/habilitations/{added.json()['id']}")
+    assert removed.status_code == 204
+    eventually(lambda: not role_groups_of(admin, other), what="sortie du groupe")
+    user = admin.get_user(other)
+    assert "habilitation" not in user.get("attributes", {})  # no empty attribute left behind
+    assert user["attributes"]["telephone"]  # the person's other attributes are kept
+    projected_again_changes_nothing(platform, other)
+
+
+def test_a_delegation_gives_the_tiers_the_value_and_its_revocation_removes_it(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    admin = platform.admin()
+    gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
+    tiers, delegation_id = invite_and_accept(platform, callers, gestionnaire, siret)
+    subject = tiers.person.id
+    value = f"{MAF}:declarant:{siret}"
+    eventually(lambda: values_of(admin, subject) == {value}, what="valeur du tiers")
+    assert role_groups_of(admin, subject) == {f"/demarches/{MAF}/declarant"}
+    projected_again_changes_nothing(platform, subject)
+    assert gestionnaire.http.delete(f"/delegations/{delegation_id}").status_code == 204
+    eventually(lambda: not values_of(admin, subject), what="fin de la délégation")
+    assert not role_groups_of(admin, subject)
+    projected_again_changes_nothing(platform, subject)
+
+
+def test_an_expired_right_is_found_by_the_reconcile_dry_run_and_removed_by_its_repair(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    admin = platform.admin()
+    gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
+    colleague = new_caller(platform, callers)
+    colleague.http.get("/moi/habilitations")
+    added = gestionnaire.post(
+        f"/demarches/{MAF}/habilitations",
+        json={"personne": colleague.person.id, "role": "declarant", "siret": siret},
+    )
+    assert added.status_code == 201, added.text
+    subject = colleague.person.id
+    eventually(lambda: values_of(admin, subject), what="déclarant projeté")
+    with platform.context.work() as work:  # its end date passes: no store change, no outbox row
+        moved = work.session.execute(
+            update(Habilitation)
+            .where(Habilitation.id == added.json()["id"])
+            .values(valid_until=now() - timedelta(seconds=1))
+        )
+        assert moved.rowcount == 1  # type: ignore[attr-defined]
+    projector = projector_of(platform)
+    dry = reconcile(projector)
+    drift = [d for d in dry.drifts if d.subject == subject]
+    assert drift, list(dry.lines())
+    assert any("attribut habilitation" in line for line in dry.lines())
+    assert values_of(admin, subject)  # the dry run changed nothing
+    repaired = reconcile(projector, repair=True)
+    assert repaired.repaired >= 1
+    assert not values_of(admin, subject)
+    assert not role_groups_of(admin, subject)
+    assert not [d for d in reconcile(projector).drifts if d.subject == subject]
+
+
+def test_a_group_the_bridge_did_not_create_is_never_touched(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    admin = platform.admin()
+    parent = admin.get_group_by_path(f"/demarches/{MAF}")
+    name = f"visiteurs-{uuid.uuid4().hex[:6]}"
+    group_id = admin.create_group({"name": name}, parent=parent["id"])
+    someone = platform.new_person()
+    admin.group_user_add(someone.id, group_id)
+    projector = projector_of(platform)
+    assert (MAF, name) not in projector.directory.role_groups()
+    reconcile(projector, repair=True)
+    members = {u["id"] for u in admin.get_group_members(group_id)}
+    assert someone.id in members
+    admin.delete_group(group_id)
+
+
+def test_a_keycloak_refusal_marks_the_change_failed_with_its_reason_and_the_queue_goes_on(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    ghost = str(uuid.uuid4())  # a person of the store whose Keycloak account does not exist
+    siret = new_siret()
+    with platform.context.work() as work:
+        work.session.add(Etablissement(siret=siret, siren=siren_of(siret), name="FANTÔME"))
+        remember_person(work.session, ghost, f"{ghost}@exemple.fr", "Personne", "Absente")
+        work.session.flush()
+        work.session.add(
+            Habilitation(
+                subject=ghost,
+                demarche=MAF,
+                role="declarant",
+                siret=siret,
+                granted_how=GrantedHow.OPERATOR,
+            )
+        )
+    gestionnaire, _ = gestionnaire_of_new_siret(platform, callers)  # queued after it
+
+    def failed() -> OutboxEntry | None:
+        with platform.context.sessions() as session:
+            return session.scalar(select(OutboxEntry).where(OutboxEntry.subject == ghost))
+
+    row = eventually(
+        lambda: (r := failed()) is not None and r.failed_at is not None and r, what="échec"
+    )
+    assert row.error is not None
+    assert "Keycloak refuse" in row.error
+    assert "404" in row.error
+    admin = platform.admin()
+    eventually(lambda: values_of(admin, gestionnaire.person.id), what="la file continue")
+    metrics = httpx.get(f"{platform.portal_url}/metrics").text
+    assert "bridge_sync_failed_operations_total" in metrics
+    failed_total = next(
+        line
+        for line in metrics.splitlines()
+        if line.startswith("bridge_sync_failed_operations_total ")
+    )
+    assert float(failed_total.split()[1]) >= 1
+    report = reconcile(projector_of(platform))
+    assert any(ghost in line and "Keycloak refuse" in line for line in report.lines())
+    assert ghost in report.unreachable
+
+
+def test_metrics_report_the_queue_in_prometheus_text(platform: Platform) -> None:
+    response = httpx.get(f"{platform.portal_url}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    for name in (
+        "bridge_sync_oldest_pending_age_seconds",
+        "bridge_sync_pending_operations",
+        "bridge_sync_applied_operations_total",
+        "bridge_sync_failed_operations_total",
+        "bridge_sync_last_reconcile_drift",
+        "bridge_sync_console_refusals_total",
+    ):
+        assert f"# TYPE {name} " in response.text
+
+
+# --- the Keycloak console round-trip (an admin-API edit stands in for the console) ----------
+
+
+def _edit_values(platform: Platform, subject: str, change: str, value: str) -> None:
+    admin = platform.admin()
+    user = admin.get_user(subject)
+    values = set(user.get("attributes", {}).get("habilitation", []))
+    values = values | {value} if change == "add" else values - {value}
+    user["attributes"]["habilitation"] = sorted(values)
+    admin.update_user(subject, user)
+
+
+def _audit(platform: Platform, action: str, target: str) -> list[AuditEvent]:
+    with platform.context.sessions() as session:
+        return list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action, AuditEvent.target == target)
+            )
+        )
+
+
+def test_a_value_added_in_the_console_becomes_an_audited_habilitation_then_its_removal_too(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    _, siret = gestionnaire_of_new_siret(platform, callers)
+    colleague = new_caller(platform, callers)
+    colleague.http.get("/moi/habilitations")
+    subject = colleague.person.id
+    _edit_values(platform, subject, "add", f"{MAF}:declarant:{siret}")
+
+    def granted() -> Habilitation | None:
+        with platform.context.sessions() as session:
+            return session.scalar(
+                select(Habilitation).where(
+                    Habilitation.subject == subject, Habilitation.revoked_at.is_(None)
+                )
+            )
+
+    habilitation = eventually(granted, what="habilitation par la console")
+    assert habilitation.granted_how == GrantedHow.CONSOLE
+    assert habilitation.role == "declarant"
+    assert habilitation.siret == siret
+    assert "console Keycloak" in habilitation.granted_by_name
+    audit = _audit(platform, "habilitation-accordee", subject)
+    assert audit
+    assert audit[-1].details["origine"] == "console"
+    admin = platform.admin()
+    eventually(lambda: role_groups_of(admin, subject), what="groupe rejoint")  # the worker follows
+
+    _edit_values(platform, subject, "remove", f"{MAF}:declarant:{siret}")
+    eventually(lambda: granted() is None, what="retrait par la console")
+    assert _audit(platform, "habilitation-retiree", subject)
+    eventually(lambda: not role_groups_of(admin, subject), what="groupe quitté")
+
+
+def test_a_console_grant_the_catalog_forbids_is_reverted_and_reported(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    siret = new_siret()
+    with platform.context.work() as work:
+        work.session.add(Etablissement(siret=siret, siren=siren_of(siret), name="EMPLOYEUR"))
+    someone = new_caller(platform, callers)
+    someone.http.get("/moi/habilitations")
+    subject = someone.person.id
+    forbidden = f"espace-employeur-cpf:administrateur-principal:{siret}"
+    _edit_values(platform, subject, "add", forbidden)
+    refusal = eventually(lambda: _audit(platform, "console-refusee", subject), what="refus signalé")
+    assert refusal[0].details["valeur"] == forbidden
+    assert "console Keycloak" in refusal[0].details["raison"]
+    admin = platform.admin()
+    eventually(lambda: forbidden not in values_of(admin, subject), what="valeur retirée")
+    metrics = httpx.get(f"{platform.portal_url}/metrics").text
+    line = next(
+        m for m in metrics.splitlines() if m.startswith("bridge_sync_console_refusals_total ")
+    )
+    assert float(line.split()[1]) >= 1
+
+
+def test_joining_a_role_group_without_a_siret_in_the_console_is_reverted_and_reported(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    someone = new_caller(platform, callers)
+    someone.http.get("/moi/habilitations")
+    subject = someone.person.id
+    admin = platform.admin()
+    group = admin.get_group_by_path(f"/demarches/{MAF}/declarant")
+    admin.group_user_add(subject, group["id"])
+    refusal = eventually(lambda: _audit(platform, "console-refusee", subject), what="refus signalé")
+    assert "SIRET" in refusal[0].details["raison"]
+    eventually(lambda: not role_groups_of(admin, subject), what="sortie du groupe")
+
+
+# --- tokens: the optional client scope ------------------------------------------------------
+
+
+def _token_claims(platform: Platform, username: str, password: str, scope: str) -> tuple[dict, int]:
+    """A token of the démarche's own client (password grant opened for this test only)."""
+    admin = platform.admin()
+    client_id = admin.get_client_id(MAF)
+    assert client_id is not None
+    client = admin.get_client(client_id)
+    admin.update_client(client_id, {**client, "directAccessGrantsEnabled": True})
+    try:
+        response = httpx.post(
+            f"{platform.keycloak.url}/realms/{platform.keycloak.realm}/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": MAF,
+                "client_secret": platform.relying_party_settings.client_secret.get_secret_value(),
+                "username": username,
+                "password": password,
+                "scope": scope,
+            },
+        )
+    finally:
+        admin.update_client(client_id, client)
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    return claims, len(token)
+
+
+def test_the_habilitations_scope_carries_only_the_demarches_rights_and_only_when_asked(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
+    person = gestionnaire.person
+    admin = platform.admin()
+    eventually(lambda: values_of(admin, person.id), what="projection")
+    _edit_values(platform, person.id, "add", f"mes-collectes-formation:declarant:{siret}")
+    plain, _ = _token_claims(platform, person.username, person.password, "openid")
+    assert "habilitations" not in plain
+    assert "gestionnaire" in plain["resource_access"][MAF]["roles"]
+    assert (
+        "declarant" in plain["resource_access"][MAF]["roles"]
+    )  # composite: gestionnaire implies it
+    asked, _ = _token_claims(platform, person.username, person.password, "openid habilitations")
+    assert asked["habilitations"] == [{"siret": siret, "role": "gestionnaire"}]
+    assert "habilitations_tronquees" not in asked
