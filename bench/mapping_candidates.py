@@ -478,7 +478,7 @@ def measure(
                 0
             ]
             children = admin.call("GET", f"/{realm}/groups/{demarche['id']}/children").json()
-            return next(g["id"] for g in children if g["name"] == "declarant")
+            return str(next(g["id"] for g in children if g["name"] == "declarant"))
 
         def add(i: int) -> None:
             admin.call("PUT", f"/{realm}/users/{user_ids[i]}/groups/{group_of(i)}")

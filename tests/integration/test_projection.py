@@ -11,6 +11,7 @@ import base64
 import json
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select, update
@@ -155,7 +156,7 @@ def test_a_group_the_bridge_did_not_create_is_never_touched(
     admin = platform.admin()
     parent = admin.get_group_by_path(f"/demarches/{MAF}")
     name = f"visiteurs-{uuid.uuid4().hex[:6]}"
-    group_id = admin.create_group({"name": name}, parent=parent["id"])
+    group_id = str(admin.create_group({"name": name}, parent=parent["id"]))
     someone = platform.new_person()
     admin.group_user_add(someone.id, group_id)
     projector = projector_of(platform)
@@ -188,11 +189,13 @@ def test_a_keycloak_refusal_marks_the_change_failed_with_its_reason_and_the_queu
 
     def failed() -> OutboxEntry | None:
         with platform.context.sessions() as session:
-            return session.scalar(select(OutboxEntry).where(OutboxEntry.subject == ghost))
+            return session.scalar(
+                select(OutboxEntry).where(
+                    OutboxEntry.subject == ghost, OutboxEntry.failed_at.is_not(None)
+                )
+            )
 
-    row = eventually(
-        lambda: (r := failed()) is not None and r.failed_at is not None and r, what="échec"
-    )
+    row = eventually(failed, what="échec")
     assert row.error is not None
     assert "Keycloak refuse" in row.error
     assert "404" in row.error
@@ -321,7 +324,9 @@ def test_joining_a_role_group_without_a_siret_in_the_console_is_reverted_and_rep
 # --- tokens: the optional client scope ------------------------------------------------------
 
 
-def _token_claims(platform: Platform, username: str, password: str, scope: str) -> tuple[dict, int]:
+def _token_claims(
+    platform: Platform, username: str, password: str, scope: str
+) -> tuple[dict[str, Any], int]:
     """A token of the démarche's own client (password grant opened for this test only)."""
     admin = platform.admin()
     client_id = admin.get_client_id(MAF)

@@ -34,15 +34,15 @@ def role_groups_of(admin: KeycloakAdmin, subject: str) -> set[str]:
     }
 
 
-def eventually(check: Callable[[], T], timeout: float = 20.0, what: str = "") -> T:
+def eventually(check: Callable[[], T | None], timeout: float = 20.0, what: str = "") -> T:
     """The first truthy result of `check`, polled until `timeout` (the projection is async)."""
     deadline = time.monotonic() + timeout
-    last: T = check()
-    while not last:
+    while True:
+        last = check()
+        if last:
+            return last
         if time.monotonic() > deadline:
             raise AssertionError(
                 f"pas atteint en {timeout:.0f} s : {what} (dernier état : {last!r})"
             )
         time.sleep(0.2)
-        last = check()
-    return last
