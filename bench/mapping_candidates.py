@@ -571,7 +571,8 @@ def main(argv: list[str] | None = None) -> int:
                 rate = max(rates.values(), default=0.0)
                 if rate:
                     print(
-                        f"  non chargé : {4 * size} groupes à {rate:.0f}/s ≈ {4 * size / rate / 60:.0f} min de chargement"
+                        f"  non chargé : {4 * size} groupes à {rate:.0f}/s "
+                        f"≈ {4 * size / rate / 60:.0f} min de chargement"
                     )
                 continue
             if name == "groupes":
