@@ -271,15 +271,15 @@ class KeycloakDirectory:
         user: dict[str, Any] = _call(lambda: self._admin.get_user(user_id))
         return user
 
-    def habilitation_values(self, user_id: str) -> list[str]:
-        return list(self.person(user_id).get("attributes", {}).get(HABILITATION_ATTRIBUTE, []))
-
-    def set_habilitation_values(self, user_id: str, values: list[str]) -> None:
+    def set_habilitation_values(
+        self, user_id: str, values: list[str], user: dict[str, Any] | None = None
+    ) -> None:
         """Replace the person's `habilitation` values, keeping every other attribute.
 
-        Keycloak replaces all attributes on update, so the representation is read first.
+        Keycloak replaces all attributes on update, so the representation is sent whole:
+        `user` when the caller has just read it, read again otherwise.
         """
-        user = self.person(user_id)
+        user = dict(user) if user is not None else self.person(user_id)
         attributes = dict(user.get("attributes") or {})
         # An empty list, not an absent key: Keycloak keeps an attribute the update omits.
         attributes[HABILITATION_ATTRIBUTE] = values

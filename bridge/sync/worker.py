@@ -16,8 +16,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +28,7 @@ from bridge.catalog import Catalog
 from bridge.db import now
 from bridge.habilitation.models import Habilitation
 from bridge.sync.keycloak import (
+    HABILITATION_ATTRIBUTE,
     KeycloakDirectory,
     KeycloakRejectedError,
     KeycloakRetriableError,
@@ -136,16 +140,24 @@ class Projector:
         return desired(rows, now())
 
     def seen(self, subject: str) -> Projection:
-        values = self.directory.habilitation_values(subject)
+        return self._observe(subject)[0]
+
+    def _observe(self, subject: str) -> tuple[Projection, dict[str, Any]]:
+        """What Keycloak shows for the person, and the user representation it was read from."""
+        user = self.directory.person(subject)
+        values = (user.get("attributes") or {}).get(HABILITATION_ATTRIBUTE, [])
         by_id = {group_id: key for key, group_id in self.groups.items()}
         member_of = self.directory.group_ids_of(subject)
-        return Projection(frozenset(values), frozenset(by_id[g] for g in member_of if g in by_id))
+        seen = Projection(frozenset(values), frozenset(by_id[g] for g in member_of if g in by_id))
+        return seen, user
 
-    def apply(self, subject: str, operations: Sequence[Operation]) -> None:
+    def apply(
+        self, subject: str, operations: Sequence[Operation], user: dict[str, Any] | None = None
+    ) -> None:
         for operation in operations:
             match operation:
                 case SetValues(values):
-                    self.directory.set_habilitation_values(subject, list(values))
+                    self.directory.set_habilitation_values(subject, list(values), user)
                 case Join(demarche, role):
                     self.directory.join(subject, self._group(demarche, role))
                 case Leave(demarche, role):
@@ -161,8 +173,9 @@ class Projector:
 
     def project(self, subject: str, wanted: Projection) -> list[Operation]:
         """Make Keycloak show `wanted` for the person; the operations it took."""
-        operations = plan(wanted, self.seen(subject))
-        self.apply(subject, operations)
+        seen, user = self._observe(subject)
+        operations = plan(wanted, seen)
+        self.apply(subject, operations, user)
         return operations
 
     # --- claims -------------------------------------------------------------------------
@@ -199,11 +212,45 @@ class Projector:
 
     # --- the outbox -----------------------------------------------------------------------
 
+    def claim_many(self, subjects: list[str]) -> list[str]:
+        """Claim several people in one transaction; those now held by this worker."""
+        if not subjects:
+            return []
+        until = now() + self.lease
+        with self.sessions() as session:
+            insert = (
+                pg_insert(PersonClaim)
+                if session.get_bind().dialect.name == "postgresql"
+                else sqlite_insert(PersonClaim)
+            )
+            session.execute(
+                insert.values(
+                    [{"subject": s, "worker": self.worker_id, "until": until} for s in subjects]
+                ).on_conflict_do_nothing()
+            )
+            session.execute(  # claims left by a worker that died take over
+                update(PersonClaim)
+                .where(PersonClaim.subject.in_(subjects), PersonClaim.until < now())
+                .values(worker=self.worker_id, until=until)
+            )
+            session.commit()
+            return list(
+                session.scalars(
+                    select(PersonClaim.subject).where(
+                        PersonClaim.subject.in_(subjects), PersonClaim.worker == self.worker_id
+                    )
+                )
+            )
+
     def run_once(self, limit: int = 50) -> RunResult:
-        """Apply the oldest pending people (at most `limit`); stop early if Keycloak is away."""
+        """Apply the oldest pending people (at most `limit`); stop early if Keycloak is away.
+
+        Store work is batched (one claim, one read, one closing transaction per pass), so
+        the store is not the bottleneck; Keycloak calls go one person after the other.
+        """
         result = RunResult()
         with self.sessions() as session:
-            subjects = list(
+            candidates = list(
                 session.execute(
                     select(OutboxEntry.subject)
                     .where(*pending(now()))
@@ -212,82 +259,88 @@ class Projector:
                     .limit(limit)
                 ).scalars()
             )
-        for subject in subjects:
-            if not self.claim(subject):
-                continue
-            result.persons += 1
-            if not self._one(subject, result):
-                result.keycloak_away = True
-                break
-        return result
-
-    def _one(self, subject: str, result: RunResult) -> bool:
-        """Project one claimed person; False when Keycloak is away."""
+        claimed = self.claim_many(candidates)
+        if not claimed:
+            return result
         with self.sessions() as session:
-            rows = list(
-                session.execute(
-                    select(OutboxEntry.id, OutboxEntry.attempts).where(
-                        OutboxEntry.subject == subject, *pending(now())
-                    )
+            rows: dict[str, list[tuple[int, int]]] = {s: [] for s in claimed}
+            for row in session.execute(
+                select(OutboxEntry.subject, OutboxEntry.id, OutboxEntry.attempts).where(
+                    OutboxEntry.subject.in_(claimed), *pending(now())
                 )
-            )
-            ids = [row.id for row in rows]
-            wanted = self.wanted(session, subject)
-            session.rollback()
+            ):
+                rows[row.subject].append((row.id, row.attempts))
+            held = session.scalars(
+                select(Habilitation).where(
+                    Habilitation.subject.in_(claimed), Habilitation.revoked_at.is_(None)
+                )
+            ).all()
+            moment = now()
+            wanted = {s: desired([h for h in held if h.subject == s], moment) for s in claimed}
+        applied: list[int] = []
+        failed: dict[str, list[int]] = {}
+        retry: list[tuple[int, int]] = []
+        away_reason = ""
+        for index, subject in enumerate(claimed):
+            ids = [row_id for row_id, _ in rows[subject]]
+            result.persons += 1
             try:
-                operations = self.project(subject, wanted)
+                result.operations.extend(self.project(subject, wanted[subject]))
+                applied.extend(ids)
             except KeycloakRetriableError as exc:
-                attempts = max((row.attempts for row in rows), default=0) + 1
-                delay = min(2**attempts, MAX_DELAY_SECONDS) * (0.5 + random.random() / 2)  # noqa: S311
+                away_reason = str(exc)
+                retry = [r for s in claimed[index:] for r in rows[s]]
+                result.keycloak_away = True
+                log.warning("projection-reportee", extra={"sujet": subject, "raison": away_reason})
+                break
+            except KeycloakRejectedError as exc:
+                failed.setdefault(str(exc), []).extend(ids)
+                log.error("projection-refusee", extra={"sujet": subject, "raison": str(exc)})
+        with self.sessions() as session:
+            if applied:
                 session.execute(
                     update(OutboxEntry)
-                    .where(OutboxEntry.id.in_(ids))
+                    .where(OutboxEntry.id.in_(applied), OutboxEntry.applied_at.is_(None))
                     .values(
+                        applied_at=now(),
+                        applied_count=OutboxEntry.applied_count + 1,
+                        applied_by=self.worker_id,
                         attempts=OutboxEntry.attempts + 1,
-                        not_before=now() + timedelta(seconds=delay),
-                        error=f"Keycloak injoignable : {exc}"[:2000],
+                        error=None,
                     )
                 )
-                self._release(session, subject)
-                session.commit()
-                result.retried_rows += len(ids)
-                log.warning("projection-reportee", extra={"sujet": subject, "raison": str(exc)})
-                return False
-            except KeycloakRejectedError as exc:
+            for reason, ids in failed.items():
                 session.execute(
                     update(OutboxEntry)
                     .where(OutboxEntry.id.in_(ids))
                     .values(
                         attempts=OutboxEntry.attempts + 1,
                         failed_at=now(),
-                        error=f"Keycloak refuse : {exc}"[:2000],
+                        error=f"Keycloak refuse : {reason}"[:2000],
                     )
                 )
-                self._release(session, subject)
-                session.commit()
-                result.failed_rows += len(ids)
-                log.error("projection-refusee", extra={"sujet": subject, "raison": str(exc)})
-                return True
-            except BaseException:
-                self._release(session, subject)
-                session.commit()
-                raise
+            if retry:
+                attempts = max(a for _, a in retry) + 1
+                delay = min(2**attempts, MAX_DELAY_SECONDS) * (0.5 + random.random() / 2)  # noqa: S311
+                session.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_([r for r, _ in retry]))
+                    .values(
+                        attempts=OutboxEntry.attempts + 1,
+                        not_before=now() + timedelta(seconds=delay),
+                        error=f"Keycloak injoignable : {away_reason}"[:2000],
+                    )
+                )
             session.execute(
-                update(OutboxEntry)
-                .where(OutboxEntry.id.in_(ids), OutboxEntry.applied_at.is_(None))
-                .values(
-                    applied_at=now(),
-                    applied_count=OutboxEntry.applied_count + 1,
-                    applied_by=self.worker_id,
-                    attempts=OutboxEntry.attempts + 1,
-                    error=None,
+                delete(PersonClaim).where(
+                    PersonClaim.subject.in_(claimed), PersonClaim.worker == self.worker_id
                 )
             )
-            self._release(session, subject)
             session.commit()
-            result.applied_rows += len(ids)
-            result.operations.extend(operations)
-            return True
+        result.applied_rows += len(applied)
+        result.failed_rows += sum(len(ids) for ids in failed.values())
+        result.retried_rows += len(retry)
+        return result
 
     def drain(self, deadline_seconds: float = 60.0) -> RunResult:
         """Run until nothing is pending or due (tests, the CLI); sums what was done."""
