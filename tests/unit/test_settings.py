@@ -38,6 +38,7 @@ def test_production_accepts_real_secrets_over_https() -> None:
         client_secret=STRONG,
         session_secret=STRONG,
         code_pepper=STRONG,
+        sync_client_secret=STRONG,
     )
     assert settings.secure_cookies is True
 
@@ -49,6 +50,17 @@ def test_production_refuses_the_development_code_pepper() -> None:
             public_url="https://portail.example.gouv.fr",
             client_secret=STRONG,
             session_secret=STRONG,
+        )
+
+
+def test_production_refuses_the_development_secret_of_the_bridge_service_account() -> None:
+    with pytest.raises(ValidationError, match="sync_client_secret"):
+        Settings(
+            environment="production",
+            public_url="https://portail.example.gouv.fr",
+            client_secret=STRONG,
+            session_secret=STRONG,
+            code_pepper=STRONG,
         )
 
 
