@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -48,6 +49,8 @@ from bridge.etablissement.service import (
 from bridge.etablissement.siret import parse_siret
 from bridge.settings import Settings
 from bridge.sync.keycloak import KeycloakRejectedError, KeycloakRetriableError
+
+log = logging.getLogger(__name__)
 
 OPERATOR_CLI = Actor(subject="operateur-cli", display_name="Opérateur (ligne de commande)")
 PROGRAM = "python -m bridge"
@@ -438,7 +441,8 @@ def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -
     quiet = {"delegation_job_interval_seconds": 0, "sync_interval_seconds": 0}
     context = create_app(settings.model_copy(update=quiet)).state.context
     projector = make_projector(context)
-    projector.ensure_catalog()
+    if not forever:  # a worker ensures it in its loop, so that it outlives a slow start
+        projector.ensure_catalog()
     if command == "rapprocher":
         report = reconcile(projector, repair=repair, progress=True)
         for line in report.lines():
@@ -457,7 +461,18 @@ def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -
         return 0
     applied = failed = 0
     while True:
-        step = projector.run_once()
+        try:
+            if not projector.ready:
+                projector.ensure_catalog()
+            step = projector.run_once()
+        except Exception:
+            if not forever:
+                raise
+            # A worker outlives a passing fault (a locked store, a dropped connection):
+            # its claims stay leased, so nothing is applied twice when it comes back.
+            log.exception("projection-echec")
+            time.sleep(max(settings.sync_interval_seconds, 2.0))
+            continue
         applied += step.applied_rows
         failed += step.failed_rows
         if step.persons:

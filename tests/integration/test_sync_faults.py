@@ -218,6 +218,20 @@ def counts(database_url: str) -> tuple[int, int, int, int]:
         return total, applied or 0, failed or 0, retried or 0
 
 
+def applied_by(database_url: str, worker: subprocess.Popen[bytes]) -> int:
+    """Rows applied by that worker process (its id holds its pid)."""
+    sessions = make_session_factory(make_engine(database_url))
+    with sessions() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxEntry)
+                .where(OutboxEntry.applied_by.like(f"%:{worker.pid}:%"))
+            )
+            or 0
+        )
+
+
 def wait_for(check: object, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not check():  # type: ignore[operator]
@@ -303,6 +317,13 @@ def test_a_worker_killed_during_two_thousand_changes_loses_nothing_and_applies_n
     try:
         writer = write_changes(database_url, subjects, sirets)
         wait_for(lambda: counts(database_url)[1] >= 300, 180, "300 changements appliqués")
+        # Kill a worker that is really at work: both have applied rows by then.
+        wait_for(
+            lambda: applied_by(database_url, first) >= 50 and applied_by(database_url, second),
+            120,
+            f"les deux workers appliquent (journal : {faulty.folder / 'worker-1.log'})",
+        )
+        assert first.poll() is None, (faulty.folder / "worker-1.log").read_text()
         first.kill()  # SIGKILL: its claims stay until their lease ends
         first.wait()
         applied_at_kill = counts(database_url)[1]
