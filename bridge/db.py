@@ -6,7 +6,8 @@ transaction, so a change and its audit entry are written together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,7 +83,12 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Commit if the block succeeds, roll back otherwise (but keep a refusal that counts)."""
+    """Commit if the block succeeds, roll back otherwise (but keep a refusal that counts).
+
+    A change made outside the store during the block (a Keycloak account created) registers
+    its undoing with `on_rollback`: run when the store's part does not commit, so neither
+    side keeps half of it.
+    """
     with factory() as session:
         try:
             yield session
@@ -92,7 +98,26 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
                 session.commit()
             else:
                 session.rollback()
+                _undo(session)
             raise
+        finally:
+            session.info.pop(_UNDO, None)
+
+
+_UNDO = "undo"
+
+
+def on_rollback(session: Session, undo: Callable[[], None]) -> None:
+    """Run `undo` if this unit of work rolls back (latest first)."""
+    session.info.setdefault(_UNDO, []).append(undo)
+
+
+def _undo(session: Session) -> None:
+    for undo in reversed(session.info.pop(_UNDO, [])):
+        try:
+            undo()
+        except Exception:  # the original error matters more; this one is logged
+            logging.getLogger(__name__).exception("annulation-echouee")
 
 
 def migrate(url: str) -> None:
@@ -111,6 +136,7 @@ def import_models() -> None:
     import bridge.audit.models
     import bridge.bpf.models
     import bridge.delegation.models
+    import bridge.employeur.models
     import bridge.etablissement.models
     import bridge.habilitation.models
     import bridge.person.models

@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from bridge.api.bpf import router as bpf_api
 from bridge.api.context import AppContext
 from bridge.api.delegations import router as delegations_api
+from bridge.api.employeur import router as employeur_api
 from bridge.api.errors import install_error_handlers
 from bridge.api.habilitations import router as habilitations_api
 from bridge.api.health import health_router, metrics_router
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(login.router(on_login=on_login))
     app.include_router(habilitations_api)
     app.include_router(delegations_api)
+    app.include_router(employeur_api)
     app.include_router(verifications_api)
     app.include_router(bpf_api)
     app.include_router(pages_router(context, login, templates))

@@ -20,12 +20,14 @@ from bridge.audit.service import Actor
 from bridge.catalog import Catalog
 from bridge.db import unit_of_work
 from bridge.delegation.service import DelegationService
+from bridge.employeur.service import EmployeurService
 from bridge.etablissement.service import EtablissementService
 from bridge.habilitation.service import HabilitationService
 from bridge.notification import Email, Mailer
 from bridge.person.models import Person
 from bridge.person.service import remember_person
 from bridge.settings import Settings
+from bridge.sync.keycloak import KeycloakDirectory
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Services:
     etablissements: EtablissementService
     habilitations: HabilitationService
     delegations: DelegationService
+    employeur: EmployeurService
 
 
 REMEMBERED_MAX = 10_000
@@ -48,6 +51,15 @@ class AppContext:
     verifier: TokenVerifier
     # (subject, e-mail, given name, family name) already written to the store by this process.
     remembered: set[tuple[str, str, str, str]] = field(default_factory=set)
+    _directory: KeycloakDirectory | None = None
+
+    def directory(self) -> KeycloakDirectory:
+        """The bridge's admin-API client (its service account), made on first use."""
+        if self._directory is None:
+            from bridge.sync.jobs import bridge_directory
+
+            self._directory = bridge_directory(self.settings)
+        return self._directory
 
     @contextmanager
     def work(self) -> Iterator[Services]:
@@ -65,7 +77,10 @@ class AppContext:
                 habilitations,
                 timedelta(days=self.settings.invitation_validity_days),
             )
-            yield Services(session, etablissements, habilitations, delegations)
+            employeur = EmployeurService(
+                session, self.catalog, habilitations, self.directory, self.settings.public_url
+            )
+            yield Services(session, etablissements, habilitations, delegations, employeur)
 
     def send(self, *emails: Email) -> bool:
         """Send every e-mail (one failure does not stop the others); True if all left."""

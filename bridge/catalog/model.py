@@ -42,6 +42,31 @@ class Role(_Strict):
     console: bool = True
 
 
+class OrganisationType(_Strict):
+    id: Identifier
+    label: str = Field(min_length=1)
+
+
+class MenuEntry(_Strict):
+    """One entry of a démarche's home menu; who sees it is data, not code."""
+
+    id: Identifier
+    label: str = Field(min_length=1)
+    description: str = ""
+    destination: str = Field(pattern=r"^(/|https://)", min_length=1)
+    organisation_types: tuple[Identifier, ...] = ()
+    roles: tuple[Identifier, ...] = ()
+
+    def shown_to(self, organisation_type: str, roles: set[str]) -> bool:
+        """Seen by an organisation of that type, by a holder of one of `roles` (or anyone)."""
+        return (not self.organisation_types or organisation_type in self.organisation_types) and (
+            not self.roles or bool(roles & set(self.roles))
+        )
+
+    def address(self, siret: str) -> str:
+        return self.destination.replace("{siret}", siret)
+
+
 class Demarche(_Strict):
     id: Identifier
     title: str = Field(min_length=1)
@@ -52,6 +77,8 @@ class Demarche(_Strict):
     access_requests: bool = False
     redelegation: bool = False
     roles: tuple[Role, ...] = Field(min_length=1)
+    organisation_types: tuple[Identifier, ...] = ()
+    menu: tuple[MenuEntry, ...] = ()
 
     def role(self, role_id: str) -> Role | None:
         return next((r for r in self.roles if r.id == role_id), None)
@@ -91,6 +118,31 @@ class Demarche(_Strict):
             self.roles_acting_as(g) & granter_roles for g in role.granted_by if g != OPERATOR
         )
 
+    def may_renew_password(
+        self, renewer_roles: set[str], holder_roles: set[str], *, operator: bool = False
+    ) -> bool:
+        """May someone holding `renewer_roles` renew the password of a holder of
+        `holder_roles` (same SIRET)? Every role held must allow it: the strictest wins."""
+        rules = [self.role(r) for r in holder_roles]
+        if not holder_roles or any(r is None or not r.password_renewed_by for r in rules):
+            return False
+        return all(
+            (operator and OPERATOR in r.password_renewed_by)
+            or any(
+                self.roles_acting_as(g) & renewer_roles
+                for g in r.password_renewed_by
+                if g != OPERATOR
+            )
+            for r in rules
+            if r is not None
+        )
+
+    def menu_for(self, organisation_type: str, roles: set[str]) -> tuple[MenuEntry, ...]:
+        return tuple(e for e in self.menu if e.shown_to(organisation_type, roles))
+
+    def menu_entry(self, entry_id: str) -> MenuEntry | None:
+        return next((e for e in self.menu if e.id == entry_id), None)
+
     @property
     def delegable_roles(self) -> tuple[Role, ...]:
         return tuple(r for r in self.roles if r.delegable)
@@ -98,7 +150,16 @@ class Demarche(_Strict):
 
 class Catalog(_Strict):
     version: Literal[1]
+    organisation_types: tuple[OrganisationType, ...] = ()
     demarches: tuple[Demarche, ...] = Field(min_length=1)
+
+    def organisation_type(self, type_id: str) -> OrganisationType | None:
+        return next((t for t in self.organisation_types if t.id == type_id), None)
+
+    @property
+    def employer_demarches(self) -> tuple[Demarche, ...]:
+        """Démarches whose SIRETs are organisations created by the operator."""
+        return tuple(d for d in self.demarches if d.organisation_types)
 
     def demarche(self, demarche_id: str) -> Demarche | None:
         return next((d for d in self.demarches if d.id == demarche_id), None)
@@ -150,6 +211,24 @@ def _cross_check(catalog: Catalog) -> Iterator[tuple[tuple[Any, ...], str]]:
                 (*here, "first_holder_role"),
                 (f"le rôle « {demarche.first_holder_role} » n'existe pas dans « {demarche.id} »"),
             )
+        known_types = {t.id for t in catalog.organisation_types}
+        for t_index, type_id in enumerate(demarche.organisation_types):
+            if type_id not in known_types:
+                yield (
+                    (*here, "organisation_types", t_index),
+                    f"le type d'organisation « {type_id} » n'est pas déclaré",
+                )
+        for m_index, entry in enumerate(demarche.menu):
+            for field, refs, known in (
+                ("organisation_types", entry.organisation_types, set(demarche.organisation_types)),
+                ("roles", entry.roles, set(role_ids)),
+            ):
+                for i, ref in enumerate(refs):
+                    if ref not in known:
+                        yield (
+                            (*here, "menu", m_index, field, i),
+                            f"« {ref} » n'existe pas dans « {demarche.id} »",
+                        )
         for r_index, role in enumerate(demarche.roles):
             at = (*here, "roles", r_index)
             if role_ids.count(role.id) > 1:

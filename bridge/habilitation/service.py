@@ -206,7 +206,7 @@ class HabilitationService:
             query = query.where(Habilitation.granted_how != GrantedHow.DELEGATION)
         return set(self.session.scalars(query))
 
-    def _require_manager(self, actor: Actor, demarche: Demarche, siret: str, role: str) -> None:
+    def require_manager(self, actor: Actor, demarche: Demarche, siret: str, role: str) -> None:
         held = self.roles_held(actor.subject, demarche, siret, managing=True)
         if not demarche.may_grant(held, role, operator=actor.operator):
             raise ForbiddenError(
@@ -364,7 +364,13 @@ class HabilitationService:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
         role = self._role(demarche, role)
         siret = parse_siret(siret)
-        self._require_manager(actor, demarche, siret, role)
+        self.require_manager(actor, demarche, siret, role)
+        return self.grant_checked(actor, subject, demarche, role, siret)
+
+    def grant_checked(
+        self, actor: Actor, subject: str, demarche: Demarche, role: str, siret: str
+    ) -> Habilitation:
+        """Grant a role the caller has checked the actor may give (by a manager or operator)."""
         return self._grant(
             actor,
             subject,
@@ -409,8 +415,8 @@ class HabilitationService:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
         role = self._role(demarche, role)
         current = self._habilitation(demarche, habilitation_id)
-        self._require_manager(actor, demarche, current.siret, current.role)
-        self._require_manager(actor, demarche, current.siret, role)
+        self.require_manager(actor, demarche, current.siret, current.role)
+        self.require_manager(actor, demarche, current.siret, role)
         if current.granted_how == GrantedHow.DELEGATION:
             raise ConflictError(
                 "Cette habilitation vient d'une délégation : modifiez ou révoquez la délégation."
@@ -443,7 +449,7 @@ class HabilitationService:
     def remove(self, actor: Actor, demarche_id: str, habilitation_id: int) -> None:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
         current = self._habilitation(demarche, habilitation_id)
-        self._require_manager(actor, demarche, current.siret, current.role)
+        self.require_manager(actor, demarche, current.siret, current.role)
         self._refuse_last_holder(demarche, current)
         self.remove_checked(actor, demarche, current)
 
@@ -622,7 +628,7 @@ class HabilitationService:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
         request = self._pending(demarche, request_id)
         role = self._role(demarche, role or request.wished_role)
-        self._require_manager(actor, demarche, request.siret, role)
+        self.require_manager(actor, demarche, request.siret, role)
         self._decide(actor, request, RequestStatus.APPROVED, role, None)
         habilitation = self._grant(
             actor,
@@ -652,7 +658,7 @@ class HabilitationService:
             raise InvalidInputError(
                 "Indiquez le motif du refus : la personne le verra.", field="reason"
             )
-        self._require_manager(
+        self.require_manager(
             actor, demarche, request.siret, request.wished_role or demarche.first_holder_role
         )
         self._decide(actor, request, RequestStatus.REFUSED, None, reason[:500])

@@ -167,9 +167,11 @@ def _submitted_values(event: dict[str, Any]) -> set[str] | None:
         representation = json.loads(event.get("representation") or "null")
     except ValueError:
         return None
-    if not isinstance(representation, dict) or "attributes" not in representation:
+    if not isinstance(representation, dict):
         return None
-    attributes = representation.get("attributes") or {}
+    attributes = representation.get("attributes")
+    if not isinstance(attributes, dict) or HABILITATION_ATTRIBUTE not in attributes:
+        return None  # Keycloak keeps an attribute an update leaves out: nothing was removed
     return {str(v).strip() for v in attributes.get(HABILITATION_ATTRIBUTE, []) if str(v).strip()}
 
 

@@ -22,6 +22,7 @@ from bridge.sync.worker import Projector
 
 if TYPE_CHECKING:
     from bridge.api.context import AppContext
+    from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +31,21 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def make_projector(context: AppContext) -> Projector:
-    settings = context.settings
-    directory = KeycloakDirectory.with_service_account(
+def bridge_directory(settings: Settings) -> KeycloakDirectory:
+    """The admin-API adapter with the bridge's service account (client `bridge`)."""
+    return KeycloakDirectory.with_service_account(
         (settings.keycloak_internal_url or settings.keycloak_url).rstrip("/"),
         settings.keycloak_realm,
         settings.sync_client_id,
         settings.sync_client_secret.get_secret_value(),
     )
+
+
+def make_projector(context: AppContext) -> Projector:
+    settings = context.settings
     return Projector(
         context.sessions,
-        directory,
+        bridge_directory(settings),
         context.catalog,
         worker_id(),
         settings.sync_token_habilitations_max,

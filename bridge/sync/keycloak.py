@@ -113,6 +113,66 @@ class KeycloakDirectory:
         user_id: str = _call(lambda: self._admin.create_user(payload, exist_ok=True))
         return user_id
 
+    # --- accounts made by the bridge (employer space) --------------------------------------
+
+    def email_taken(self, email: str) -> bool:
+        """Does an account of the realm already use this e-mail (exact match)?"""
+        found: list[dict[str, Any]] = _call(
+            lambda: self._admin.get_users({"email": email, "exact": True, "max": 1})
+        )
+        return bool(found)
+
+    def create_account(
+        self, person: NewPerson, temporary_password: str, attributes: dict[str, list[str]]
+    ) -> str:
+        """A new account with a temporary password (changed at first login, then the CGU).
+
+        Never "ensure": a username or e-mail already there is a refusal (409), so two
+        submissions of one form cannot share an account.
+        """
+        payload: dict[str, Any] = {
+            "username": person.username,
+            "email": person.email,
+            "firstName": person.first_name,
+            "lastName": person.last_name,
+            "emailVerified": True,
+            "enabled": True,
+            "attributes": {**person.attributes(), **attributes},
+            "credentials": [{"type": "password", "value": temporary_password, "temporary": True}],
+        }
+        user_id: str = _call(lambda: self._admin.create_user(payload, exist_ok=False))
+        return user_id
+
+    def delete_account(self, user_id: str) -> None:
+        """Undo an account whose store write failed (gone already counts as done)."""
+        try:
+            _call(lambda: self._admin.delete_user(user_id))
+        except KeycloakRejectedError as exc:
+            if exc.status != 404:
+                raise
+
+    def update_account(
+        self, user_id: str, first_name: str, last_name: str, attributes: dict[str, list[str]]
+    ) -> None:
+        """Names and the given attributes; the others (habilitations, CGU) are kept."""
+        user = self.person(user_id)
+        user["firstName"], user["lastName"] = first_name, last_name
+        user["attributes"] = {**(user.get("attributes") or {}), **attributes}
+        _call(lambda: self._admin.update_user(user_id, user))
+
+    def renew_password(self, user_id: str, temporary_password: str) -> None:
+        """A temporary password (changed at next login) and every open session ended."""
+        _call(lambda: self._admin.set_user_password(user_id, temporary_password, temporary=True))
+        _call(lambda: self._admin.user_logout(user_id))
+
+    def set_enabled(self, user_id: str, enabled: bool) -> None:
+        """Open or close the account; closing it ends its sessions."""
+        user = self.person(user_id)  # whole: Keycloak's profile treats an absent field as empty
+        user["enabled"] = enabled
+        _call(lambda: self._admin.update_user(user_id, user))
+        if not enabled:
+            _call(lambda: self._admin.user_logout(user_id))
+
     def sessions(self, user_id: str) -> list[dict[str, Any]]:
         """The person's open SSO sessions."""
         sessions: list[dict[str, Any]] = _call(lambda: self._admin.get_sessions(user_id))
@@ -283,8 +343,11 @@ class KeycloakDirectory:
         attributes = dict(user.get("attributes") or {})
         # An empty list, not an absent key: Keycloak keeps an attribute the update omits.
         attributes[HABILITATION_ATTRIBUTE] = values
-        user["attributes"] = attributes
-        _call(lambda: self._admin.update_user(user_id, user))
+        # The profile only: `enabled`, `requiredActions`, `emailVerified` left out are left
+        # alone by Keycloak, so a person deactivated or sent to change a password meanwhile
+        # is not undone by this write.
+        profile = {k: user[k] for k in ("username", "email", "firstName", "lastName") if k in user}
+        _call(lambda: self._admin.update_user(user_id, {**profile, "attributes": attributes}))
 
     def group_ids_of(self, user_id: str) -> set[str]:
         ids: set[str] = set()

@@ -1,0 +1,1 @@
+"""The employer space (second guide): organisations, units and their gestionnaires."""
