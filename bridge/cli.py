@@ -6,6 +6,9 @@ python -m bridge operateur import FICHIER.csv --demarche D [--lettres L.csv] [--
     import establishments (`siret;raison_sociale`) and issue their activation codes
 python -m bridge operateur code SIRET --demarche D [--reemettre]
     issue (or reissue) the activation code of one establishment
+python -m bridge operateur organisation SIRET --type T --raison-sociale R --civilite C
+                                         --nom N --prenom P --email E [--telephone] [--mobile]
+    open the employer space to an organisation and appoint its main administrator
 python -m bridge sync appliquer [--continu]
     apply the outbox to Keycloak (once until empty, or forever as a worker process)
 python -m bridge sync rapprocher [--reparer]
@@ -310,6 +313,40 @@ def issue_one_code(settings: Settings, siret: str, demarche_id: str, reissue: bo
     return 0
 
 
+# --- operateur organisation ----------------------------------------------------------------
+
+
+def open_organisation(settings: Settings, args: argparse.Namespace) -> int:
+    """An organisation of the employer space and its main administrator, in one unit of work:
+    the account is created in Keycloak, its login id printed, its temporary password e-mailed.
+    """
+    from bridge.api.app import create_app
+    from bridge.employeur.service import Details
+
+    migrate(settings.database_url)
+    quiet = {"delegation_job_interval_seconds": 0, "sync_interval_seconds": 0}
+    context = create_app(settings.model_copy(update=quiet)).state.context
+    operator = Actor(OPERATOR_CLI.subject, OPERATOR_CLI.display_name, operator=True)
+    details = Details(
+        args.civilite, args.nom, args.prenom, args.email, args.telephone, args.mobile, None, None
+    )
+    with context.work() as work:
+        organisation = work.employeur.create_organisation(
+            operator, args.siret, args.type, args.raison_sociale
+        )
+        created = work.employeur.appoint_principal(operator, organisation.siret, details)
+        login_id = created.gestionnaire.login_id
+    sent = context.send(created.email)
+    print(f"Organisation {organisation.siret} ouverte ({args.type}).")
+    print(f"Identifiant de l'administrateur principal : {login_id} (à lui transmettre).")
+    print(
+        "Son mot de passe temporaire lui a été envoyé par courriel."
+        if sent
+        else "Le courriel du mot de passe n'a pas pu partir : renouvelez-le depuis le portail."
+    )
+    return 0
+
+
 # --- parser and entry point ----------------------------------------------------------------
 
 
@@ -385,6 +422,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="révoquer le code encore actif et en émettre un nouveau",
     )
+    opening = _with_help(
+        operator_commands.add_parser(
+            "organisation",
+            help="ouvrir l'espace employeur à une organisation et désigner son administrateur",
+            add_help=False,
+        )
+    )
+    opening.add_argument("siret", metavar="SIRET", help="SIRET de l'organisation")
+    opening.add_argument("--type", required=True, help="type d'organisation (catalogue)")
+    opening.add_argument("--raison-sociale", required=True, dest="raison_sociale")
+    opening.add_argument("--civilite", required=True, choices=["madame", "monsieur"])
+    opening.add_argument("--nom", required=True, help="nom de l'administrateur principal")
+    opening.add_argument("--prenom", required=True)
+    opening.add_argument("--email", required=True)
+    opening.add_argument("--telephone", default=None, help="téléphone fixe")
+    opening.add_argument("--mobile", default=None, help="téléphone mobile")
     delegations = _with_help(
         commands.add_parser("delegations", help="délégations à des tiers", add_help=False)
     )
@@ -512,6 +565,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.command == "import":
         return import_etablissements(settings, args.file, args.demarche, args.lettres, args.rejets)
+    if args.command == "organisation":
+        return open_organisation(settings, args)
     return issue_one_code(settings, args.siret, args.demarche, args.reemettre)
 
 

@@ -22,6 +22,7 @@ from bridge.api.oidc import EndedSessions, OidcLogin, SessionUser
 from bridge.api.pages import LoginRequiredError, pages_router
 from bridge.api.pages_bpf import bpf_pages
 from bridge.api.pages_delegations import delegation_pages
+from bridge.api.pages_employeur import employeur_pages
 from bridge.api.portal import portal_router
 from bridge.api.templating import make_templates, mount_assets
 from bridge.api.tokens import TokenVerifier
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bpf_api)
     app.include_router(pages_router(context, login, templates))
     app.include_router(delegation_pages(context, templates))
+    app.include_router(employeur_pages(context, templates))
     app.include_router(bpf_pages(context, templates))
     app.include_router(portal_router(settings, login, templates))
 

@@ -135,6 +135,11 @@ def pages_router(context: AppContext, login: OidcLogin, templates: Jinja2Templat
         held: dict[str, list[Habilitation]] = {}
         for habilitation in mine:
             held.setdefault(habilitation.demarche, []).append(habilitation)
+        employer = {d.id for d in catalog.employer_demarches}
+        spaces = {h.siret for h in mine if h.demarche in employer}
+        if len(spaces) == 1 and all(h.demarche in employer for h in mine) and not requests:
+            # The guide: an employer's gestionnaire lands on the employer home.
+            return RedirectResponse(f"/employeur/{spaces.pop()}", status_code=303)
         return render(
             request,
             "home.html",

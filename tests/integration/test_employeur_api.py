@@ -422,3 +422,35 @@ def test_a_gestionnaire_of_the_training_demarches_cannot_call_the_administration
     stranger = new_caller(platform, callers, "Simple", "Usager")
     assert stranger.http.get(organisation.path("/gestionnaires")).status_code == 403
     assert add(stranger, organisation.siret, "Intrus").status_code == 403
+
+
+def test_the_operator_opens_an_organisation_from_the_command_line(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bridge.cli import main
+    from tests.support.sirets import new_siret
+
+    settings = platform.portal_settings
+    for name, value in {
+        "PUBLIC_URL": settings.public_url,
+        "KEYCLOAK_URL": settings.keycloak_url,
+        "KEYCLOAK_REALM": settings.keycloak_realm,
+        "DATABASE_URL": settings.database_url,
+        "SMTP_PORT": str(settings.smtp_port),
+        "SESSION_SECRET": settings.session_secret.get_secret_value(),
+    }.items():
+        monkeypatch.setenv(f"BRIDGE_{name}", value)
+    siret, email = new_siret(), person_form("Cli", "Principal")["email"]
+    command = ["operateur", "organisation", siret, "--type", "employeur-public"]
+    person = ["--civilite", "monsieur", "--nom", "Principal", "--prenom", "Cli", "--email", email]
+
+    assert main([*command, "--raison-sociale", "Mairie", *person, "--mobile", "0611223344"]) == 0
+
+    out = capsys.readouterr().out
+    login_id = out.split("Identifiant de l'administrateur principal : ")[1].split()[0]
+    assert platform.admin().get_users({"username": login_id, "exact": True})[0]["email"] == email
+    assert temporary_password_of(platform, email)
+    # Again: refused in French, nothing created twice.
+    assert main([*command, "--raison-sociale", "Mairie", *person]) == 2
+    assert "existe déjà" in capsys.readouterr().err
+    assert len(platform.admin().get_users({"email": email, "exact": True})) == 1

@@ -126,3 +126,49 @@ def test_a_bad_catalog_stops_the_app_start(tmp_path: Path) -> None:
     path = _broken(tmp_path, "entry: operator", "entry: courrier")
     with pytest.raises(CatalogError):
         create_app(Settings(catalog_file=path))
+
+
+def test_who_renews_whose_password_comes_from_the_catalog() -> None:
+    employer = load_catalog().demarche("espace-employeur-cpf")
+    assert employer is not None
+    renews = employer.may_renew_password
+    assert renews({"administrateur-delegue"}, {"gestionnaire"})
+    assert renews({"administrateur-principal"}, {"administrateur-delegue"})
+    assert not renews({"administrateur-delegue"}, {"administrateur-delegue"})
+    assert not renews({"administrateur-principal"}, {"administrateur-principal"})
+    assert renews(set(), {"administrateur-principal"}, operator=True)
+    assert not renews(set(), {"gestionnaire"}, operator=True)
+    # Holding two roles: the stricter rule wins.
+    assert not renews({"administrateur-delegue"}, {"gestionnaire", "administrateur-delegue"})
+
+
+def test_the_menu_entries_depend_on_the_organisation_type_and_the_role() -> None:
+    employer = load_catalog().demarche("espace-employeur-cpf")
+    assert employer is not None
+
+    def ids(kind: str, roles: set[str]) -> list[str]:
+        return [e.id for e in employer.menu_for(kind, roles)]
+
+    assert ids("employeur", {"gestionnaire"}) == ["donnees-personnelles"]
+    assert ids("employeur-public", {"administrateur-delegue"}) == [
+        "donnees-personnelles",
+        "habilitations",
+    ]
+    assert ids("conseil-regional", {"gestionnaire"}) == [
+        "donnees-personnelles",
+        "espace-titulaire",
+        "cloture-simplifiee",
+    ]
+    entry = employer.menu_entry("habilitations")
+    assert entry is not None
+    assert entry.address("12345678901234") == "/employeur/12345678901234/gestionnaires"
+
+
+def test_a_menu_entry_for_an_unknown_organisation_type_names_its_line(tmp_path: Path) -> None:
+    path = _broken(
+        tmp_path,
+        "        organisation_types: [conseil-regional]\n      - id: cloture",
+        "        organisation_types: [banque]\n      - id: cloture",
+    )
+    with pytest.raises(CatalogError, match="« banque » n'existe pas dans « espace-employeur-cpf »"):
+        load_catalog(path)

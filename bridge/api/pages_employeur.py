@@ -1,0 +1,412 @@
+"""Portal pages of the employer space (second guide): its home with the left menu, the
+gestionnaires' list, « Ajouter un gestionnaire » (with « Ajouter une unité »), a
+gestionnaire's details, and the operator's page that opens an organisation.
+
+Thin: every rule is in `bridge.employeur.service`. A refusal re-renders the form with the
+French reason next to its field and the inputs kept; a success redirects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from bridge.api.context import AppContext
+from bridge.api.csrf import require_csrf
+from bridge.api.oidc import SessionUser
+from bridge.api.pages import UserDep, actor_of, flash, render_page
+from bridge.employeur.service import Details
+from bridge.errors import BridgeError, InvalidInputError
+from bridge.etablissement.models import Etablissement
+
+_PERSON_FIELDS = (
+    "civilite",
+    "nom",
+    "prenom",
+    "email",
+    "telephone_fixe",
+    "telephone_mobile",
+    "unite",
+    "niveau",
+    "role",
+    "nouvelle_unite",
+)
+_ORGANISATION_FIELDS = ("siret", "type", "raison_sociale")
+
+
+def _details(values: dict[str, str]) -> Details:
+    unite = values.get("unite", "")
+    if unite and not unite.isdigit():
+        raise InvalidInputError("Cette unité n'existe pas dans l'organisation.", field="unite")
+    return Details(
+        values.get("civilite", ""),
+        values.get("nom", ""),
+        values.get("prenom", ""),
+        values.get("email", ""),
+        values.get("telephone_fixe"),
+        values.get("telephone_mobile"),
+        int(unite) if unite else None,
+        values.get("niveau"),
+    )
+
+
+def employeur_pages(context: AppContext, templates: Jinja2Templates) -> APIRouter:
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+    catalog = context.catalog
+
+    def render(
+        request: Request, name: str, user: SessionUser, status: int = 200, **values: Any
+    ) -> Response:
+        return render_page(templates, request, name, user, status, **values)
+
+    async def form_values(request: Request, fields: tuple[str, ...]) -> dict[str, str]:
+        form = await request.form()
+        return {k: str(form.get(k, ""))[:254].strip() for k in fields}
+
+    def space(request: Request, user: SessionUser, siret: str) -> dict[str, Any]:
+        """What every page of an organisation shows: its name, type and left menu."""
+        with context.work() as work:
+            organisation, demarche, menu = work.employeur.menu(actor_of(request, user), siret)
+            roles = work.employeur.roles_of(user.sub, organisation.siret, demarche)
+            etablissement = work.session.get(Etablissement, organisation.siret)
+            name = etablissement.name if etablissement else organisation.siret
+        kind = catalog.organisation_type(organisation.type)
+        return {
+            "organisation": organisation,
+            "organisation_nom": name,
+            "organisation_type": kind.label if kind else organisation.type,
+            "demarche": demarche,
+            "menu": menu,
+            "mes_roles": roles,
+        }
+
+    # --- home and menu --------------------------------------------------------------------
+
+    @router.get("/employeur")
+    def choose(request: Request, user: UserDep) -> Response:
+        with context.work() as work:
+            mine = work.employeur.organisations_of(user.sub)
+        if len(mine) == 1:
+            return RedirectResponse(f"/employeur/{mine[0][0].siret}", status_code=303)
+        return render(request, "employeur_choix.html", user, organisations=mine)
+
+    @router.get("/employeur/{siret}")
+    def home(request: Request, siret: str, user: UserDep) -> Response:
+        return render(request, "employeur_accueil.html", user, **space(request, user, siret))
+
+    @router.get("/employeur/{siret}/menu/{entry_id}")
+    def menu_entry(request: Request, siret: str, entry_id: str, user: UserDep) -> Response:
+        """A menu entry's destination, only for those the catalog shows it to."""
+        values = space(request, user, siret)
+        entry = next((e for e in values["menu"] if e.id == entry_id), None)
+        if entry is None:
+            return render(
+                request,
+                "error.html",
+                user,
+                status=403,
+                title="Accès réservé",
+                detail="Cette rubrique n'est pas ouverte à votre organisation ou à votre rôle.",
+            )
+        return RedirectResponse(entry.address(values["organisation"].siret), status_code=303)
+
+    # --- the gestionnaires' list ----------------------------------------------------------
+
+    @router.get("/employeur/{siret}/gestionnaires")
+    def listing(
+        request: Request,
+        siret: str,
+        user: UserDep,
+        recherche: str = "",
+        unite: str = "",
+        role: str = "",
+        page: int = 1,
+    ) -> Response:
+        actor = actor_of(request, user)
+        with context.work() as work:
+            organisation, demarche, roles = work.employeur.require_administrator(actor, siret)
+            found = work.employeur.page(
+                organisation.siret,
+                search=recherche[:100],
+                unite_id=int(unite) if unite.isdigit() else None,
+                role=role[:64],
+                page=max(1, min(page, 100_000)),
+            )
+            units = work.employeur.units(organisation.siret)
+            manageable = {
+                r.id
+                for r in demarche.roles
+                if demarche.may_grant(roles, r.id, operator=actor.operator)
+            }
+            renewable = {
+                r.id
+                for r in demarche.roles
+                if demarche.may_renew_password(roles, {r.id}, operator=actor.operator)
+            }
+        return render(
+            request,
+            "employeur_gestionnaires.html",
+            user,
+            **space(request, user, siret),
+            resultats=found,
+            unites=units,
+            filtres={"recherche": recherche, "unite": unite, "role": role},
+            gerables=manageable,
+            renouvelables=renewable,
+        )
+
+    # --- « Ajouter un gestionnaire » -------------------------------------------------------
+
+    def add_form(
+        request: Request,
+        user: SessionUser,
+        siret: str,
+        values: dict[str, str],
+        errors: dict[str, str],
+        status: int = 200,
+    ) -> Response:
+        actor = actor_of(request, user)
+        with context.work() as work:
+            organisation, demarche, roles = work.employeur.require_administrator(actor, siret)
+            units = work.employeur.units(organisation.siret)
+            choices = work.employeur.grantable_roles(actor, demarche, roles)
+        return render(
+            request,
+            "employeur_ajout.html",
+            user,
+            status=status,
+            **space(request, user, siret),
+            unites=units,
+            roles_possibles=[demarche.role(r) for r in choices],
+            valeurs=values,
+            erreurs=errors,
+        )
+
+    @router.get("/employeur/{siret}/gestionnaires/nouveau")
+    def new(request: Request, siret: str, user: UserDep) -> Response:
+        return add_form(request, user, siret, {"role": "gestionnaire"}, {})
+
+    @router.post("/employeur/{siret}/gestionnaires")
+    async def add(request: Request, siret: str, user: UserDep) -> Response:
+        values = await form_values(request, _PERSON_FIELDS)
+        form = await request.form()
+        actor = actor_of(request, user)
+        if form.get("action") == "ajouter-unite":  # « Ajouter une unité », inputs kept
+
+            def add_unit() -> int:
+                with context.work() as work:
+                    return work.employeur.add_unit(actor, siret, values["nouvelle_unite"]).id
+
+            try:
+                values["unite"] = str(await run_in_threadpool(add_unit))
+            except BridgeError as exc:
+                return add_form(
+                    request, user, siret, values, {"nouvelle_unite": exc.detail}, exc.status
+                )
+            values["nouvelle_unite"] = ""
+            return add_form(request, user, siret, values, {})
+
+        def create() -> tuple[str, str, Any]:
+            with context.work() as work:
+                created = work.employeur.add(actor, siret, _details(values), values["role"])
+                g = created.gestionnaire
+                return g.siret, g.subject, (g.login_id, created.email)
+
+        try:
+            org, subject, (login_id, email) = await run_in_threadpool(create)
+        except BridgeError as exc:
+            field = str(exc.extra.get("field", "email"))
+            return add_form(request, user, siret, values, {field: exc.detail}, exc.status)
+        sent = context.send(email)
+        flash(
+            request,
+            f"Le gestionnaire est habilité. Son identifiant est {login_id} : transmettez-le-lui. "
+            + (
+                "Son mot de passe temporaire lui a été envoyé par courriel."
+                if sent
+                else "Le courriel du mot de passe n'a pas pu partir : renouvelez-le plus tard."
+            ),
+        )
+        return RedirectResponse(f"/employeur/{org}/gestionnaires/{subject}", status_code=303)
+
+    # --- one gestionnaire -----------------------------------------------------------------
+
+    def detail_page(
+        request: Request,
+        user: SessionUser,
+        siret: str,
+        subject: str,
+        values: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Response:
+        actor = actor_of(request, user)
+        with context.work() as work:
+            organisation, demarche, roles = work.employeur.require_administrator(actor, siret)
+            row = work.employeur.row(work.employeur.gestionnaire(organisation.siret, subject))
+            units = work.employeur.units(organisation.siret)
+            choices = work.employeur.grantable_roles(actor, demarche, roles)
+            may_manage = demarche.may_grant(roles, row.gestionnaire.role, operator=actor.operator)
+            may_renew = demarche.may_renew_password(
+                roles, {row.gestionnaire.role}, operator=actor.operator
+            )
+        g, p = row.gestionnaire, row.person
+        current = {
+            "civilite": g.civility,
+            "nom": p.last_name,
+            "prenom": p.first_name,
+            "telephone_fixe": g.landline or "",
+            "telephone_mobile": g.mobile or "",
+            "unite": str(g.unite_id or ""),
+            "niveau": g.level or "",
+            "role": g.role,
+        }
+        role_choices = [demarche.role(r) for r in dict.fromkeys([*choices, g.role])]
+        return render(
+            request,
+            "employeur_gestionnaire.html",
+            user,
+            status=status,
+            **space(request, user, siret),
+            ligne=row,
+            unites=units,
+            roles_possibles=role_choices,
+            valeurs=values or current,
+            erreurs=errors or {},
+            peut_gerer=may_manage,
+            peut_renouveler=may_renew,
+        )
+
+    @router.get("/employeur/{siret}/gestionnaires/{subject}")
+    def detail(request: Request, siret: str, subject: str, user: UserDep) -> Response:
+        return detail_page(request, user, siret, subject)
+
+    @router.post("/employeur/{siret}/gestionnaires/{subject}")
+    async def modify(request: Request, siret: str, subject: str, user: UserDep) -> Response:
+        values = await form_values(request, _PERSON_FIELDS)
+        actor = actor_of(request, user)
+
+        def change() -> None:
+            with context.work() as work:
+                work.employeur.modify(actor, siret, subject, _details(values), values["role"])
+
+        try:
+            await run_in_threadpool(change)
+        except BridgeError as exc:
+            field = str(exc.extra.get("field", "nom"))
+            return detail_page(
+                request, user, siret, subject, values, {field: exc.detail}, exc.status
+            )
+        flash(request, "Les informations du gestionnaire sont enregistrées.")
+        return RedirectResponse(f"/employeur/{siret}/gestionnaires/{subject}", status_code=303)
+
+    async def act(
+        request: Request, user: SessionUser, siret: str, subject: str, what: str
+    ) -> Response:
+        actor = actor_of(request, user)
+
+        def run() -> str:
+            with context.work() as work:
+                if what == "mot-de-passe":
+                    email = work.employeur.renew_password(actor, siret, subject)
+                else:
+                    work.employeur.set_active(actor, siret, subject, what == "reactivation")
+                    email = None
+            if email is not None and not context.send(email):
+                return "Le mot de passe est renouvelé, mais le courriel n'a pas pu partir."
+            return {
+                "mot-de-passe": "Le mot de passe est renouvelé : un mot de passe temporaire a "
+                "été envoyé au gestionnaire, ses sessions ouvertes sont fermées.",
+                "desactivation": "Le gestionnaire est désactivé : il ne peut plus se connecter.",
+                "reactivation": "Le gestionnaire est réactivé.",
+            }[what]
+
+        try:
+            flash(request, await run_in_threadpool(run))
+        except BridgeError as exc:
+            flash(request, exc.detail, "error")
+        return RedirectResponse(f"/employeur/{siret}/gestionnaires/{subject}", status_code=303)
+
+    @router.post("/employeur/{siret}/gestionnaires/{subject}/mot-de-passe")
+    async def renew(request: Request, siret: str, subject: str, user: UserDep) -> Response:
+        return await act(request, user, siret, subject, "mot-de-passe")
+
+    @router.post("/employeur/{siret}/gestionnaires/{subject}/desactivation")
+    async def deactivate(request: Request, siret: str, subject: str, user: UserDep) -> Response:
+        return await act(request, user, siret, subject, "desactivation")
+
+    @router.post("/employeur/{siret}/gestionnaires/{subject}/reactivation")
+    async def reactivate(request: Request, siret: str, subject: str, user: UserDep) -> Response:
+        return await act(request, user, siret, subject, "reactivation")
+
+    # --- the operator ---------------------------------------------------------------------
+
+    def operator_page(
+        request: Request,
+        user: SessionUser,
+        values: dict[str, str],
+        errors: dict[str, str],
+        status: int = 200,
+    ) -> Response:
+        return render(
+            request,
+            "employeur_operateur.html",
+            user,
+            status=status,
+            types=catalog.organisation_types,
+            valeurs=values,
+            erreurs=errors,
+        )
+
+    @router.get("/operateur/organisations")
+    def operator_home(request: Request, user: UserDep) -> Response:
+        if not user.operator:
+            return render(
+                request,
+                "error.html",
+                user,
+                status=403,
+                title="Accès réservé",
+                detail="Cette page est réservée à l'opérateur de la plateforme.",
+            )
+        return operator_page(request, user, {"civilite": "madame"}, {})
+
+    @router.post("/operateur/organisations")
+    async def open_organisation(request: Request, user: UserDep) -> Response:
+        """One form: the organisation, then its main administrator (both or neither)."""
+        values = await form_values(request, _ORGANISATION_FIELDS + _PERSON_FIELDS)
+        actor = actor_of(request, user)
+
+        def run() -> tuple[str, str, Any]:
+            with context.work() as work:
+                organisation = work.employeur.create_organisation(
+                    actor, values["siret"], values["type"], values["raison_sociale"]
+                )
+                created = work.employeur.appoint_principal(
+                    actor, organisation.siret, _details({**values, "unite": ""})
+                )
+                return organisation.siret, created.gestionnaire.login_id, created.email
+
+        try:
+            siret, login_id, email = await run_in_threadpool(run)
+        except BridgeError as exc:
+            field = str(exc.extra.get("field", "siret"))
+            return operator_page(request, user, values, {field: exc.detail}, exc.status)
+        sent = context.send(email)
+        flash(
+            request,
+            f"L'organisation {siret} est ouverte. Identifiant de son administrateur principal : "
+            f"{login_id} (à lui transmettre). "
+            + (
+                "Son mot de passe temporaire lui a été envoyé par courriel."
+                if sent
+                else "Le courriel du mot de passe n'a pas pu partir."
+            ),
+        )
+        return RedirectResponse("/operateur/organisations", status_code=303)
+
+    return router
