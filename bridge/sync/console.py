@@ -147,6 +147,11 @@ def _handle(
         values = _submitted_values(event)
         if values is not None:
             _attribute(context, projector, actor, subject, values, at, result)
+        else:
+            # Keycloak dropped the values with the rest of the map: write them back soon.
+            with context.work() as services:
+                if services.session.get(Person, subject) is not None:
+                    enqueue(services.session, subject, "reecriture apres une modification")
     return True
 
 
@@ -171,7 +176,7 @@ def _submitted_values(event: dict[str, Any]) -> set[str] | None:
         return None
     attributes = representation.get("attributes")
     if not isinstance(attributes, dict) or HABILITATION_ATTRIBUTE not in attributes:
-        return None  # Keycloak keeps an attribute an update leaves out: nothing was removed
+        return None  # an API edit that left the attribute out: not a decision about rights
     return {str(v).strip() for v in attributes.get(HABILITATION_ATTRIBUTE, []) if str(v).strip()}
 
 

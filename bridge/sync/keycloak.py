@@ -336,16 +336,15 @@ class KeycloakDirectory:
     ) -> None:
         """Replace the person's `habilitation` values, keeping every other attribute.
 
-        Keycloak replaces all attributes on update, so the representation is sent whole:
-        `user` when the caller has just read it, read again otherwise.
+        Keycloak replaces the whole attribute map on update (an attribute left out is
+        removed), so the map is sent whole: from `user` when the caller has just read it,
+        read again otherwise. `enabled`, `requiredActions` and `emailVerified` are left out,
+        which Keycloak then leaves alone: an account closed or sent to change its password
+        meanwhile is not undone. Another attribute written between that read and this write
+        would be lost: the window is one person's pass (tens of milliseconds).
         """
-        user = dict(user) if user is not None else self.person(user_id)
-        attributes = dict(user.get("attributes") or {})
-        # An empty list, not an absent key: Keycloak keeps an attribute the update omits.
-        attributes[HABILITATION_ATTRIBUTE] = values
-        # The profile only: `enabled`, `requiredActions`, `emailVerified` left out are left
-        # alone by Keycloak, so a person deactivated or sent to change a password meanwhile
-        # is not undone by this write.
+        user = user if user is not None else self.person(user_id)
+        attributes = {**(user.get("attributes") or {}), HABILITATION_ATTRIBUTE: values}
         profile = {k: user[k] for k in ("username", "email", "firstName", "lastName") if k in user}
         _call(lambda: self._admin.update_user(user_id, {**profile, "attributes": attributes}))
 

@@ -454,3 +454,54 @@ def test_the_operator_opens_an_organisation_from_the_command_line(
     assert main([*command, "--raison-sociale", "Mairie", *person]) == 2
     assert "existe déjà" in capsys.readouterr().err
     assert len(platform.admin().get_users({"email": email, "exact": True})) == 1
+
+
+def test_an_e_mail_known_only_to_keycloak_is_refused_before_anything_is_stored(
+    platform: Platform, organisation: Organisation
+) -> None:
+    o = organisation
+    elsewhere = platform.new_person("Déjà", "Inscrite")  # an account the store never saw
+    form = {**person_form("Deja", "Inscrite"), "email": elsewhere.email, "role": "gestionnaire"}
+
+    refused = o.principal.post(o.path("/gestionnaires"), json=form)
+
+    assert refused.status_code == 409
+    assert refused.json()["field"] == "email"
+    with platform.context.work() as work:
+        assert work.session.scalar(select(Person).where(Person.email == elsewhere.email)) is None
+
+
+def test_keycloak_unreachable_gives_a_french_503_and_stores_nothing(
+    platform: Platform, organisation: Organisation
+) -> None:
+    """The adapter pointed at a loopback port nobody listens on: Keycloak is away."""
+    from bridge.audit.service import Actor
+    from bridge.devstack.ports import free_port
+    from bridge.employeur.service import Details, EmployeurService, IdentityUnavailableError
+    from bridge.sync.keycloak import KeycloakDirectory
+
+    o = organisation
+    away = KeycloakDirectory.with_admin_password(
+        f"http://127.0.0.1:{free_port()}", platform.keycloak.realm, "admin", "inutile"
+    )
+    email = person_form("Absent", "Keycloak")["email"]
+    with platform.context.work() as work:
+        before = work.session.scalar(select(func.count()).select_from(Gestionnaire))
+
+    def add_while_keycloak_is_away() -> None:
+        with platform.context.work() as work:
+            service = EmployeurService(
+                work.session, platform.context.catalog, work.habilitations, lambda: away, "x"
+            )
+            service.add(
+                Actor(o.principal.person.id, "Claire Principale"),
+                o.siret,
+                Details("madame", "Keycloak", "Absent", email, "01 23 45 67 89"),
+                "gestionnaire",
+            )
+
+    with pytest.raises(IdentityUnavailableError, match="ne répond pas"):
+        add_while_keycloak_is_away()
+    with platform.context.work() as work:
+        assert work.session.scalar(select(func.count()).select_from(Gestionnaire)) == before
+        assert work.session.scalar(select(Person).where(Person.email == email)) is None

@@ -284,6 +284,32 @@ def test_a_value_added_in_the_console_becomes_an_audited_habilitation_then_its_r
     eventually(lambda: not role_groups_of(admin, subject), what="groupe quitté")
 
 
+def test_an_api_edit_that_leaves_the_attribute_out_removes_no_right_and_the_values_return(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    """Keycloak replaces the whole attribute map, so such an edit drops the values there; the
+    bridge does not read it as a removal, and writes the values back."""
+    gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
+    subject = gestionnaire.person.id
+    admin = platform.admin()
+    value = f"{MAF}:gestionnaire:{siret}"
+    eventually(lambda: value in values_of(admin, subject), what="droit projeté")
+    user = admin.get_user(subject)
+    user["attributes"] = {k: v for k, v in user["attributes"].items() if k != "habilitation"}
+    admin.update_user(subject, user)
+    assert value not in values_of(admin, subject)
+
+    eventually(lambda: value in values_of(admin, subject), what="valeurs réécrites")
+    with platform.context.sessions() as session:
+        live = session.scalars(
+            select(Habilitation).where(
+                Habilitation.subject == subject, Habilitation.revoked_at.is_(None)
+            )
+        ).all()
+    assert [h.role for h in live] == ["gestionnaire"]
+    assert _audit(platform, "habilitation-retiree", subject) == []
+
+
 def test_a_console_grant_the_catalog_forbids_is_reverted_and_reported(
     platform: Platform, callers: list[Caller]
 ) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from tests.support.callers import Caller, new_caller
+from tests.support.projection import eventually, values_of
 from tests.support.sirets import new_siret
 from tests.support.stack import PASSWORD, Person, Platform
 
@@ -69,13 +70,13 @@ def account_caller(platform: Platform, callers: list[Caller], created: dict[str,
     """The person an API call created, first login done through the admin API, as a caller."""
     admin = platform.admin()
     user_id = created["personne"]
+    # Once the projection has written the new right: the first login (below) and the
+    # worker's write would otherwise race on the attribute map (each replaces it whole).
+    eventually(lambda: values_of(admin, user_id), what="droit projeté dans Keycloak")
     admin.set_user_password(user_id, PASSWORD, temporary=False)
     user = admin.get_user(user_id)  # sent whole: Keycloak treats a missing field as removed
     user["requiredActions"] = []
-    # Without the bridge's `habilitation` values, which Keycloak then keeps as they are: a
-    # console edit writing them back would otherwise race with the projection.
-    attributes = {k: v for k, v in user.get("attributes", {}).items() if k != "habilitation"}
-    user["attributes"] = {**attributes, "cguVersion": ["1"]}
+    user["attributes"] = {**user.get("attributes", {}), "cguVersion": ["1"]}
     admin.update_user(user_id, user)
     person = Person(
         user_id,
