@@ -250,10 +250,22 @@ class Projector:
         """
         result = RunResult()
         with self.sessions() as session:
+            moment = now()
+            # People another live worker holds are skipped, so that several workers share
+            # the queue instead of all asking for the same oldest ones.
+            held_elsewhere = (
+                select(PersonClaim.subject)
+                .where(
+                    PersonClaim.subject == OutboxEntry.subject,
+                    PersonClaim.worker != self.worker_id,
+                    PersonClaim.until >= moment,
+                )
+                .exists()
+            )
             candidates = list(
                 session.execute(
                     select(OutboxEntry.subject)
-                    .where(*pending(now()))
+                    .where(*pending(moment), ~held_elsewhere)
                     .group_by(OutboxEntry.subject)
                     .order_by(func.min(OutboxEntry.id))
                     .limit(limit)

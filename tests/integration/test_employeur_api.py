@@ -505,3 +505,40 @@ def test_keycloak_unreachable_gives_a_french_503_and_stores_nothing(
     with platform.context.work() as work:
         assert work.session.scalar(select(func.count()).select_from(Gestionnaire)) == before
         assert work.session.scalar(select(Person).where(Person.email == email)) is None
+
+
+def test_a_modification_reaches_the_store_and_the_keycloak_user(
+    platform: Platform, organisation: Organisation
+) -> None:
+    o = organisation
+    unit = created(o.principal.post(o.path("/unites"), json={"nom": "Direction financière"}))
+    form = {
+        "civilite": "monsieur",
+        "nom": "Gestionnaire",
+        "prenom": "Gaston",
+        "telephone_fixe": "",
+        "telephone_mobile": "07 11 22 33 44",
+        "unite": unit["id"],
+        "niveau": "3",
+        "role": "gestionnaire",
+    }
+
+    changed = o.delegue.http.put(o.path(f"/gestionnaires/{o.gestionnaire.person.id}"), json=form)
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["unite"] == "Direction financière"
+    attributes = platform.admin().get_user(o.gestionnaire.person.id)["attributes"]
+    assert attributes["unite"] == ["Direction financière"]
+    assert attributes["niveauHabilitation"] == ["3"]
+    assert attributes["telephoneMobile"] == ["07 11 22 33 44"]
+    assert attributes["telephone"] == ["07 11 22 33 44"]  # the realm's main phone: the mobile
+    assert attributes["civilite"] == ["monsieur"]
+    refused = o.delegue.http.put(
+        o.path(f"/gestionnaires/{o.gestionnaire.person.id}"),
+        json={**form, "telephone_mobile": ""},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "telephone_fixe"
+    assert platform.admin().get_user(o.gestionnaire.person.id)["attributes"]["unite"] == [
+        "Direction financière"
+    ]
