@@ -20,7 +20,7 @@ from bridge.api.csrf import require_csrf
 from bridge.api.oidc import SessionUser
 from bridge.api.pages import UserDep, actor_of, flash, render_page
 from bridge.employeur.service import Details
-from bridge.errors import BridgeError, InvalidInputError
+from bridge.errors import BridgeError, ForbiddenError, InvalidInputError
 from bridge.etablissement.models import Etablissement
 
 _PERSON_FIELDS = (
@@ -104,13 +104,8 @@ def employeur_pages(context: AppContext, templates: Jinja2Templates) -> APIRoute
         values = space(request, user, siret)
         entry = next((e for e in values["menu"] if e.id == entry_id), None)
         if entry is None:
-            return render(
-                request,
-                "error.html",
-                user,
-                status=403,
-                title="Accès réservé",
-                detail="Cette rubrique n'est pas ouverte à votre organisation ou à votre rôle.",
+            raise ForbiddenError(
+                "Cette rubrique n'est pas ouverte à votre organisation ou à votre rôle."
             )
         return RedirectResponse(entry.address(values["organisation"].siret), status_code=303)
 
@@ -365,14 +360,7 @@ def employeur_pages(context: AppContext, templates: Jinja2Templates) -> APIRoute
     @router.get("/operateur/organisations")
     def operator_home(request: Request, user: UserDep) -> Response:
         if not user.operator:
-            return render(
-                request,
-                "error.html",
-                user,
-                status=403,
-                title="Accès réservé",
-                detail="Cette page est réservée à l'opérateur de la plateforme.",
-            )
+            raise ForbiddenError("Cette page est réservée à l'opérateur de la plateforme.")
         return operator_page(request, user, {"civilite": "madame"}, {})
 
     @router.post("/operateur/organisations")

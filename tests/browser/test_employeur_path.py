@@ -219,3 +219,6 @@ def test_the_employer_guide_from_appointment_to_the_gestionnaire_login(
     screens.shot(council, "conseil-regional-accueil")
     principal.goto(f"{platform.portal_url}/employeur/{siret}/menu/cloture-simplifiee")
     expect(principal.locator("body")).to_contain_text("n'est pas ouverte à votre organisation")
+    # Nor does an administrator reach the operator's page.
+    principal.goto(f"{platform.portal_url}/operateur/organisations")
+    expect(principal.locator("body")).to_contain_text("réservée à l'opérateur")

@@ -14,6 +14,7 @@ from bridge.audit.models import AuditEvent
 from bridge.audit.service import Actor
 from bridge.habilitation.models import Habilitation
 from tests.support.callers import MAF, Caller, gestionnaire_of_new_siret, may, new_caller
+from tests.support.employeur import operator_caller
 from tests.support.seed import etablissement_with_code
 from tests.support.sirets import new_siret
 from tests.support.stack import Platform
@@ -507,14 +508,6 @@ def test_every_training_demarche_follows_its_catalog_entry(
     assert verdict.json() == {"autorise": False}
 
 
-def _operator(platform: Platform, callers: list[Caller]) -> Caller:
-    operator = new_caller(platform, callers, "Opé", "Rateur")
-    admin = platform.admin()
-    admin.assign_realm_roles(operator.person.id, [admin.get_realm_role("operateur")])
-    operator.http.headers["Authorization"] = f"Bearer {platform.token_for(operator.person)}"
-    return operator
-
-
 def _employer(platform: Platform) -> str:
     from bridge.etablissement.models import Etablissement
 
@@ -533,7 +526,7 @@ def test_employer_space_appointments_follow_the_catalog(
     platform: Platform, callers: list[Caller]
 ) -> None:
     siret = _employer(platform)
-    operator = _operator(platform, callers)
+    operator = operator_caller(platform, callers)
     principal = _known(new_caller(platform, callers, "Claire", "Principale"))
     delegue = _known(new_caller(platform, callers, "Denis", "Delegue"))
     gestionnaire = _known(new_caller(platform, callers, "Gaston", "Gestionnaire"))

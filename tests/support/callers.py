@@ -28,7 +28,11 @@ class Caller:
 def new_caller(
     platform: Platform, callers: list[Caller], first: str = "Amandine", last: str = "Munoz"
 ) -> Caller:
-    person = platform.new_person(first, last)
+    return caller_of(platform, callers, platform.new_person(first, last))
+
+
+def caller_of(platform: Platform, callers: list[Caller], person: Person) -> Caller:
+    """An API client with the person's real access token (closed after the test)."""
     http = httpx.Client(
         base_url=f"{platform.portal_url}/api/v1",
         headers={"Authorization": f"Bearer {platform.token_for(person)}"},

@@ -13,9 +13,7 @@ import unicodedata
 import uuid
 from typing import Any
 
-import httpx
-
-from tests.support.callers import Caller, new_caller
+from tests.support.callers import Caller, caller_of, new_caller
 from tests.support.projection import eventually, values_of
 from tests.support.sirets import new_siret
 from tests.support.stack import PASSWORD, Person, Platform
@@ -86,11 +84,4 @@ def account_caller(platform: Platform, callers: list[Caller], created: dict[str,
         created["nom"],
         PASSWORD,
     )
-    http = httpx.Client(
-        base_url=f"{platform.portal_url}/api/v1",
-        headers={"Authorization": f"Bearer {platform.token_for(person)}"},
-        timeout=30,
-    )
-    caller = Caller(person, http)
-    callers.append(caller)
-    return caller
+    return caller_of(platform, callers, person)
