@@ -30,7 +30,7 @@ def create_organisation(
 ) -> OrganisationOut:
     with context.work() as work:
         return OrganisationOut.of(
-            work.employeur.create_organisation(actor, body.siret, body.type, body.nom)
+            work.employeur.create_organisation(actor, body.siret, body.type, body.raison_sociale)
         )
 
 

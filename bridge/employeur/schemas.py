@@ -17,7 +17,7 @@ class _In(BaseModel):
 class OrganisationIn(_In):
     siret: str = Field(max_length=20)
     type: str = Field(max_length=64)
-    nom: str = Field(max_length=200)
+    raison_sociale: str = Field(max_length=200)
 
 
 class OrganisationOut(BaseModel):

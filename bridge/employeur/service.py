@@ -242,7 +242,8 @@ class EmployeurService:
         name = " ".join(name.split())
         if not name or len(name) > 200:
             raise InvalidInputError(
-                "La raison sociale est obligatoire (200 caractères au plus).", field="nom"
+                "La raison sociale est obligatoire (200 caractères au plus).",
+                field="raison_sociale",
             )
         if self.session.get(Organisation, siret) is not None:
             raise ConflictError(f"Une organisation existe déjà pour le SIRET {siret}.")
@@ -672,6 +673,12 @@ class EmployeurService:
         if target.active == active:
             return target
         if active:
+            first_holder = target.role == demarche.first_holder_role
+            if first_holder and self.habilitations.has_first_holder(demarche, target.siret):
+                raise ConflictError(
+                    f"L'organisation a un autre {self._label(demarche, target.role).lower()} "
+                    "actif : il n'y en a qu'un."
+                )
             self.habilitations.grant_checked(actor, subject, demarche, target.role, target.siret)
         else:
             current = self._current(target)

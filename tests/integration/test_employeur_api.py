@@ -406,11 +406,11 @@ def test_forged_ids_are_refused(organisation: Organisation) -> None:
     assert o.principal.http.get(f"{ESPACE}/abc/gestionnaires").status_code == 404
     # Only the operator creates organisations.
     refused = o.principal.post(
-        ESPACE, json={"siret": "73282932000074", "type": "employeur", "nom": "X"}
+        ESPACE, json={"siret": "73282932000074", "type": "employeur", "raison_sociale": "X"}
     )
     assert refused.status_code == 403
     unknown_type = o.operator.post(
-        ESPACE, json={"siret": "73282932000074", "type": "banque", "nom": "X"}
+        ESPACE, json={"siret": "73282932000074", "type": "banque", "raison_sociale": "X"}
     )
     assert unknown_type.status_code == 422
     assert "n'existe pas" in unknown_type.json()["detail"]

@@ -34,7 +34,7 @@ def operator_caller(platform: Platform, callers: list[Caller]) -> Caller:
 def new_organisation(operator: Caller, type_id: str = "employeur") -> str:
     siret = new_siret()
     response = operator.post(
-        ESPACE, json={"siret": siret, "type": type_id, "nom": f"Organisation {type_id}"}
+        ESPACE, json={"siret": siret, "type": type_id, "raison_sociale": f"Organisation {type_id}"}
     )
     assert response.status_code == 201, response.text
     return siret
