@@ -77,7 +77,11 @@ def test_a_direct_habilitation_appears_then_leaves_nothing_behind_when_removed(
     subject = gestionnaire.person.id
     value = f"{MAF}:gestionnaire:{siret}"
     eventually(lambda: value in values_of(admin, subject), what="valeur du gestionnaire")
-    assert role_groups_of(admin, subject) == {f"/demarches/{MAF}/gestionnaire"}
+    # The value is written before the membership: wait for both (one person's pass).
+    eventually(
+        lambda: role_groups_of(admin, subject) == {f"/demarches/{MAF}/gestionnaire"},
+        what="groupe du gestionnaire",
+    )
     projected_again_changes_nothing(platform, subject)
 
     colleague = new_caller(platform, callers)
@@ -89,7 +93,10 @@ def test_a_direct_habilitation_appears_then_leaves_nothing_behind_when_removed(
     assert added.status_code == 201
     other = colleague.person.id
     eventually(lambda: values_of(admin, other) == {f"{MAF}:declarant:{siret}"}, what="déclarant")
-    assert role_groups_of(admin, other) == {f"/demarches/{MAF}/declarant"}
+    eventually(
+        lambda: role_groups_of(admin, other) == {f"/demarches/{MAF}/declarant"},
+        what="groupe du déclarant",
+    )
     removed = gestionnaire.http.delete(f"/demarches/{MAF}/habilitations/{added.json()['id']}")
     assert removed.status_code == 204
     eventually(lambda: not role_groups_of(admin, other), what="sortie du groupe")
@@ -108,7 +115,10 @@ def test_a_delegation_gives_the_tiers_the_value_and_its_revocation_removes_it(
     subject = tiers.person.id
     value = f"{MAF}:declarant:{siret}"
     eventually(lambda: values_of(admin, subject) == {value}, what="valeur du tiers")
-    assert role_groups_of(admin, subject) == {f"/demarches/{MAF}/declarant"}
+    eventually(
+        lambda: role_groups_of(admin, subject) == {f"/demarches/{MAF}/declarant"},
+        what="groupe du tiers",
+    )
     projected_again_changes_nothing(platform, subject)
     assert gestionnaire.http.delete(f"/delegations/{delegation_id}").status_code == 204
     eventually(lambda: not values_of(admin, subject), what="fin de la délégation")
