@@ -78,6 +78,19 @@ def run() -> int:
             ),
             password,
         )
+        operator_id = directory.ensure_person(
+            NewPerson(
+                "operateur.demo@exemple.fr",
+                "operateur.demo@exemple.fr",
+                "Opérateur",
+                "Démonstration",
+                civilite="monsieur",
+                telephone="01 23 45 67 89",
+                siret=DEMO_SIRET,
+            ),
+            password,
+        )
+        directory.ensure_realm_role(operator_id, "operateur")
         demo = demo_etablissement(stack)
         print(
             f"\nPrête en {time.monotonic() - started:.0f} s.\n"
@@ -87,6 +100,8 @@ def run() -> int:
             f"  Boîte de réception (SMTP {stack.ports.smtp})  {stack.mail_web_url}\n"
             f"  Compte de démonstration       camille.martin@exemple.fr / {password}\n"
             f"  Établissement de démonstration  SIRET {demo[0]}, code d'activation {demo[1]}\n"
+            f"  Opérateur (espace employeur)  operateur.demo@exemple.fr / {password}, "
+            f"{stack.portal_url}/operateur/organisations\n"
             "Ctrl-C pour tout arrêter.",
             flush=True,
         )
