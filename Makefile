@@ -68,8 +68,13 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# The whole suite with the bridge's store in a SQLite file, then the integration and browser
+# tests again with it on PostgreSQL 15, as production runs it (the store's own tests already
+# run on both; the fault tests bring their own stores).
 test: setup setup-browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+	TEST_BRIDGE_STORE=postgresql $(PY) -m pytest tests/integration tests/browser \
+		--deselect tests/integration/test_sync_faults.py $(PYTEST_ARGS)
 
 # The benchmarks print their figures (never asserted in tests); wrk is the load generator.
 bench: setup

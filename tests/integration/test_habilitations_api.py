@@ -3,15 +3,15 @@ tokens from the real Keycloak."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bridge.audit.models import AuditEvent
 from bridge.audit.service import Actor
+from bridge.db import make_engine
 from bridge.habilitation.models import Habilitation
 from tests.support.callers import MAF, Caller, gestionnaire_of_new_siret, may, new_caller
 from tests.support.employeur import operator_caller
@@ -131,11 +131,13 @@ def test_five_wrong_codes_by_one_person_lock_that_person_on_every_siret(
 
 def test_activation_codes_are_not_readable_from_the_database(platform: Platform) -> None:
     siret, code = etablissement_with_code(platform.context)
-    database = platform.portal_settings.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(database) as connection:
+    # The raw rows, as someone reading the database (SQLite file or PostgreSQL) would see them.
+    engine = make_engine(platform.portal_settings.database_url)
+    with engine.connect() as connection:
         rows = connection.execute(
-            "SELECT * FROM activation_code WHERE siret = ?", (siret,)
+            text("SELECT * FROM activation_code WHERE siret = :siret"), {"siret": siret}
         ).fetchall()
+    engine.dispose()
     assert rows
     dump = repr(rows)
     assert code not in dump

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import unicodedata
 import uuid
@@ -145,6 +146,22 @@ class Platform:
 
 
 @contextmanager
+def bridge_store(data_dir: Path) -> Iterator[str]:
+    """The bridge's store for the session: a SQLite file, or with `TEST_BRIDGE_STORE=postgresql`
+    a PostgreSQL 15 server of its own (Debian's binaries), as production runs it."""
+    choice = os.environ.get("TEST_BRIDGE_STORE", "sqlite")
+    if choice == "postgresql":
+        from tests.support.postgres import running_postgres
+
+        with running_postgres() as url:
+            yield url
+    elif choice == "sqlite":
+        yield f"sqlite:///{data_dir / 'bridge.db'}"
+    else:
+        raise RuntimeError(f"TEST_BRIDGE_STORE={choice} : attendu sqlite ou postgresql.")
+
+
+@contextmanager
 def running_platform(data_dir: Path) -> Iterator[Platform]:
     smtp_port, portal_port, rp_port = free_port(), free_port(), free_port()
     portal_url = f"http://{LOOPBACK}:{portal_port}"
@@ -161,9 +178,11 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
             "REALM_SMTP_PORT": str(smtp_port),
             "REALM_THEME": keycloak_theme("dsfr"),
         }
-        with session_keycloak(realm_env, data_dir) as keycloak:
+        with (
+            session_keycloak(realm_env, data_dir) as keycloak,
+            bridge_store(data_dir) as database_url,
+        ):
             test_api_secret = add_test_api_client(keycloak.admin())
-            database_url = f"sqlite:///{data_dir / 'bridge.db'}"
             migrate(database_url)
             portal_settings = Settings(
                 public_url=portal_url,
