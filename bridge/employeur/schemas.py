@@ -32,54 +32,45 @@ class OrganisationOut(BaseModel):
         )
 
 
-class PersonneIn(_In):
+class _Coordonnees(_In):
+    """The person's fields of the add and modify forms, the e-mail aside."""
+
     civilite: str = Field(max_length=20)
     nom: str = Field(max_length=200)
     prenom: str = Field(max_length=200)
-    email: str = Field(max_length=254)
     telephone_fixe: str | None = Field(default=None, max_length=30)
     telephone_mobile: str | None = Field(default=None, max_length=30)
     unite: int | None = None
     niveau: str | None = Field(default=None, max_length=100)
 
-    def details(self) -> Details:
+    def details(self, email: str = "") -> Details:
         return Details(
             self.civilite,
             self.nom,
             self.prenom,
-            self.email,
+            email,
             self.telephone_fixe,
             self.telephone_mobile,
             self.unite,
             self.niveau,
         )
+
+
+class PersonneIn(_Coordonnees):
+    email: str = Field(max_length=254)
+
+    def details(self, email: str = "") -> Details:
+        return super().details(email or self.email)
 
 
 class GestionnaireIn(PersonneIn):
     role: str = Field(default="gestionnaire", max_length=64)
 
 
-class GestionnaireModifIn(_In):
-    civilite: str = Field(max_length=20)
-    nom: str = Field(max_length=200)
-    prenom: str = Field(max_length=200)
-    telephone_fixe: str | None = Field(default=None, max_length=30)
-    telephone_mobile: str | None = Field(default=None, max_length=30)
-    unite: int | None = None
-    niveau: str | None = Field(default=None, max_length=100)
-    role: str = Field(max_length=64)
+class GestionnaireModifIn(_Coordonnees):
+    """The e-mail is the person's own to change (Keycloak verifies it), not in this form."""
 
-    def details(self) -> Details:
-        return Details(
-            self.civilite,
-            self.nom,
-            self.prenom,
-            "",
-            self.telephone_fixe,
-            self.telephone_mobile,
-            self.unite,
-            self.niveau,
-        )
+    role: str = Field(max_length=64)
 
 
 class GestionnaireOut(BaseModel):
