@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
@@ -52,6 +52,9 @@ from bridge.etablissement.service import (
 from bridge.etablissement.siret import parse_siret
 from bridge.settings import Settings
 from bridge.sync.keycloak import KeycloakRejectedError, KeycloakRetriableError
+
+if TYPE_CHECKING:
+    from bridge.api.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +316,17 @@ def issue_one_code(settings: Settings, siret: str, demarche_id: str, reissue: bo
     return 0
 
 
+def _command_context(settings: Settings) -> AppContext:
+    """The portal's services for one command: the store migrated, no background job started
+    (the command does its one piece of work in the foreground)."""
+    from bridge.api.app import create_app
+
+    migrate(settings.database_url)
+    quiet = {"delegation_job_interval_seconds": 0, "sync_interval_seconds": 0}
+    context: AppContext = create_app(settings.model_copy(update=quiet)).state.context
+    return context
+
+
 # --- operateur organisation ----------------------------------------------------------------
 
 
@@ -320,12 +334,9 @@ def open_organisation(settings: Settings, args: argparse.Namespace) -> int:
     """An organisation of the employer space and its main administrator, in one unit of work:
     the account is created in Keycloak, its login id printed, its temporary password e-mailed.
     """
-    from bridge.api.app import create_app
     from bridge.employeur.service import Details
 
-    migrate(settings.database_url)
-    quiet = {"delegation_job_interval_seconds": 0, "sync_interval_seconds": 0}
-    context = create_app(settings.model_copy(update=quiet)).state.context
+    context = _command_context(settings)
     operator = Actor(OPERATOR_CLI.subject, OPERATOR_CLI.display_name, operator=True)
     details = Details(
         args.civilite, args.nom, args.prenom, args.email, args.telephone, args.mobile, None, None
@@ -485,14 +496,11 @@ def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -
     """The projection from the command line: worker, reconcile (dry run or repair), console."""
     import time
 
-    from bridge.api.app import create_app
     from bridge.sync.console import import_console_changes
     from bridge.sync.jobs import make_projector
     from bridge.sync.reconcile import reconcile
 
-    migrate(settings.database_url)
-    quiet = {"delegation_job_interval_seconds": 0, "sync_interval_seconds": 0}
-    context = create_app(settings.model_copy(update=quiet)).state.context
+    context = _command_context(settings)
     projector = make_projector(context)
     if not forever:  # a worker ensures it in its loop, so that it outlives a slow start
         projector.ensure_catalog()
@@ -540,12 +548,9 @@ def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -
 
 def run_end_dates(settings: Settings) -> int:
     """The delegations' end-date job, once (for cron, or when the portal's schedule is off)."""
-    from bridge.api.app import create_app
     from bridge.delegation.jobs import run_end_dates_once
 
-    migrate(settings.database_url)
-    app = create_app(settings.model_copy(update={"delegation_job_interval_seconds": 0}))
-    sent = run_end_dates_once(app.state.context)
+    sent = run_end_dates_once(_command_context(settings))
     print(f"Échéances traitées : {sent} courriel(s) envoyé(s).")
     return 0
 

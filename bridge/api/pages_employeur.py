@@ -15,10 +15,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from bridge.api.context import AppContext
+from bridge.api.context import AppContext, Services
 from bridge.api.csrf import require_csrf
 from bridge.api.oidc import SessionUser
 from bridge.api.pages import UserDep, actor_of, flash, render_page
+from bridge.catalog import Demarche
+from bridge.employeur.models import Organisation
 from bridge.employeur.service import Details
 from bridge.errors import BridgeError, ForbiddenError, InvalidInputError
 from bridge.etablissement.models import Etablissement
@@ -67,22 +69,25 @@ def employeur_pages(context: AppContext, templates: Jinja2Templates) -> APIRoute
         form = await request.form()
         return {k: str(form.get(k, ""))[:254].strip() for k in fields}
 
-    def space(request: Request, user: SessionUser, siret: str) -> dict[str, Any]:
-        """What every page of an organisation shows: its name, type and left menu."""
-        with context.work() as work:
-            organisation, demarche, menu = work.employeur.menu(actor_of(request, user), siret)
-            roles = work.employeur.roles_of(user.sub, organisation.siret, demarche)
-            etablissement = work.session.get(Etablissement, organisation.siret)
-            name = etablissement.name if etablissement else organisation.siret
+    def space(
+        work: Services, organisation: Organisation, demarche: Demarche, roles: set[str]
+    ) -> dict[str, Any]:
+        """What every page of an organisation shows: its name, type and left menu (read in
+        the route's own unit of work, from the rights the route has just checked)."""
+        etablissement = work.session.get(Etablissement, organisation.siret)
         kind = catalog.organisation_type(organisation.type)
         return {
             "organisation": organisation,
-            "organisation_nom": name,
+            "organisation_nom": etablissement.name if etablissement else organisation.siret,
             "organisation_type": kind.label if kind else organisation.type,
             "demarche": demarche,
-            "menu": menu,
+            "menu": demarche.menu_for(organisation.type, roles),
             "mes_roles": roles,
         }
+
+    def member_space(request: Request, user: SessionUser, siret: str) -> dict[str, Any]:
+        with context.work() as work:
+            return space(work, *work.employeur.require_member(actor_of(request, user), siret))
 
     # --- home and menu --------------------------------------------------------------------
 
@@ -96,12 +101,12 @@ def employeur_pages(context: AppContext, templates: Jinja2Templates) -> APIRoute
 
     @router.get("/employeur/{siret}")
     def home(request: Request, siret: str, user: UserDep) -> Response:
-        return render(request, "employeur_accueil.html", user, **space(request, user, siret))
+        return render(request, "employeur_accueil.html", user, **member_space(request, user, siret))
 
     @router.get("/employeur/{siret}/menu/{entry_id}")
     def menu_entry(request: Request, siret: str, entry_id: str, user: UserDep) -> Response:
         """A menu entry's destination, only for those the catalog shows it to."""
-        values = space(request, user, siret)
+        values = member_space(request, user, siret)
         entry = next((e for e in values["menu"] if e.id == entry_id), None)
         if entry is None:
             raise ForbiddenError(
@@ -142,11 +147,12 @@ def employeur_pages(context: AppContext, templates: Jinja2Templates) -> APIRoute
                 for r in demarche.roles
                 if demarche.may_renew_password(roles, {r.id}, operator=actor.operator)
             }
+            shown = space(work, organisation, demarche, roles)
         return render(
             request,
             "employeur_gestionnaires.html",
             user,
-            **space(request, user, siret),
+            **shown,
             resultats=found,
             unites=units,
             filtres={"recherche": recherche, "unite": unite, "role": role},
@@ -169,12 +175,13 @@ def employeur_pages(context: AppContext, templates: Jinja2Templates) -> APIRoute
             organisation, demarche, roles = work.employeur.require_administrator(actor, siret)
             units = work.employeur.units(organisation.siret)
             choices = work.employeur.grantable_roles(actor, demarche, roles)
+            shown = space(work, organisation, demarche, roles)
         return render(
             request,
             "employeur_ajout.html",
             user,
             status=status,
-            **space(request, user, siret),
+            **shown,
             unites=units,
             roles_possibles=[demarche.role(r) for r in choices],
             valeurs=values,
@@ -249,6 +256,7 @@ def employeur_pages(context: AppContext, templates: Jinja2Templates) -> APIRoute
             may_renew = demarche.may_renew_password(
                 roles, {row.gestionnaire.role}, operator=actor.operator
             )
+            shown = space(work, organisation, demarche, roles)
         g, p = row.gestionnaire, row.person
         current = {
             "civilite": g.civility,
@@ -266,7 +274,7 @@ def employeur_pages(context: AppContext, templates: Jinja2Templates) -> APIRoute
             "employeur_gestionnaire.html",
             user,
             status=status,
-            **space(request, user, siret),
+            **shown,
             ligne=row,
             unites=units,
             roles_possibles=role_choices,

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from bridge.audit.service import Actor, record
 from bridge.catalog import Catalog, Demarche
-from bridge.catalog.model import MenuEntry
 from bridge.db import now, on_rollback
 from bridge.employeur.models import Gestionnaire, Organisation, Unite
 from bridge.errors import (
@@ -309,12 +308,6 @@ class EmployeurService:
                 "Seuls les administrateurs de l'organisation gèrent ses gestionnaires."
             )
         return organisation, demarche, roles
-
-    def menu(
-        self, actor: Actor, siret: str
-    ) -> tuple[Organisation, Demarche, tuple[MenuEntry, ...]]:
-        organisation, demarche, roles = self.require_member(actor, siret)
-        return organisation, demarche, demarche.menu_for(organisation.type, roles)
 
     def grantable_roles(self, actor: Actor, demarche: Demarche, roles: set[str]) -> list[str]:
         """Roles this person may give in the add form (never the first holder's)."""

@@ -57,6 +57,23 @@ class NewPerson:
         details = {"civilite": self.civilite, "telephone": self.telephone, "siret": self.siret}
         return {name: [value] for name, value in details.items() if value}
 
+    def representation(self, password: str | None, *, temporary: bool) -> dict[str, Any]:
+        """The user as Keycloak's admin API creates it (with its password when given)."""
+        payload: dict[str, Any] = {
+            "username": self.username,
+            "email": self.email,
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "emailVerified": self.email_verified,
+            "enabled": True,
+            "attributes": self.attributes(),
+        }
+        if password is not None:
+            payload["credentials"] = [
+                {"type": "password", "value": password, "temporary": temporary}
+            ]
+        return payload
+
 
 class KeycloakDirectory:
     """Users of one realm, reached with the bridge's service account or an admin login."""
@@ -97,19 +114,7 @@ class KeycloakDirectory:
         self, person: NewPerson, password: str | None = None, *, temporary: bool = False
     ) -> str:
         """Create the account if its username is new; return its id either way."""
-        payload: dict[str, Any] = {
-            "username": person.username,
-            "email": person.email,
-            "firstName": person.first_name,
-            "lastName": person.last_name,
-            "emailVerified": person.email_verified,
-            "enabled": True,
-            "attributes": person.attributes(),
-        }
-        if password is not None:
-            payload["credentials"] = [
-                {"type": "password", "value": password, "temporary": temporary}
-            ]
+        payload = person.representation(password, temporary=temporary)
         user_id: str = _call(lambda: self._admin.create_user(payload, exist_ok=True))
         return user_id
 
@@ -130,16 +135,8 @@ class KeycloakDirectory:
         Never "ensure": a username or e-mail already there is a refusal (409), so two
         submissions of one form cannot share an account.
         """
-        payload: dict[str, Any] = {
-            "username": person.username,
-            "email": person.email,
-            "firstName": person.first_name,
-            "lastName": person.last_name,
-            "emailVerified": True,
-            "enabled": True,
-            "attributes": {**person.attributes(), **attributes},
-            "credentials": [{"type": "password", "value": temporary_password, "temporary": True}],
-        }
+        payload = person.representation(temporary_password, temporary=True)
+        payload["attributes"].update(attributes)
         user_id: str = _call(lambda: self._admin.create_user(payload, exist_ok=False))
         return user_id
 
