@@ -85,6 +85,29 @@ def ensure_distribution(
     return home
 
 
+def ensure_archive(cache_dir: Path, *, progress: bool = True) -> Path:
+    """Return the pinned distribution archive itself, verified and kept in the cache.
+
+    The Docker stand-in of the official image is built from it (tests/support/docker.py).
+    """
+    version = KEYCLOAK_VERSION
+    archive = cache_dir / f"keycloak-quarkus-dist-{version}.tar.gz"
+    if archive.is_file() and _sha512(archive) == KEYCLOAK_SHA512:
+        return archive
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = archive.with_suffix(".partial")
+    _download(archive_url(version), partial, progress=progress)
+    if _sha512(partial) != KEYCLOAK_SHA512:
+        partial.unlink()
+        raise StackError(
+            f"L'archive de Keycloak {version} téléchargée est corrompue (empreinte SHA-512 "
+            "inattendue) : relancez la commande ; si l'erreur persiste, vérifiez l'accès à "
+            "Maven Central ou un éventuel proxy."
+        )
+    partial.rename(archive)
+    return archive
+
+
 def _download(url: str, target: Path, *, progress: bool) -> None:
     try:
         with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
