@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Image of the bridge: the portal, the example démarche site and the development mail catcher
 # (one image, the command chooses). See docker-compose.yml.
 

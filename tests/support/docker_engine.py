@@ -52,7 +52,11 @@ class DockerError(RuntimeError):
 
 
 def run(
-    args: Sequence[str], *, timeout: float = 600, check: bool = True, env: dict[str, str] | None = None
+    args: Sequence[str],
+    *,
+    timeout: float = 600,
+    check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a docker command, its output captured; a failure raises with its last lines."""
     try:
@@ -207,7 +211,8 @@ class ComposeProject:
     """One `docker compose` project of the repository's compose file, isolated by its name."""
 
     name: str
-    env: dict[str, str]
+    env_file: Path
+    env: dict[str, str] = field(default_factory=dict)
     profiles: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=lambda: [REPO_ROOT / "docker-compose.yml"])
 
@@ -216,11 +221,14 @@ class ComposeProject:
         for compose_file in self.files:
             base += ["-f", str(compose_file)]
         base += ["-p", self.name, "--project-directory", str(REPO_ROOT)]
+        base += ["--env-file", str(self.env_file)]
         for profile in self.profiles:
             base += ["--profile", profile]
         return [*base, *args]
 
-    def run(self, *args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, timeout: float = 900, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         return run(self.command(*args), timeout=timeout, check=check, env=self.env)
 
     def container_id(self, service: str) -> str:
@@ -233,7 +241,10 @@ class ComposeProject:
         half-started stack is left behind.
         """
         try:
-            self.run("up", "-d", *services, timeout=1800)
+            try:
+                self.run("up", "-d", "--build", *services, timeout=1800)
+            except DockerError as exc:
+                raise DockerError(_explain_up_failure(str(exc))) from exc
             self.wait_healthy(healthy_within)
         except BaseException:
             self.down()
@@ -268,10 +279,10 @@ class ComposeProject:
             service = detail["Config"]["Labels"]["com.docker.compose.service"]
             number = detail["Config"]["Labels"].get("com.docker.compose.container-number", "1")
             state = detail["State"]
-            if state.get("Health"):
-                status = state["Health"]["Status"]
-            elif state["Status"] == "exited":
+            if state["Status"] == "exited":  # a one-shot job (migrations): its exit code
                 status = "done" if state["ExitCode"] == 0 else "failed"
+            elif state.get("Health"):
+                status = state["Health"]["Status"]
             else:
                 status = state["Status"]
             states[f"{service}#{number}" if number != "1" else service] = status
@@ -280,6 +291,29 @@ class ComposeProject:
     def down(self) -> None:
         """Stop and remove everything of the project, volumes included."""
         self.run("down", "-v", "--remove-orphans", "--timeout", "20", timeout=300, check=False)
+
+
+def _explain_up_failure(output: str) -> str:
+    """One sentence for the failures people meet, the tool's own lines after it."""
+    lowered = output.lower()
+    if "port is already allocated" in lowered or "address already in use" in lowered:
+        first = (
+            "Un port que la pile publie sur 127.0.0.1 est déjà pris : arrêtez ce qui l'occupe "
+            "ou choisissez un autre port dans .env (KEYCLOAK_PORT, PORTAL_PORT, MAF_PORT, "
+            "SMTP_PORT, MAIL_WEB_PORT) ; la pile a été arrêtée."
+        )
+    elif "failed to build" in lowered or "returned a non-zero code" in lowered:
+        first = (
+            "La construction d'une image a échoué (voir l'étape ci-dessous) : corrigez le "
+            "Dockerfile ou l'accès aux dépôts de paquets ; rien n'a été démarré."
+        )
+    elif "manquant" in lowered:
+        first = "Un secret manque dans .env (voir .env.example) ; rien n'a été démarré."
+    elif "cannot connect to the docker daemon" in lowered:
+        first = "Le moteur Docker ne répond pas : démarrez-le (« make setup-docker »)."
+    else:
+        first = "« up » a échoué ; la pile a été arrêtée."
+    return f"{first}\n{output}"
 
 
 def main() -> None:

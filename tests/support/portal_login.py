@@ -26,18 +26,28 @@ def logged_in_client(platform: Platform, person: Person) -> Iterator[httpx.Clien
 
 
 def _log_in(client: httpx.Client, person: Person) -> None:
+    log_in_to_portal(client, person.email, person.password, person.display_name)
+
+
+def log_in_to_portal(client: httpx.Client, username: str, password: str, display_name: str) -> None:
+    """Through the portal's « Se connecter » and Keycloak's real login form, by HTTP."""
     login_page = client.get("/auth/login")
     # Keycloak marks its cookies Secure; browsers trust http://127.0.0.1, httpx does not.
     for cookie in client.cookies.jar:
         cookie.secure = False
-    match = _FORM_ACTION.search(login_page.text)
-    if match is None:
-        raise AssertionError("formulaire de connexion Keycloak introuvable")
     home = client.post(
-        html.unescape(match.group(1)), data={"username": person.email, "password": person.password}
+        login_form_action(login_page), data={"username": username, "password": password}
     )
-    if f"Bonjour {person.display_name}" not in home.text:
+    if f"Bonjour {display_name}" not in home.text:
         raise AssertionError(f"la connexion au portail a échoué : {home.status_code} {home.url}")
+
+
+def login_form_action(page: httpx.Response) -> str:
+    """Where Keycloak's login form posts the name and password."""
+    match = _FORM_ACTION.search(page.text)
+    if match is None:
+        raise AssertionError(f"formulaire de connexion Keycloak introuvable ({page.status_code})")
+    return html.unescape(match.group(1))
 
 
 def csrf_of(page: httpx.Response) -> str:
