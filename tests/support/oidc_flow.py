@@ -51,8 +51,13 @@ def code_flow_tokens(client: OidcClient, username: str, password: str) -> dict[s
         page = http.get(f"{client.endpoint}/auth?{urlencode(query)}")
         for cookie in http.cookies.jar:  # Secure cookies over http://127.0.0.1
             cookie.secure = False
+        # The form's address is built from Keycloak's public hostname; it is sent to the
+        # address this client talks to, so that a chosen node (not the proxy) opens the session.
+        action = urlsplit(login_form_action(page))
+        chosen = urlsplit(client.keycloak_url)
         answer = http.post(
-            login_form_action(page), data={"username": username, "password": password}
+            urlunsplit(action._replace(scheme=chosen.scheme, netloc=chosen.netloc)),
+            data={"username": username, "password": password},
         )
         location = answer.headers.get("location", "")
         if answer.status_code != 302 or not location.startswith(client.redirect_uri):
