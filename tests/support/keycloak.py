@@ -1,10 +1,11 @@
-"""The Keycloak of a test session: the one named by TEST_KEYCLOAK_URL, a container, or ours.
+"""The Keycloak of a test session: ours, the one named by TEST_KEYCLOAK_URL, or a container.
 
-`TEST_KEYCLOAK_BACKEND` forces a choice (`url`, `container`, `local`); by default the URL
-is used when set, a container when a Docker engine answers and already holds the Keycloak
-image, and the local distribution otherwise. With `local` the realm comes from
-`--import-realm` (the production path); with the others it is created through the admin
-API under a unique name and deleted at the end, so a shared server is never disturbed.
+`TEST_KEYCLOAK_BACKEND` forces a choice (`local`, `url`, `container`); by default the URL
+is used when set and the local distribution otherwise: the container backend
+(testcontainers, see tests/support/containers.py) runs only when asked for. With `local`
+the realm comes from `--import-realm` (the production path); with the others it is created
+through the admin API under a unique name and deleted at the end, so a shared server is
+never disturbed.
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ from pathlib import Path
 
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
-from bridge.devstack.keycloak_dist import KEYCLOAK_VERSION, ensure_distribution
+from bridge.devstack.keycloak_dist import ensure_distribution
 from bridge.devstack.keycloak_server import KeycloakConfig, KeycloakServer
 from bridge.devstack.ports import free_port
 from bridge.devstack.realm import REALM_NAME, render_realm
 from bridge.devstack.stack import CACHE_DIR
-
-KEYCLOAK_IMAGE = f"quay.io/keycloak/keycloak:{KEYCLOAK_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -56,27 +55,7 @@ def choose_backend() -> str:
         if forced not in {"url", "container", "local"}:
             raise ValueError("TEST_KEYCLOAK_BACKEND vaut url, container ou local")
         return forced
-    if os.environ.get("TEST_KEYCLOAK_URL"):
-        return "url"
-    return "container" if _docker_has_image() else "local"
-
-
-def _docker_has_image() -> bool:
-    if not os.environ.get("DOCKER_HOST") and not Path("/var/run/docker.sock").exists():
-        return False
-    import docker
-
-    try:
-        client = docker.from_env(timeout=3)
-    except docker.errors.DockerException:
-        return False
-    try:
-        client.images.get(KEYCLOAK_IMAGE)
-    except docker.errors.DockerException:  # engine silent or image absent: "not here"
-        return False
-    finally:
-        client.close()
-    return True
+    return "url" if os.environ.get("TEST_KEYCLOAK_URL") else "local"
 
 
 @contextmanager
@@ -108,16 +87,11 @@ def session_keycloak(realm_env: dict[str, str], data_dir: Path) -> Iterator[Keyc
         with _imported_realm(target, realm_env):
             yield target
         return
-    from testcontainers.keycloak import KeycloakContainer
+    from tests.support.containers import keycloak_container
 
-    password = secrets.token_urlsafe(16)
-    with KeycloakContainer(KEYCLOAK_IMAGE, username="admin", password=password) as container:
+    with keycloak_container() as (url, password):
         target = KeycloakTarget(
-            "container",
-            container.get_url().rstrip("/"),
-            "admin",
-            password,
-            f"{REALM_NAME}-tests-{secrets.token_hex(4)}",
+            "container", url, "admin", password, f"{REALM_NAME}-tests-{secrets.token_hex(4)}"
         )
         with _imported_realm(target, realm_env):
             yield target

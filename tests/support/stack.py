@@ -146,9 +146,19 @@ class Platform:
 
 
 @contextmanager
-def bridge_store(data_dir: Path) -> Iterator[str]:
-    """The bridge's store for the session: a SQLite file, or with `TEST_BRIDGE_STORE=postgresql`
-    a PostgreSQL 15 server of its own (Debian's binaries), as production runs it."""
+def bridge_store(data_dir: Path, backend: str) -> Iterator[str]:
+    """The bridge's store for the session, as production runs it where possible.
+
+    With the container backend, a PostgreSQL 15 container (testcontainers); otherwise a
+    SQLite file, or with `TEST_BRIDGE_STORE=postgresql` a PostgreSQL 15 server of its own
+    (Debian's binaries).
+    """
+    if backend == "container":
+        from tests.support.containers import postgres_container
+
+        with postgres_container() as url:
+            yield url
+        return
     choice = os.environ.get("TEST_BRIDGE_STORE", "sqlite")
     if choice == "postgresql":
         from tests.support.postgres import running_postgres
@@ -180,7 +190,7 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
         }
         with (
             session_keycloak(realm_env, data_dir) as keycloak,
-            bridge_store(data_dir) as database_url,
+            bridge_store(data_dir, keycloak.backend) as database_url,
         ):
             test_api_secret = add_test_api_client(keycloak.admin())
             migrate(database_url)
