@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bridge.devstack.ports import LOOPBACK, free_port
-from bridge.devstack.stack import REPO_ROOT
+from bridge.settings import REPO_ROOT
 from tests.support.docker_engine import ComposeProject, check_engine, ensure_standins, run
 
 pytestmark = pytest.mark.docker

@@ -13,9 +13,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import httpx
 import pytest
+from keycloak import KeycloakAdmin
 
 from tests.docker.conftest import Stack
 from tests.docker.test_compose_stack import new_account, portal_client, stack_admin
@@ -47,6 +49,11 @@ class Stream:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def holds_only(admin: KeycloakAdmin, person_id: str, value: str) -> bool:
+    """The person's `habilitation` values in Keycloak are exactly `value`."""
+    return values_of(admin, person_id) == {value}
 
 
 def test_a_session_survives_a_node_and_no_change_is_lost_when_one_of_each_stops(
@@ -122,7 +129,7 @@ def test_a_session_survives_a_node_and_no_change_is_lost_when_one_of_each_stops(
         people[added.json()["personne"]] = added_form
     for person_id in people:
         eventually(
-            lambda p=person_id: values_of(admin_b, p) == {f"{DEMARCHE}:gestionnaire:{siret}"},
+            partial(holds_only, admin_b, person_id, f"{DEMARCHE}:gestionnaire:{siret}"),
             timeout=60,
             what="gestionnaire projeté",
         )
@@ -148,6 +155,11 @@ def test_a_session_survives_a_node_and_no_change_is_lost_when_one_of_each_stops(
             return None
         return answer
 
+    def put_with_latest_token(target: str, body: dict[str, str]) -> httpx.Response:
+        return httpx.put(
+            target, json=body, headers=bearer(holder["tokens"]["access_token"]), timeout=30
+        )
+
     def run_stream() -> None:
         turn = 0
         while time.monotonic() - started < STREAM_SECONDS:
@@ -166,9 +178,7 @@ def test_a_session_survives_a_node_and_no_change_is_lost_when_one_of_each_stops(
             for _attempt in range(20):
                 changed = request(
                     "changement d'habilitation (bridge)",
-                    lambda t=target, b=body: httpx.put(
-                        t, json=b, headers=bearer(holder["tokens"]["access_token"]), timeout=30
-                    ),
+                    partial(put_with_latest_token, target, body),
                     200,
                 )
                 if changed is not None:
@@ -216,7 +226,7 @@ def test_a_session_survives_a_node_and_no_change_is_lost_when_one_of_each_stops(
     for person_id, role in stream.acknowledged.items():
         assert roles[person_id] == role
         eventually(
-            lambda p=person_id, r=role: values_of(admin_b, p) == {f"{DEMARCHE}:{r}:{siret}"},
+            partial(holds_only, admin_b, person_id, f"{DEMARCHE}:{role}:{siret}"),
             timeout=60,
             what=f"rôle {role} projeté",
         )

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge.devstack.keycloak_dist import KEYCLOAK_VERSION, ensure_archive
-from bridge.devstack.stack import CACHE_DIR, REPO_ROOT
+from bridge.devstack.stack import CACHE_DIR
+from bridge.settings import REPO_ROOT
 
 STANDINS_DIR = REPO_ROOT / "tests" / "docker" / "standins"
 DOCKER_CACHE = CACHE_DIR / "docker"

@@ -1,7 +1,8 @@
-"""docker-compose.yml, Dockerfile and .env.example describe the platform of the local stack.
+"""docker-compose.yml, the Dockerfiles and .env.example describe the platform of the local stack.
 
 No Docker engine is needed: the files are parsed and compared with `bridge.devstack`, so a
 change of Keycloak version, port or realm placeholder cannot leave the containers behind.
+The stack itself is started for real by the Docker tests (tests/docker, `-m docker`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bridge.devstack.stack import StackPorts
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
+KEYCLOAK_DOCKERFILE = REPO_ROOT / "keycloak" / "Dockerfile"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 
 KEYCLOAK_IMAGE = "quay.io/keycloak/keycloak"
@@ -35,6 +37,8 @@ _REQUIRED_COMPOSE_VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_]\w*):?\?")
 # Keycloak resolves `${NAME}` and `${NAME:default}` in the realm files from its environment.
 _REALM_PLACEHOLDER = re.compile(r"\$\{(?P<name>REALM_\w+)(?P<default>:[^}]*)?\}")
 _ENV_LINE = re.compile(r"^(?P<name>[A-Za-z_]\w*)=(?P<value>.*)$")
+# A published port read from .env, with its default: `${KEYCLOAK_PORT:-8080}`.
+_PORT_VARIABLE = re.compile(r"\$\{[A-Z_0-9]+:-(?P<default>\d+)\}")
 
 
 @dataclass(frozen=True)
@@ -96,14 +100,15 @@ def _published_ports(name: str, service: dict[str, Any]) -> list[PublishedPort]:
             host_ip = str(entry.get("host_ip", ""))
             host_port, container_port = str(entry.get("published", "")), str(entry["target"])
         else:
-            parts = str(entry).split("/")[0].rsplit(":", 2)
+            with_defaults = _PORT_VARIABLE.sub(lambda found: found.group("default"), str(entry))
+            parts = with_defaults.split("/")[0].rsplit(":", 2)
             if len(parts) == 3:
                 host_ip, host_port, container_port = parts
             elif len(parts) == 2:
                 host_ip, (host_port, container_port) = "", parts
             else:
                 host_ip, host_port, container_port = "", "", parts[0]
-        assert host_port.isdigit(), f"{name} : port publié sans numéro fixe ({entry!r})"
+        assert host_port.isdigit(), f"{name} : port publié sans numéro par défaut ({entry!r})"
         published.append(PublishedPort(name, host_ip, int(host_port), int(container_port)))
     return published
 
@@ -131,29 +136,37 @@ def _env_example() -> dict[str, str]:
     return values
 
 
-def test_keycloak_image_is_the_version_the_local_stack_runs(
+def _dockerfile_lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_keycloak_image_is_built_optimized_from_the_version_the_local_stack_runs(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    assert services["keycloak"]["image"] == f"{KEYCLOAK_IMAGE}:{KEYCLOAK_VERSION}"
+    build = services["keycloak"]["build"]
+    assert (COMPOSE_FILE.parent / build["context"] / build["dockerfile"]) == KEYCLOAK_DOCKERFILE
+    lines = _dockerfile_lines(KEYCLOAK_DOCKERFILE)
+    keycloak_stages = [line for line in lines if line.startswith(f"FROM {KEYCLOAK_IMAGE}")]
+    assert keycloak_stages, "keycloak/Dockerfile ne part pas de l'image officielle"
+    assert {line.split()[1] for line in keycloak_stages} == {f"{KEYCLOAK_IMAGE}:{KEYCLOAK_VERSION}"}
+    assert "RUN /opt/keycloak/bin/kc.sh build" in lines
+    assert lines[-1] == 'CMD ["start", "--optimized", "--import-realm"]'
+    assert "command" not in services["keycloak"], (
+        "le service ne doit pas remplacer start --optimized"
+    )
 
 
-def test_keycloak_imports_the_realm_files_of_the_local_stack_read_only(
-    services: dict[str, dict[str, Any]],
-) -> None:
-    mounts = {}
-    for volume in services["keycloak"].get("volumes", []):
-        if isinstance(volume, dict):
-            source, target = str(volume["source"]), str(volume["target"])
-            mode = "ro" if volume.get("read_only") else "rw"
-        else:
-            source, target, *options = str(volume).split(":")
-            mode = "ro" if "ro" in ",".join(options).split(",") else "rw"
-        mounts[target] = (source, mode)
-
-    assert KEYCLOAK_IMPORT_DIR in mounts, "le royaume n'est pas monté dans Keycloak"
-    source, mode = mounts[KEYCLOAK_IMPORT_DIR]
-    assert (COMPOSE_FILE.parent / source).resolve() == REALM_EXPORT_DIR.resolve()
-    assert mode == "ro"
+def test_keycloak_image_holds_the_realm_files_of_the_local_stack() -> None:
+    copies = [
+        line.split()[1:]
+        for line in _dockerfile_lines(KEYCLOAK_DOCKERFILE)
+        if line.startswith("COPY ")
+    ]
+    imported = [
+        source for source, *_, target in copies if target.rstrip("/") == KEYCLOAK_IMPORT_DIR
+    ]
+    assert imported, "le royaume n'est pas copié dans l'image de Keycloak"
+    assert (REPO_ROOT / imported[0]).resolve() == REALM_EXPORT_DIR.resolve()
 
 
 def test_keycloak_environment_gives_every_realm_placeholder_without_default(
@@ -195,6 +208,7 @@ def test_compose_publishes_the_local_stack_port_for_each_role(
     services: dict[str, dict[str, Any]],
 ) -> None:
     ports = StackPorts()
+    services = {name: spec for name, spec in services.items() if not spec.get("profiles")}
     expected = {
         ("keycloak", ports.keycloak),
         ("bridge", ports.portal),
@@ -217,7 +231,9 @@ def test_compose_starts_a_service_only_once_its_dependencies_are_healthy(
         assert isinstance(depends_on, dict), f"{name} : depends_on sans condition"
         for dependency, spec in depends_on.items():
             assert dependency in services, f"{name} dépend d'un service inconnu : {dependency}"
-            assert spec.get("condition") == "service_healthy", f"{name} → {dependency}"
+            one_shot = services[dependency].get("restart") == "no"
+            expected = "service_completed_successfully" if one_shot else "service_healthy"
+            assert spec.get("condition") == expected, f"{name} → {dependency}"
 
 
 def test_every_long_running_service_has_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
