@@ -133,6 +133,7 @@ def migrate(url: str) -> None:
 
 def import_models() -> None:
     """Register every table on `Base.metadata` (migrations and tests need them all)."""
+    import bridge.api.ended_sessions
     import bridge.audit.models
     import bridge.bpf.models
     import bridge.delegation.models

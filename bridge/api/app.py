@@ -15,10 +15,11 @@ from bridge.api.bpf import router as bpf_api
 from bridge.api.context import AppContext
 from bridge.api.delegations import router as delegations_api
 from bridge.api.employeur import router as employeur_api
+from bridge.api.ended_sessions import EndedSessions
 from bridge.api.errors import install_error_handlers
 from bridge.api.habilitations import router as habilitations_api
 from bridge.api.health import health_router, metrics_router
-from bridge.api.oidc import EndedSessions, OidcLogin, SessionUser
+from bridge.api.oidc import OidcLogin, SessionUser
 from bridge.api.pages import LoginRequiredError, pages_router
 from bridge.api.pages_bpf import bpf_pages
 from bridge.api.pages_delegations import delegation_pages
@@ -45,12 +46,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     http = httpx.AsyncClient()
     engine = make_engine(settings.database_url)
-    ended = EndedSessions()  # shared: a session ended in Keycloak ends for pages and API
+    sessions = make_session_factory(engine)
+    # Shared by pages and API, and through the store by every replica of the bridge.
+    ended = EndedSessions(sessions)
     internal = (settings.keycloak_internal_url or settings.keycloak_url).rstrip("/")
     context = AppContext(
         settings=settings,
         catalog=load_catalog(settings.catalog_file),
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         mailer=Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_from),
         verifier=TokenVerifier(
             issuer=settings.issuer,

@@ -9,7 +9,6 @@ signing the person out) ends here on the next request, not when a token expires.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from joserfc.jws import JWSRegistry
 from pydantic import BaseModel
 
 from bridge.api.csrf import require_csrf
+from bridge.api.ended_sessions import EndedSessions
 from bridge.api.errors import KeycloakUnavailableError, LoginError
 from bridge.api.tokens import ALLOWED_ALGORITHMS
 from bridge.settings import OidcClientSettings
@@ -76,32 +76,6 @@ class SessionUser(BaseModel):
     @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}".strip() or self.email
-
-
-class EndedSessions:
-    """Keycloak session ids ended by back-channel logout, kept until their tokens expire.
-
-    In memory, per process: enough for one bridge process; several replicas need the
-    shared store (planned with the bridge database).
-    """
-
-    def __init__(self, ttl_seconds: float = 36_000) -> None:
-        self._ttl = ttl_seconds
-        self._ended: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def end(self, sid: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._ended = {s: t for s, t in self._ended.items() if t > now}
-            self._ended[sid] = now + self._ttl
-
-    def is_ended(self, sid: str | None) -> bool:
-        if sid is None:
-            return False
-        with self._lock:
-            until = self._ended.get(sid)
-        return until is not None and until > time.monotonic()
 
 
 class OidcLogin:
@@ -283,7 +257,7 @@ class OidcLogin:
             claims = await self.verify_logout_token(logout_token)
             sid = claims.get("sid")
             if isinstance(sid, str):
-                self.ended.end(sid)
+                await run_in_threadpool(self.ended.end, sid)
             log.info("deconnexion-keycloak", extra={"sid": sid, "sub": claims.get("sub")})
             return Response(status_code=200, headers={"Cache-Control": "no-store"})
 

@@ -9,10 +9,13 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tests.support.stack import Platform
+from bridge.api.app import create_app
+from tests.support.portal_login import logged_in_client
+from tests.support.stack import Person, Platform
 
 pytestmark = pytest.mark.keycloak
 
@@ -132,3 +135,22 @@ def test_an_unsigned_back_channel_logout_token_is_refused(
     unsigned = f"{part({'alg': 'none'})}.{part(claims)}."
     response = portal.post("/auth/backchannel-logout", data={"logout_token": unsigned})
     assert response.status_code == 400
+
+
+def test_a_session_ended_in_keycloak_ends_on_every_replica_of_the_portal(
+    platform: Platform, person: Person
+) -> None:
+    """Keycloak's back-channel logout reaches one replica; the store tells the others."""
+    other_replica = create_app(platform.portal_settings)  # same store, same session key
+    with (
+        logged_in_client(platform, person) as browser,
+        TestClient(other_replica, base_url=platform.portal_url) as replica,
+    ):
+        replica.cookies.update({c.name: c.value for c in browser.cookies.jar if c.value})
+        assert f"Bonjour {person.display_name}" in replica.get("/").text
+
+        platform.admin().user_logout(person.id)  # Keycloak calls the first replica only
+
+        home = replica.get("/", follow_redirects=True)
+        assert f"Bonjour {person.display_name}" not in home.text
+        assert "Connectez-vous" in home.text

@@ -17,7 +17,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from bridge.api.oidc import EndedSessions
+from bridge.api.ended_sessions import EndedSessions
 from bridge.api.tokens import InvalidTokenError, TokenVerifier
 
 ISSUER = "http://127.0.0.1:1/realms/demarches"
