@@ -1,6 +1,7 @@
 # One entry point for every task. The two that matter:
 #   make run    set everything up, then run the platform locally (Ctrl-C stops it all)
 #   make test   set everything up, then run the checks and the whole test suite
+#               (the main suite needs no Docker; its Docker part installs and starts an engine)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -10,7 +11,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-system setup-browser keycloak providers run lint test test-docker bench clean
+.PHONY: help setup setup-system setup-browser setup-docker docker-images keycloak providers run lint test test-main test-docker bench clean
 
 help:
 	@echo "make run    installe tout puis lance la plateforme locale"
@@ -68,13 +69,49 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# The whole suite with the bridge's store in a SQLite file, then the integration and browser
-# tests again with it on PostgreSQL 15, as production runs it (the store's own tests already
-# run on both; the fault tests bring their own stores).
-test: setup setup-browser lint
+# The main suite (local Keycloak distribution, the bridge's store in a SQLite file; no
+# Docker), then the Docker part.
+test: test-main test-docker
+
+test-main: setup setup-browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
-	TEST_BRIDGE_STORE=postgresql $(PY) -m pytest tests/integration tests/browser \
-		--deselect tests/integration/test_sync_faults.py $(PYTEST_ARGS)
+
+# The Docker part, timed: the integration tests again on testcontainers' Keycloak with the
+# store on PostgreSQL (the fault tests bring their own servers, the lifecycle tests start
+# local distributions: both ran above), then the tests of docker-compose.yml and its
+# cluster profile (`-m docker`). Without Docker, `TEST_BRIDGE_STORE=postgresql make test-main`
+# runs the store on Debian's PostgreSQL 15 instead.
+test-docker: setup setup-browser setup-docker docker-images
+	@started=$$(date +%s); status=0; \
+	TEST_KEYCLOAK_BACKEND=container $(PY) -m pytest tests/integration \
+		--deselect tests/integration/test_sync_faults.py \
+		--deselect tests/integration/test_keycloak_lifecycle.py $(PYTEST_ARGS) || status=$$?; \
+	[ $$status -ne 0 ] || $(PY) -m pytest -m docker tests/docker -s $(PYTEST_ARGS) || status=$$?; \
+	echo "Partie Docker : $$(( $$(date +%s) - started )) s (code $$status)"; \
+	exit $$status
+
+# A Docker engine: Debian's docker.io and docker-compose (and debootstrap, for the local
+# stand-ins of the official images), dockerd started when no engine answers.
+setup-docker:
+	@missing=""; \
+	command -v dockerd >/dev/null || missing="$$missing docker.io"; \
+	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 \
+	  || missing="$$missing docker-compose"; \
+	command -v debootstrap >/dev/null || missing="$$missing debootstrap"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installation des paquets Debian manquants :$$missing"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; \
+	fi
+	@docker version >/dev/null 2>&1 || { \
+	  echo "Démarrage du moteur Docker (journal : /var/log/dockerd.log)"; \
+	  $(SUDO) sh -c 'nohup dockerd >>/var/log/dockerd.log 2>&1 &'; \
+	  for i in $$(seq 1 60); do docker version >/dev/null 2>&1 && break; sleep 1; done; \
+	  docker version >/dev/null 2>&1 || { echo "Le moteur Docker ne démarre pas : voir /var/log/dockerd.log." >&2; exit 1; }; }
+
+# The images the compose file and the testcontainers path name: kept when present (pulled
+# or built before), else built here from Debian's packages (tests/docker/README.md).
+docker-images: $(VENV)/.installed setup-docker
+	$(PY) -m tests.support.docker_engine
 
 # The benchmarks print their figures (never asserted in tests); wrk is the load generator.
 bench: setup
