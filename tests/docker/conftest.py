@@ -107,3 +107,8 @@ def leftovers(project: ComposeProject) -> list[str]:
             listing.insert(3, "-a")
         found += [f"{kind} {name}" for name in run(listing).stdout.split()]
     return found
+
+
+def all_containers() -> set[str]:
+    """Every container of the engine, running or not (a failed build step leaves one)."""
+    return set(run(["docker", "ps", "-a", "-q", "--no-trunc"]).stdout.split())

@@ -11,7 +11,7 @@ import pytest
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
 from bridge.devstack.ports import LOOPBACK
-from tests.docker.conftest import Stack, leftovers
+from tests.docker.conftest import Stack, all_containers, leftovers
 from tests.support.docker_engine import DockerError, check_engine
 from tests.support.oidc_flow import OidcClient, code_flow_tokens
 from tests.support.portal_login import log_in_to_portal
@@ -150,10 +150,12 @@ def test_an_image_that_fails_to_build_is_said_and_nothing_starts(
     )
     stack = compose_stack()
     stack.project.files.append(override)
+    before = all_containers()
     with pytest.raises(DockerError) as refused:
         stack.project.up(["casse"])
     assert str(refused.value).startswith("La construction d'une image a échoué"), refused.value
     assert leftovers(stack.project) == []
+    assert all_containers() - before == set(), "conteneur de construction laissé"
 
 
 def test_an_engine_that_does_not_answer_is_said_in_one_sentence(

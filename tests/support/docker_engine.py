@@ -243,7 +243,11 @@ class ComposeProject:
         """
         try:
             try:
-                self.run("up", "-d", "--build", *services, timeout=1800)
+                # The classic builder of docker-compose 1.x keeps the container of a failed
+                # step unless told; BuildKit (compose v2) leaves none.
+                legacy = compose_command() == ["docker-compose"]
+                self.run("build", *(["--force-rm"] if legacy else []), *services, timeout=1800)
+                self.run("up", "-d", *services, timeout=600)
             except DockerError as exc:
                 raise DockerError(_explain_up_failure(str(exc))) from exc
             self.wait_healthy(healthy_within)
