@@ -165,3 +165,12 @@ def test_an_engine_that_does_not_answer_is_said_in_one_sentence(
     with pytest.raises(DockerError) as refused:
         check_engine()
     assert str(refused.value).startswith("Le moteur Docker ne répond pas")
+
+
+def test_no_docker_on_the_machine_is_said_in_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `docker` command to be found
+    with pytest.raises(DockerError) as refused:
+        check_engine()
+    assert str(refused.value).startswith("Docker n'est pas installé sur cette machine")
