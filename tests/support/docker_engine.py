@@ -123,8 +123,9 @@ def image_label(image: str) -> str | None:
 
 
 def _fingerprint(paths: Iterable[Path]) -> str:
+    """Of the files' names and contents, wherever the checkout is (not of their paths)."""
     digest = hashlib.sha256()
-    for path in sorted(paths):
+    for path in sorted(paths, key=lambda found: found.name):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
