@@ -228,6 +228,28 @@ def test_deactivation_follows_the_catalog_and_closes_the_account(
     assert deactivate(o.operator, o.principal) == 200
 
 
+def test_a_second_main_administrator_cannot_be_reactivated_while_one_is_active(
+    organisation: Organisation,
+) -> None:
+    o = organisation
+    principal = o.principal.person.id
+    assert o.operator.post(o.path(f"/gestionnaires/{principal}/desactivation")).status_code == 200
+    # The operator gives the role to the delegated administrator meanwhile.
+    moved = o.operator.post(
+        o.path("/administrateur-principal/transfert"), json={"personne": o.delegue.person.id}
+    )
+    assert moved.status_code == 200, moved.text
+
+    refused = o.operator.post(o.path(f"/gestionnaires/{principal}/reactivation"))
+    assert refused.status_code == 409
+    assert "il n'y en a qu'un" in refused.json()["detail"]
+    listing = o.delegue.http.get(
+        o.path("/gestionnaires"), params={"role": "administrateur-principal"}
+    )
+    active = [row["personne"] for row in listing.json()["gestionnaires"] if row["actif"]]
+    assert active == [o.delegue.person.id]
+
+
 def test_the_list_is_for_administrators_searches_and_pages(
     platform: Platform, organisation: Organisation
 ) -> None:
