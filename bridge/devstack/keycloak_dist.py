@@ -58,11 +58,7 @@ def ensure_distribution(
         expected = expected_sha512 or _published_sha512(url)
         actual = _sha512(archive)
         if actual != expected:
-            raise StackError(
-                f"L'archive de Keycloak {version} téléchargée est corrompue (empreinte SHA-512 "
-                "inattendue) : relancez la commande ; si l'erreur persiste, vérifiez l'accès à "
-                "Maven Central ou un éventuel proxy."
-            )
+            raise _corrupt(version)
         unpack_dir = Path(tmp) / "unpacked"
         try:
             with tarfile.open(archive, "r:gz") as tar:
@@ -88,7 +84,7 @@ def ensure_distribution(
 def ensure_archive(cache_dir: Path, *, progress: bool = True) -> Path:
     """Return the pinned distribution archive itself, verified and kept in the cache.
 
-    The Docker stand-in of the official image is built from it (tests/support/docker.py).
+    The Docker stand-in of the official image is built from it (tests/support/docker_engine.py).
     """
     version = KEYCLOAK_VERSION
     archive = cache_dir / f"keycloak-quarkus-dist-{version}.tar.gz"
@@ -99,13 +95,17 @@ def ensure_archive(cache_dir: Path, *, progress: bool = True) -> Path:
     _download(archive_url(version), partial, progress=progress)
     if _sha512(partial) != KEYCLOAK_SHA512:
         partial.unlink()
-        raise StackError(
-            f"L'archive de Keycloak {version} téléchargée est corrompue (empreinte SHA-512 "
-            "inattendue) : relancez la commande ; si l'erreur persiste, vérifiez l'accès à "
-            "Maven Central ou un éventuel proxy."
-        )
+        raise _corrupt(version)
     partial.rename(archive)
     return archive
+
+
+def _corrupt(version: str) -> StackError:
+    return StackError(
+        f"L'archive de Keycloak {version} téléchargée est corrompue (empreinte SHA-512 "
+        "inattendue) : relancez la commande ; si l'erreur persiste, vérifiez l'accès à "
+        "Maven Central ou un éventuel proxy."
+    )
 
 
 def _download(url: str, target: Path, *, progress: bool) -> None:
