@@ -13,6 +13,7 @@ Every failure is one French sentence saying what is wrong and what to do.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -94,13 +95,15 @@ def check_engine() -> None:
         )
     done = run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=20, check=False)
     if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
         raise DockerError(
             "Le moteur Docker ne répond pas (« docker version » : "
-            f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}) : démarrez-le "
+            f"{said[-1] if said else 'aucune réponse'}) : démarrez-le "
             "(« make setup-docker » lance dockerd) puis relancez."
         )
 
 
+@functools.cache
 def compose_command() -> list[str]:
     """`docker compose` (v2) when the plugin is there, else Debian's `docker-compose` (1.29)."""
     if run(["docker", "compose", "version"], check=False, timeout=20).returncode == 0:
@@ -151,11 +154,16 @@ def ensure_base(progress: bool = True) -> None:
         _say(progress, "Image de base Debian bookworm (debootstrap, environ 30 s)")
         with tempfile.TemporaryDirectory(dir=DOCKER_CACHE, prefix=".rootfs-") as tmp:
             root = Path(tmp) / "root"
-            subprocess.run(
+            made = subprocess.run(
                 ["debootstrap", "--variant=minbase", "--include=ca-certificates",
                  "bookworm", str(root), "http://deb.debian.org/debian"],
-                check=True, capture_output=True, timeout=900,
+                check=False, capture_output=True, text=True, timeout=900,
             )  # fmt: skip
+            if made.returncode != 0:
+                raise DockerError(
+                    "debootstrap n'a pas pu construire l'image de base Debian : vérifiez "
+                    "l'accès à deb.debian.org puis relancez.\n" + made.stdout[-2000:]
+                )
             for ca in _host_cas():
                 shutil.copy2(ca, root / "usr/local/share/ca-certificates" / ca.name)
             subprocess.run(
