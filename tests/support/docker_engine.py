@@ -227,7 +227,7 @@ class ComposeProject:
     files: list[Path] = field(default_factory=lambda: [REPO_ROOT / "docker-compose.yml"])
 
     def command(self, *args: str) -> list[str]:
-        base = compose_command()
+        base = [*compose_command()]  # a copy: the lookup is cached
         for compose_file in self.files:
             base += ["-f", str(compose_file)]
         base += ["-p", self.name, "--project-directory", str(REPO_ROOT)]
