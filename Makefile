@@ -76,14 +76,15 @@ test: test-main test-docker
 test-main: setup setup-browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The Docker part, timed: the integration tests again on testcontainers' Keycloak with the
+# The Docker part, timed from the engine's setup and the images: the integration tests again on testcontainers' Keycloak with the
 # store on PostgreSQL (the fault tests bring their own servers, the lifecycle tests start
 # local distributions: both ran above), then the tests of docker-compose.yml and its
 # cluster profile (`-m docker`). Without Docker, `TEST_BRIDGE_STORE=postgresql make test-main`
 # runs the store on Debian's PostgreSQL 15 instead.
-test-docker: setup setup-browser setup-docker docker-images
+test-docker: setup setup-browser
 	@started=$$(date +%s); status=0; \
-	TEST_KEYCLOAK_BACKEND=container $(PY) -m pytest tests/integration \
+	$(MAKE) --no-print-directory setup-docker docker-images || status=$$?; \
+	[ $$status -ne 0 ] || TEST_KEYCLOAK_BACKEND=container $(PY) -m pytest tests/integration \
 		--deselect tests/integration/test_sync_faults.py \
 		--deselect tests/integration/test_keycloak_lifecycle.py $(PYTEST_ARGS) || status=$$?; \
 	[ $$status -ne 0 ] || $(PY) -m pytest -m docker tests/docker -s $(PYTEST_ARGS) || status=$$?; \
