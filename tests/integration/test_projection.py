@@ -9,26 +9,37 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import select as sockets
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import select, update
 
 from bridge.audit.models import AuditEvent
-from bridge.db import now
+from bridge.db import make_engine, make_session_factory, now
+from bridge.devstack.ports import LOOPBACK, free_port
 from bridge.etablissement.models import Etablissement
 from bridge.etablissement.siret import siren_of
 from bridge.habilitation.models import GrantedHow, Habilitation
 from bridge.person.service import remember_person
+from bridge.settings import REPO_ROOT
 from bridge.sync.keycloak import OWNER, OWNER_ATTRIBUTE
 from bridge.sync.models import OutboxEntry
 from bridge.sync.reconcile import reconcile
 from tests.support.callers import Caller, gestionnaire_of_new_siret, invite_and_accept, new_caller
 from tests.support.projection import eventually, projector_of, role_groups_of, values_of
 from tests.support.sirets import new_siret
-from tests.support.stack import Platform
+from tests.support.stack import Person, Platform
 
 MAF = "mon-activite-formation"
 
@@ -406,3 +417,100 @@ def test_the_habilitations_scope_carries_only_the_demarches_rights_and_only_when
     asked, _ = _token_claims(platform, person.username, person.password, "openid habilitations")
     assert asked["habilitations"] == [{"siret": siret, "role": "gestionnaire"}]
     assert "habilitations_tronquees" not in asked
+
+
+class KeycloakGate:
+    """A loopback TCP relay to Keycloak that the test opens late: Keycloak away, then back."""
+
+    def __init__(self, target: str) -> None:
+        self.target = urlsplit(target)
+        self.port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        self._server: socketserver.ThreadingTCPServer | None = None
+
+    def open(self) -> None:
+        target = (self.target.hostname or LOOPBACK, self.target.port or 80)
+
+        class Relay(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                with socket.create_connection(target) as upstream:
+                    pair = {self.request: upstream, upstream: self.request}
+                    while True:
+                        readable, _, _ = sockets.select(list(pair), [], [], 30)
+                        if not readable:
+                            return
+                        for end in readable:
+                            data = end.recv(65536)
+                            if not data:
+                                return
+                            pair[end].sendall(data)
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self._server = socketserver.ThreadingTCPServer((LOOPBACK, self.port), Relay)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def test_a_continuous_worker_outlives_failed_passes_then_applies_what_comes(
+    platform: Platform, person: Person, tmp_path: Path
+) -> None:
+    """`sync appliquer --continu` logs a failed pass and tries again; it never exits on one."""
+    database_url = f"sqlite:///{tmp_path / 'bridge.db'}"
+    gate = KeycloakGate(platform.keycloak.url)  # closed: Keycloak is away when it starts
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "BRIDGE_DATABASE_URL": database_url,
+        "BRIDGE_KEYCLOAK_URL": gate.url,
+        "BRIDGE_KEYCLOAK_REALM": platform.keycloak.realm,
+        "BRIDGE_SYNC_INTERVAL_SECONDS": "0.2",
+        "BRIDGE_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",  # its log lines reach the file as they are written
+    }
+    with log.open("ab") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "sync", "appliquer", "--continu"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        eventually(
+            lambda: log.read_text().count('"projection-echec"') >= 2,
+            timeout=60,
+            what="deux passes en échec, journalisées",
+        )
+        assert worker.poll() is None, log.read_text()[-2000:]
+
+        siret = new_siret()
+        with make_session_factory(make_engine(database_url))() as session:
+            session.add(Etablissement(siret=siret, siren=siren_of(siret), name="ÉTAB"))
+            remember_person(session, person.id, person.email, person.first_name, person.last_name)
+            session.flush()  # the establishment and the person before the right that names them
+            session.add(
+                Habilitation(
+                    subject=person.id,
+                    demarche=MAF,
+                    role="declarant",
+                    siret=siret,
+                    granted_how=GrantedHow.OPERATOR,
+                )
+            )
+            session.commit()
+        gate.open()  # Keycloak is back: the next pass applies the waiting change
+        eventually(
+            lambda: values_of(platform.admin(), person.id) == {f"{MAF}:declarant:{siret}"},
+            timeout=60,
+            what="droit appliqué par le worker revenu",
+        )
+        assert worker.poll() is None
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        gate.close()
