@@ -26,7 +26,7 @@ from tests.support.employeur import person_form
 from tests.support.oidc_flow import OidcClient, code_flow_tokens, refreshed_tokens
 from tests.support.projection import eventually, values_of
 from tests.support.sirets import new_siret
-from tests.support.stack import PASSWORD
+from tests.support.stack import PASSWORD, finish_first_login
 
 pytestmark = pytest.mark.docker
 
@@ -95,11 +95,7 @@ def test_a_session_survives_a_node_and_no_change_is_lost_when_one_of_each_stops(
     assert appointed.status_code == 201, appointed.text
     principal_id = appointed.json()["personne"]
     eventually(lambda: values_of(admin_a, principal_id), timeout=60, what="droit projeté")
-    admin_a.set_user_password(principal_id, PASSWORD, temporary=False)
-    user = admin_a.get_user(principal_id)  # sent whole: a missing field means removed
-    user["requiredActions"] = []
-    user["attributes"] = {**user.get("attributes", {}), "cguVersion": ["1"]}
-    admin_a.update_user(principal_id, user)
+    finish_first_login(admin_a, principal_id)
 
     # The session is opened through node A and is valid on node B.
     through_a = portal_client(stack, node_a)

@@ -8,46 +8,32 @@ from pathlib import Path
 
 import httpx
 import pytest
-from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+from keycloak import KeycloakAdmin
 
 from bridge.devstack.ports import LOOPBACK
 from tests.docker.conftest import Stack, all_containers, leftovers
 from tests.support.docker_engine import DockerError, check_engine
+from tests.support.keycloak import KeycloakTarget
 from tests.support.oidc_flow import OidcClient, code_flow_tokens
 from tests.support.portal_login import log_in_to_portal
-from tests.support.stack import PASSWORD, PROFESSIONAL_DETAILS
+from tests.support.stack import PASSWORD, create_complete_account
 
 pytestmark = pytest.mark.docker
 
 
 def stack_admin(stack: Stack, base_url: str | None = None) -> KeycloakAdmin:
     """The realm's admin API through the bootstrap administrator of the stack's Keycloak."""
-    connection = KeycloakOpenIDConnection(
-        server_url=base_url or stack.url("KEYCLOAK_PORT"),
-        username=stack.env["KC_BOOTSTRAP_ADMIN_USERNAME"],
-        password=stack.env["KC_BOOTSTRAP_ADMIN_PASSWORD"],
-        realm_name="demarches",
-        user_realm_name="master",
-        client_id="admin-cli",
-    )
-    return KeycloakAdmin(connection=connection)
+    return KeycloakTarget(
+        "docker",
+        base_url or stack.url("KEYCLOAK_PORT"),
+        stack.env["KC_BOOTSTRAP_ADMIN_USERNAME"],
+        stack.env["KC_BOOTSTRAP_ADMIN_PASSWORD"],
+        "demarches",
+    ).admin()
 
 
 def new_account(admin: KeycloakAdmin, email: str) -> str:
-    """A complete account (verified e-mail, professional details, CGU accepted)."""
-    user_id: str = admin.create_user(
-        {
-            "username": email,
-            "email": email,
-            "firstName": "Camille",
-            "lastName": "Docker",
-            "enabled": True,
-            "emailVerified": True,
-            "attributes": PROFESSIONAL_DETAILS,
-            "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}],
-        }
-    )
-    return user_id
+    return create_complete_account(admin, email, "Camille", "Docker")
 
 
 def portal_client(stack: Stack, keycloak_url: str) -> OidcClient:

@@ -58,7 +58,6 @@ def run(
     *,
     timeout: float = 600,
     check: bool = True,
-    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a docker command, its output captured; a failure raises with its last lines."""
     try:
@@ -67,7 +66,7 @@ def run(
             capture_output=True,
             text=True,
             timeout=timeout,
-            env={**os.environ, "DOCKER_BUILDKIT": "0", **(env or {})},
+            env={**os.environ, "DOCKER_BUILDKIT": "0"},
             check=False,
         )
     except FileNotFoundError as exc:
@@ -204,7 +203,7 @@ def ensure_standins(images: Iterable[str] = STANDINS, *, progress: bool = True) 
                 os.link(archive, context / "keycloak-quarkus-dist.tar.gz")
             run(
                 ["docker", "build", "--label", f"{STANDIN_LABEL}={fingerprint}",
-                 "--build-arg", f"KEYCLOAK_VERSION={KEYCLOAK_VERSION}", "-t", image, str(context)],
+                 "-t", image, str(context)],
                 timeout=1200,
             )  # fmt: skip
         built.append(image)
@@ -222,7 +221,6 @@ class ComposeProject:
 
     name: str
     env_file: Path
-    env: dict[str, str] = field(default_factory=dict)
     profiles: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=lambda: [REPO_ROOT / "docker-compose.yml"])
 
@@ -239,7 +237,7 @@ class ComposeProject:
     def run(
         self, *args: str, timeout: float = 900, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        return run(self.command(*args), timeout=timeout, check=check, env=self.env)
+        return run(self.command(*args), timeout=timeout, check=check)
 
     def container_id(self, service: str) -> str:
         return self.run("ps", "-q", service).stdout.strip()

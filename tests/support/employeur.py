@@ -16,7 +16,7 @@ from typing import Any
 from tests.support.callers import Caller, caller_of, new_caller
 from tests.support.projection import eventually, values_of
 from tests.support.sirets import new_siret
-from tests.support.stack import PASSWORD, Person, Platform
+from tests.support.stack import PASSWORD, Person, Platform, finish_first_login
 
 ESPACE = "/employeur/organisations"
 TEMPORARY = re.compile(r"Mot de passe temporaire : (\S+)")
@@ -71,11 +71,7 @@ def account_caller(platform: Platform, callers: list[Caller], created: dict[str,
     # Once the projection has written the new right: the first login (below) and the
     # worker's write would otherwise race on the attribute map (each replaces it whole).
     eventually(lambda: values_of(admin, user_id), what="droit projeté dans Keycloak")
-    admin.set_user_password(user_id, PASSWORD, temporary=False)
-    user = admin.get_user(user_id)  # sent whole: Keycloak treats a missing field as removed
-    user["requiredActions"] = []
-    user["attributes"] = {**user.get("attributes", {}), "cguVersion": ["1"]}
-    admin.update_user(user_id, user)
+    finish_first_login(admin, user_id)
     person = Person(
         user_id,
         created["identifiant"],

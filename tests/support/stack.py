@@ -130,19 +130,37 @@ class Platform:
         suffix = uuid.uuid4().hex[:10]
         ascii_name = unicodedata.normalize("NFKD", first_name).encode("ascii", "ignore").decode()
         email = f"{ascii_name.lower()}.{suffix}@exemple.fr"
-        user_id = self.admin().create_user(
-            {
-                "username": email,
-                "email": email,
-                "firstName": first_name,
-                "lastName": last_name,
-                "enabled": True,
-                "emailVerified": True,
-                "attributes": PROFESSIONAL_DETAILS,
-                "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}],
-            }
-        )
+        user_id = create_complete_account(self.admin(), email, first_name, last_name)
         return Person(user_id, email, email, first_name, last_name, PASSWORD)
+
+
+def create_complete_account(
+    admin: KeycloakAdmin, email: str, first_name: str, last_name: str
+) -> str:
+    """A verified account with the professional details and the CGU: no first-login step."""
+    user_id: str = admin.create_user(
+        {
+            "username": email,
+            "email": email,
+            "firstName": first_name,
+            "lastName": last_name,
+            "enabled": True,
+            "emailVerified": True,
+            "attributes": PROFESSIONAL_DETAILS,
+            "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}],
+        }
+    )
+    return user_id
+
+
+def finish_first_login(admin: KeycloakAdmin, user_id: str) -> None:
+    """What a bridge-made account's first login does (password changed, CGU accepted), by
+    the admin API, for tests that need its token rather than that page."""
+    admin.set_user_password(user_id, PASSWORD, temporary=False)
+    user = admin.get_user(user_id)  # sent whole: Keycloak treats a missing field as removed
+    user["requiredActions"] = []
+    user["attributes"] = {**user.get("attributes", {}), "cguVersion": ["1"]}
+    admin.update_user(user_id, user)
 
 
 @contextmanager
