@@ -38,13 +38,13 @@ from sqlalchemy import select
 
 from bench.habilitations import load_plan, make_plan
 from bridge.api.app import create_app
-from bridge.api.bpf import BpfOut
+from bridge.api.routes.bpf import BpfOut
 from bridge.audit.service import Actor
 from bridge.bpf.models import Bpf
-from bridge.bpf.service import BpfService
-from bridge.db import import_models, make_engine, now
+from bridge.db import make_engine, now
 from bridge.devstack.ports import LOOPBACK, free_port
 from bridge.devstack.servers import UvicornThread
+from bridge.models import import_models
 from bridge.person.service import remember_person
 from tests.support.bpf import complete_bpf
 from tests.support.seed import etablissement_with_code
@@ -136,9 +136,7 @@ def bench_app(platform: Platform, introspection_secret: str) -> FastAPI:
         ):
             raise HTTPException(401, detail=f"introspection : {answer}")
         with context.work() as work:
-            found = BpfService(work.session, context.catalog).read(
-                Actor(answer["sub"], answer.get("name", "")), siret, exercice
-            )
+            found = work.bpf.read(Actor(answer["sub"], answer.get("name", "")), siret, exercice)
             if found is None:
                 raise HTTPException(404)
             return BpfOut.of(found)
@@ -177,9 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 remember_person(work.session, person.id, person.email, "Banc", "Essai")
                 work.habilitations.activate(actor, MAF, siret, code)
             with platform.context.work() as work:
-                BpfService(work.session, platform.context.catalog).save(
-                    actor, siret, year, complete_bpf(), 0
-                )
+                work.bpf.save(actor, siret, year, complete_bpf(), 0)
             port = free_port()
             server = UvicornThread(
                 bench_app(platform, introspection_client(platform)), port, "bench", "-"

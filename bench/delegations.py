@@ -21,8 +21,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bridge.audit.service import Actor
+from bridge.bootstrap import session_factory
 from bridge.catalog import load_catalog
-from bridge.db import make_engine, make_session_factory, migrate, now, unit_of_work
+from bridge.db import make_engine, migrate, now, unit_of_work
 from bridge.delegation.service import DelegationService
 from bridge.etablissement.models import Etablissement
 from bridge.etablissement.service import EtablissementService
@@ -64,7 +65,7 @@ def main() -> None:
     started = time.perf_counter()
     migrate(url)
     engine = make_engine(url)
-    sessions = make_session_factory(engine)
+    sessions = session_factory(engine)
 
     def services(
         session: object,

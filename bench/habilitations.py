@@ -38,11 +38,13 @@ from stdnum.fr import siret as stdnum_siret
 from tqdm import tqdm
 
 from bridge.audit.service import Actor
+from bridge.bootstrap import session_factory
 from bridge.catalog import Catalog, load_catalog
-from bridge.db import Base, import_models, make_engine, make_session_factory, migrate
+from bridge.db import Base, make_engine, migrate
 from bridge.etablissement.service import EtablissementService
 from bridge.habilitation.models import GrantedHow
 from bridge.habilitation.service import HabilitationService, may_act
+from bridge.models import import_models
 
 MAF = "mon-activite-formation"
 DEMARCHES = (MAF, "mes-collectes-formation", "mon-suivi-controle")
@@ -751,7 +753,7 @@ def run(
             say(f"[1] Plan SQLite, {line}")
 
         # 2. the right-to-act check
-        factory = make_session_factory(engine)
+        factory = session_factory(engine)
         checks = build_checks(plan, rng)
         # The generated data (millions of Python objects) is the bench's, not a server's:
         # keep it out of the garbage collector's full passes during the measurements.

@@ -35,8 +35,9 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from bench.mapping_candidates import Admin
+from bridge.bootstrap import session_factory
 from bridge.catalog import load_catalog
-from bridge.db import make_engine, make_session_factory, migrate, now
+from bridge.db import make_engine, migrate, now
 from bridge.devstack.keycloak_dist import ensure_distribution
 from bridge.devstack.keycloak_server import KeycloakConfig, KeycloakServer
 from bridge.devstack.ports import free_port
@@ -45,10 +46,10 @@ from bridge.devstack.stack import CACHE_DIR
 from bridge.etablissement.models import Etablissement
 from bridge.etablissement.siret import siren_of
 from bridge.habilitation.models import GrantedHow, Habilitation
+from bridge.keycloak_admin import KeycloakDirectory
+from bridge.outbox import OutboxEntry
 from bridge.person.models import Person
 from bridge.settings import REPO_ROOT
-from bridge.sync.keycloak import KeycloakDirectory
-from bridge.sync.models import OutboxEntry
 from bridge.sync.worker import Projector
 from tests.support.postgres import running_postgres
 from tests.support.sirets import luhn_complete
@@ -118,7 +119,7 @@ def store(folder: Path, name: str, ids: dict[str, str], per_person: int = 2) -> 
     """A store whose people are the realm's, each with `per_person` habilitations."""
     url = f"sqlite:///{folder / f'{name}.db'}"
     migrate(url)
-    sessions = make_session_factory(make_engine(url))
+    sessions = session_factory(make_engine(url))
     sirets = [luhn_complete(f"{2_000_000_000_000 + i:013d}") for i in range(len(ids) * per_person)]
     with sessions() as session:
         session.add_all(Etablissement(siret=s, siren=siren_of(s), name="ÉTAB") for s in sirets)
@@ -179,7 +180,7 @@ def naive(
     admin: Admin, realm: str, database_url: str, ids_by_subject: dict[str, str], budget: float
 ) -> tuple[float, int, int]:
     """Seconds spent, habilitations done, habilitations in all (the loop stops at `budget`)."""
-    sessions = make_session_factory(make_engine(database_url))
+    sessions = session_factory(make_engine(database_url))
     with sessions() as session:
         rows = list(
             session.execute(
@@ -214,7 +215,7 @@ def naive(
 
 def delays(base: str, realm: str, database_url: str, per_second: int, seconds: int) -> list[float]:
     """Change → visible delays under a steady stream (two workers running)."""
-    sessions = make_session_factory(make_engine(database_url))
+    sessions = session_factory(make_engine(database_url))
     with sessions() as session:
         subjects = list(session.scalars(select(Person.subject).limit(per_second * seconds)))
         sirets = list(session.scalars(select(Etablissement.siret).limit(50)))

@@ -29,32 +29,29 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
 from bridge.audit.service import Actor
-from bridge.catalog import Catalog, CatalogError, Demarche, load_catalog
-from bridge.db import make_engine, make_session_factory, migrate, now, unit_of_work
-from bridge.devstack.errors import StackError
+from bridge.bootstrap import AppContext, bootstrapped, make_projector
+from bridge.catalog import Catalog, CatalogError, Demarche
+from bridge.db import migrate, now
+from bridge.delegation.jobs import run_end_dates_once
+from bridge.employeur.service import Details
 from bridge.errors import BridgeError, ConflictError, InvalidInputError
-from bridge.etablissement.service import (
-    EtablissementService,
-    ImportReport,
-    demarche_or_refuse,
-    read_csv,
-)
+from bridge.errors import SetupError as StackError
+from bridge.etablissement.service import ImportReport, demarche_or_refuse, read_csv
 from bridge.etablissement.siret import parse_siret
+from bridge.keycloak_admin import KeycloakRejectedError, KeycloakRetriableError
 from bridge.settings import Settings
-from bridge.sync.keycloak import KeycloakRejectedError, KeycloakRetriableError
-
-if TYPE_CHECKING:
-    from bridge.api.context import AppContext
+from bridge.sync.console import import_console_changes
+from bridge.sync.loop import ProjectionLoop
+from bridge.sync.reconcile import reconcile
+from bridge.sync.worker import RunResult
 
 log = logging.getLogger(__name__)
 
@@ -77,23 +74,11 @@ def _shown_url(url: str) -> str:
 
 
 @contextmanager
-def _store(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    """A session factory on the migrated database; the engine is closed afterwards."""
+def _platform(settings: Settings) -> Iterator[AppContext]:
+    """The bridge wired for one command, on the migrated database; closed afterwards."""
     migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-def _service(session: Session, catalog: Catalog, settings: Settings) -> EtablissementService:
-    return EtablissementService(
-        session,
-        catalog,
-        settings.code_pepper.get_secret_value(),
-        timedelta(days=settings.code_validity_days),
-    )
+    with bootstrapped(settings) as context:
+        yield context
 
 
 def _code_demarche(catalog: Catalog, demarche_id: str) -> Demarche:
@@ -243,25 +228,32 @@ def import_etablissements(
     letters: Path | None,
     rejects: Path | None,
 ) -> int:
-    catalog = load_catalog(settings.catalog_file)
-    demarche = _code_demarche(catalog, demarche_id)
+    with _platform(settings) as context:
+        return _import(context, source, demarche_id, letters, rejects)
+
+
+def _import(
+    context: AppContext,
+    source: Path,
+    demarche_id: str,
+    letters: Path | None,
+    rejects: Path | None,
+) -> int:
+    demarche = _code_demarche(context.catalog, demarche_id)
     _refuse_unsafe_outputs(source, letters, rejects)
     rows = _read_rows(source)
     with (
         _letters_file(letters) as letters_handle,
-        _store(settings) as factory,
         tqdm(
             total=len(rows), desc="Import des établissements", unit="ligne", file=sys.stderr
         ) as bar,
-        unit_of_work(factory) as session,
+        context.work() as work,
     ):
 
         def advance(lines: int) -> None:
             bar.update(lines)
 
-        report = _service(session, catalog, settings).import_rows(
-            OPERATOR_CLI, rows, demarche.id, progress=advance
-        )
+        report = work.etablissements.import_rows(OPERATOR_CLI, rows, demarche.id, progress=advance)
         bar.update(len(rows) - bar.n)  # the service does not count rejected lines
         if report.letters:
             if letters_handle is None:
@@ -293,19 +285,19 @@ def import_etablissements(
 
 
 def issue_one_code(settings: Settings, siret: str, demarche_id: str, reissue: bool) -> int:
-    catalog = load_catalog(settings.catalog_file)
-    demarche = _code_demarche(catalog, demarche_id)
-    siret = parse_siret(siret)
-    with _store(settings) as factory, unit_of_work(factory) as session:
-        service = _service(session, catalog, settings)
-        revoked = reissue and service.active_code(siret, demarche.id, now()) is not None
-        try:
-            code = service.issue_code(OPERATOR_CLI, siret, demarche.id, reissue=reissue)
-        except ConflictError as exc:
-            raise ConflictError(
-                f"{exc.detail} Relancez avec --reemettre pour révoquer l'ancien code et en "
-                "émettre un nouveau."
-            ) from exc
+    with _platform(settings) as context:
+        demarche = _code_demarche(context.catalog, demarche_id)
+        siret = parse_siret(siret)
+        with context.work() as work:
+            service = work.etablissements
+            revoked = reissue and service.active_code(siret, demarche.id, now()) is not None
+            try:
+                code = service.issue_code(OPERATOR_CLI, siret, demarche.id, reissue=reissue)
+            except ConflictError as exc:
+                raise ConflictError(
+                    f"{exc.detail} Relancez avec --reemettre pour révoquer l'ancien code et en "
+                    "émettre un nouveau."
+                ) from exc
     if revoked:
         print("L'ancien code est révoqué : il ne fonctionne plus.")
     print(f"Code d'activation pour le SIRET {siret} ({demarche.title}) : {code}")
@@ -316,17 +308,6 @@ def issue_one_code(settings: Settings, siret: str, demarche_id: str, reissue: bo
     return 0
 
 
-def _command_context(settings: Settings) -> AppContext:
-    """The portal's services for one command: the store migrated, no background job started
-    (the command does its one piece of work in the foreground)."""
-    from bridge.api.app import create_app
-
-    migrate(settings.database_url)
-    quiet = {"delegation_job_interval_seconds": 0, "sync_interval_seconds": 0}
-    context: AppContext = create_app(settings.model_copy(update=quiet)).state.context
-    return context
-
-
 # --- operateur organisation ----------------------------------------------------------------
 
 
@@ -334,25 +315,20 @@ def open_organisation(settings: Settings, args: argparse.Namespace) -> int:
     """An organisation of the employer space and its main administrator, in one unit of work:
     the account is created in Keycloak, its login id printed, its temporary password e-mailed.
     """
-    from bridge.employeur.service import Details
-
-    context = _command_context(settings)
     operator = Actor(OPERATOR_CLI.subject, OPERATOR_CLI.display_name, operator=True)
     details = Details(
         args.civilite, args.nom, args.prenom, args.email, args.telephone, args.mobile, None, None
     )
-    with context.work() as work:
+    with _platform(settings) as context, context.work() as work:
         organisation = work.employeur.create_organisation(
             operator, args.siret, args.type, args.raison_sociale
         )
-        created = work.employeur.appoint_principal(operator, organisation.siret, details)
-        login_id = created.gestionnaire.login_id
-    sent = context.send(created.email)
+        login_id = work.employeur.appoint_principal(operator, organisation.siret, details).login_id
     print(f"Organisation {organisation.siret} ouverte ({args.type}).")
     print(f"Identifiant de l'administrateur principal : {login_id} (à lui transmettre).")
     print(
         "Son mot de passe temporaire lui a été envoyé par courriel."
-        if sent
+        if work.delivery.sent
         else "Le courriel du mot de passe n'a pas pu partir : renouvelez-le depuis le portail."
     )
     return 0
@@ -494,63 +470,53 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -> int:
     """The projection from the command line: worker, reconcile (dry run or repair), console."""
-    import time
-
-    from bridge.sync.console import import_console_changes
-    from bridge.sync.jobs import make_projector
-    from bridge.sync.reconcile import reconcile
-
-    context = _command_context(settings)
-    projector = make_projector(context)
-    if not forever:  # a worker ensures it in its loop, so that it outlives a slow start
-        projector.ensure_catalog()
-    if command == "rapprocher":
-        report = reconcile(projector, repair=repair, progress=True)
-        for line in report.lines():
-            print(line)
-        if report.drifts and not repair:
-            print("À blanc : rien n'a été modifié. Relancez avec --reparer pour corriger.")
-        return 1 if report.drifts and not repair else 0
-    if command == "console":
-        result = import_console_changes(context, projector, settings.sync_client_id)
-        print(
-            f"Événements lus : {result.events} ; accordées : {len(result.granted)} ; "
-            f"retirées : {len(result.removed)} ; refusées : {len(result.refused)}"
+    with _platform(settings) as context:
+        projector = make_projector(context)
+        if command == "rapprocher":
+            projector.ensure_catalog()
+            report = reconcile(projector, repair=repair, progress=True)
+            for line in report.lines():
+                print(line)
+            if report.drifts and not repair:
+                print("À blanc : rien n'a été modifié. Relancez avec --reparer pour corriger.")
+            return 1 if report.drifts and not repair else 0
+        if command == "console":
+            projector.ensure_catalog()
+            result = import_console_changes(context.work, projector, settings.sync_client_id)
+            print(
+                f"Événements lus : {result.events} ; accordées : {len(result.granted)} ; "
+                f"retirées : {len(result.removed)} ; refusées : {len(result.refused)}"
+            )
+            for line in result.refused:
+                print(f"  refusée : {line}")
+            return 0
+        # The outbox only: the console and the reconcile have commands of their own.
+        loop = ProjectionLoop(
+            context.work, projector, settings.sync_client_id, settings.sync_interval_seconds
         )
-        for line in result.refused:
-            print(f"  refusée : {line}")
-        return 0
-    applied = failed = 0
-    while True:
-        try:
-            if not projector.ready:
-                projector.ensure_catalog()
-            step = projector.run_once()
-        except Exception:
-            if not forever:
-                raise
-            # A worker outlives a passing fault (a locked store, a dropped connection):
-            # its claims stay leased, so nothing is applied twice when it comes back.
-            log.exception("projection-echec")
-            time.sleep(max(settings.sync_interval_seconds, 2.0))
-            continue
-        applied += step.applied_rows
-        failed += step.failed_rows
-        if step.persons:
-            print(f"Appliquées : {applied} ; refusées : {failed}", flush=True)
-        if not forever and step.persons == 0 and not projector.has_due_rows():
-            break
-        if step.persons == 0 or step.keycloak_away:
-            time.sleep(settings.sync_interval_seconds or 1.0)
-    print(f"Terminé. Opérations appliquées : {applied} ; refusées par Keycloak : {failed}.")
+        totals = RunResult()
+
+        def report_step(step: RunResult) -> None:
+            totals.applied_rows += step.applied_rows
+            totals.failed_rows += step.failed_rows
+            if step.persons:
+                print(
+                    f"Appliquées : {totals.applied_rows} ; refusées : {totals.failed_rows}",
+                    flush=True,
+                )
+
+        loop.run(until_empty=not forever, on_step=report_step)
+    print(
+        f"Terminé. Opérations appliquées : {totals.applied_rows} ; "
+        f"refusées par Keycloak : {totals.failed_rows}."
+    )
     return 0
 
 
 def run_end_dates(settings: Settings) -> int:
     """The delegations' end-date job, once (for cron, or when the portal's schedule is off)."""
-    from bridge.delegation.jobs import run_end_dates_once
-
-    sent = run_end_dates_once(_command_context(settings))
+    with _platform(settings) as context:
+        sent = run_end_dates_once(context.work, settings.delegation_warning_days)
     print(f"Échéances traitées : {sent} courriel(s) envoyé(s).")
     return 0
 

@@ -82,12 +82,16 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+def unit_of_work(
+    factory: sessionmaker[Session], publish: Callable[[list[object]], None] | None = None
+) -> Iterator[Session]:
     """Commit if the block succeeds, roll back otherwise (but keep a refusal that counts).
 
     A change made outside the store during the block (a Keycloak account created) registers
     its undoing with `on_rollback`: run when the store's part does not commit, so neither
-    side keeps half of it.
+    side keeps half of it. The events the block raised (`raise_event`: e-mails to send) are
+    handed to `publish` only once the commit succeeded, so nobody is told of a change that
+    was not kept.
     """
     with factory() as session:
         try:
@@ -102,9 +106,23 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
             raise
         finally:
             session.info.pop(_UNDO, None)
+            events = session.info.pop(_EVENTS, [])
+        if events and publish is not None:
+            publish(events)
 
 
 _UNDO = "undo"
+_EVENTS = "events"
+
+
+def raise_event(session: Session, event: object) -> None:
+    """Something to hand on after this unit of work commits (dropped if it rolls back)."""
+    session.info.setdefault(_EVENTS, []).append(event)
+
+
+def raised_events(session: Session) -> list[object]:
+    """The events raised on `session` and not yet handed on."""
+    return list(session.info.get(_EVENTS, []))
 
 
 def on_rollback(session: Session, undo: Callable[[], None]) -> None:
@@ -129,17 +147,3 @@ def migrate(url: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(config, "head")
-
-
-def import_models() -> None:
-    """Register every table on `Base.metadata` (migrations and tests need them all)."""
-    import bridge.api.ended_sessions
-    import bridge.audit.models
-    import bridge.bpf.models
-    import bridge.delegation.models
-    import bridge.employeur.models
-    import bridge.etablissement.models
-    import bridge.habilitation.models
-    import bridge.person.models
-    import bridge.sync.models
-    import bridge.sync.outbox  # noqa: F401  (the hook that writes the outbox rows)

@@ -52,3 +52,8 @@ class TooManyAttemptsError(BridgeError):
     status = 429
     code = "trop-de-tentatives"
     title = "Trop de tentatives"
+
+
+class SetupError(Exception):
+    """A setup or start failure (a missing file, Java, a busy port): the message is the French
+    sentence shown to the person, saying what is wrong and how to fix it."""

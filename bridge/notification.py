@@ -1,4 +1,5 @@
-"""E-mails the bridge sends (to gestionnaires, requesters), after the change is committed."""
+"""E-mails the bridge sends (to gestionnaires, requesters, tiers): services `notify` them on
+their unit of work, which hands them on only after its commit (`bridge.bootstrap`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
+
+from sqlalchemy.orm import Session
+
+from bridge.db import raise_event, raised_events
 
 log = logging.getLogger(__name__)
 
@@ -40,3 +45,13 @@ class Mailer:
             log.exception("envoi-courriel-echoue", extra={"subject": email.subject, "to": email.to})
             return False
         return True
+
+
+def notify(session: Session, email: Email) -> None:
+    """Send `email` once the unit of work of `session` commits (never if it rolls back)."""
+    raise_event(session, email)
+
+
+def pending_emails(session: Session) -> list[Email]:
+    """The e-mails raised on `session` and not yet handed on (for tests and jobs)."""
+    return [e for e in raised_events(session) if isinstance(e, Email)]

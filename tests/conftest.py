@@ -15,6 +15,9 @@ from tests.support.stack import Person, Platform, running_platform
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
+# A connection left open fails the test that left it, with where it was opened.
+pytest_plugins = ["tests.support.leaks"]
+
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:

@@ -1,9 +1,15 @@
-"""The bridge's FastAPI application: portal pages, OIDC login, health, OpenAPI."""
+"""The bridge's FastAPI application: portal pages, OIDC login, JSON API, health, OpenAPI.
+
+The app only adapts HTTP: `bridge.bootstrap` wires the store, catalog, mailer, token
+verifier and Keycloak directory; the lifespan starts the projection's loop and the
+delegations' end-date job, and closes the store when the app stops.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -11,31 +17,23 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
-from bridge.api.bpf import router as bpf_api
-from bridge.api.context import AppContext
-from bridge.api.delegations import router as delegations_api
-from bridge.api.employeur import router as employeur_api
-from bridge.api.ended_sessions import EndedSessions
+from bridge.api.auth.oidc import OidcLogin, SessionUser
 from bridge.api.errors import install_error_handlers
-from bridge.api.habilitations import router as habilitations_api
 from bridge.api.health import health_router, metrics_router
-from bridge.api.oidc import OidcLogin, SessionUser
-from bridge.api.pages import LoginRequiredError, pages_router
-from bridge.api.pages_bpf import bpf_pages
-from bridge.api.pages_delegations import delegation_pages
-from bridge.api.pages_employeur import employeur_pages
-from bridge.api.portal import portal_router
+from bridge.api.pages import bpf as bpf_pages
+from bridge.api.pages import delegations as delegation_pages
+from bridge.api.pages import employeur as employeur_pages
+from bridge.api.pages import habilitations as habilitation_pages
+from bridge.api.pages import portal as portal_pages
+from bridge.api.pages.common import LoginRequiredError
+from bridge.api.routes import bpf, delegations, employeur, habilitations, verifications
+from bridge.api.routes.delegations import PARIS
 from bridge.api.templating import make_templates, mount_assets
-from bridge.api.tokens import TokenVerifier
-from bridge.api.verifications import router as verifications_api
-from bridge.catalog import load_catalog
-from bridge.db import make_engine, make_session_factory
+from bridge.bootstrap import AppContext, bootstrap, make_projector
 from bridge.delegation.jobs import end_dates_every
 from bridge.logging import configure_logging
-from bridge.notification import Mailer
-from bridge.person.service import remember_person
 from bridge.settings import Settings
-from bridge.sync.jobs import make_projector, sync_forever
+from bridge.sync.loop import ProjectionLoop
 
 SERVICE_NAME = "Mes démarches emploi et formation professionnelle"
 
@@ -44,42 +42,48 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app from validated settings (read from `BRIDGE_*` when not given)."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
-    http = httpx.AsyncClient()
-    engine = make_engine(settings.database_url)
-    sessions = make_session_factory(engine)
-    # Shared by pages and API, and through the store by every replica of the bridge.
-    ended = EndedSessions(sessions)
-    internal = (settings.keycloak_internal_url or settings.keycloak_url).rstrip("/")
-    context = AppContext(
-        settings=settings,
-        catalog=load_catalog(settings.catalog_file),
-        sessions=sessions,
-        mailer=Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_from),
-        verifier=TokenVerifier(
-            issuer=settings.issuer,
-            jwks_url=f"{internal}/realms/{settings.keycloak_realm}/protocol/openid-connect/certs",
-            audience=settings.api_audience,
-            refetch_interval=settings.jwks_refetch_seconds,
-            ended=ended,
-        ),
-    )
+    context = bootstrap(settings)
+    try:
+        return _app(settings, context)
+    except BaseException:
+        context.close()  # a refused start leaves no connection open
+        raise
+
+
+def _app(settings: Settings, context: AppContext) -> FastAPI:
+    bpf_pages.bpf_demarche(context.catalog)  # a catalog without the BPF stops the start
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         job = None
         if settings.delegation_job_interval_seconds > 0:
             job = asyncio.create_task(
-                end_dates_every(context, settings.delegation_job_interval_seconds)
+                end_dates_every(
+                    context.work,
+                    settings.delegation_warning_days,
+                    settings.delegation_job_interval_seconds,
+                )
             )
+        stop = threading.Event()
         sync = None
         if settings.sync_interval_seconds > 0:
-            sync = asyncio.create_task(sync_forever(context, make_projector(context)))
+            loop = ProjectionLoop(
+                context.work,
+                make_projector(context),
+                settings.sync_client_id,
+                settings.sync_interval_seconds,
+                settings.sync_console_interval_seconds,
+                settings.sync_reconcile_interval_seconds,
+            )
+            sync = asyncio.create_task(asyncio.to_thread(loop.run, stop))
         yield
-        for task in (job, sync):
-            if task is not None:
-                task.cancel()
+        stop.set()
+        if job is not None:
+            job.cancel()
+        if sync is not None:
+            await sync  # the loop ends after its current step
         await http.aclose()
-        engine.dispose()
+        context.close()
 
     app = FastAPI(
         title="Bridge des habilitations",
@@ -88,21 +92,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     templates = make_templates(theme=settings.theme, service_name=SERVICE_NAME)
-    login = OidcLogin(settings, ended)
+    templates.env.globals.update(
+        habilitation_line=habilitation_pages.habilitation_line,
+        action_label=habilitation_pages.action_label,
+        paris=PARIS,
+        personal_data_path=portal_pages.PERSONAL_DATA_PATH,
+    )
+    login = OidcLogin(settings, context.ended)
     app.state.settings = settings
     app.state.login = login
     app.state.context = context
-
-    def on_login(user: SessionUser, token: dict[str, object]) -> SessionUser:
-        """Keep the person's contact details in the store; read the operator role."""
-        with context.work() as work:
-            remember_person(work.session, user.sub, user.email, user.given_name, user.family_name)
-        access_token = token.get("access_token")
-        if isinstance(access_token, str):
-            user = user.model_copy(
-                update={"operator": context.verifier.verify(access_token).operator}
-            )
-        return user
+    app.state.templates = templates
 
     app.add_middleware(
         SessionMiddleware,
@@ -114,22 +114,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app, templates)
     mount_assets(app, theme=settings.theme, dsfr_dist=settings.dsfr_dist)
+    http = httpx.AsyncClient()  # made last: nothing below can fail and leave it open
     app.include_router(health_router(settings.discovery_url, http))
     app.include_router(metrics_router(context.sessions))
-    app.include_router(login.router(on_login=on_login))
-    app.include_router(habilitations_api)
-    app.include_router(delegations_api)
-    app.include_router(employeur_api)
-    app.include_router(verifications_api)
-    app.include_router(bpf_api)
-    app.include_router(pages_router(context, login, templates))
-    app.include_router(delegation_pages(context, templates))
-    app.include_router(employeur_pages(context, templates))
-    app.include_router(bpf_pages(context, templates))
-    app.include_router(portal_router(settings, login, templates))
+    app.include_router(login.router(on_login=_on_login(context)))
+    for api in (habilitations, delegations, employeur, verifications, bpf):
+        app.include_router(api.router)
+    for pages in (habilitation_pages, delegation_pages, employeur_pages, bpf_pages, portal_pages):
+        app.include_router(pages.router)
 
     @app.exception_handler(LoginRequiredError)
     async def _login_required(request: Request, exc: LoginRequiredError) -> Response:
         return RedirectResponse("/auth/login", status_code=303)
 
     return app
+
+
+def _on_login(context: AppContext) -> Callable[[SessionUser, dict[str, object]], SessionUser]:
+    def on_login(user: SessionUser, token: dict[str, object]) -> SessionUser:
+        """Keep the person's contact details in the store; read the operator role."""
+        with context.work() as work:
+            work.persons.remember(user.sub, user.email, user.given_name, user.family_name)
+        access_token = token.get("access_token")
+        if isinstance(access_token, str):
+            user = user.model_copy(
+                update={"operator": context.verifier.verify(access_token).operator}
+            )
+        return user
+
+    return on_login

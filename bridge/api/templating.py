@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from bridge.api.csrf import FIELD, csrf_token
-from bridge.devstack.errors import StackError
+from bridge.api.auth.csrf import FIELD, csrf_token
+from bridge.errors import SetupError as StackError
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"

@@ -70,6 +70,11 @@ class BpfService:
     def _find(self, siret: str, year: int) -> Bpf | None:
         return self.session.scalar(select(Bpf).where(Bpf.siret == siret, Bpf.exercice == year))
 
+    def etablissement_name(self, siret: str) -> str:
+        """The establishment's name for the form's heading and the receipt ("" if unknown)."""
+        etablissement = self.session.get(Etablissement, siret)
+        return etablissement.name if etablissement else ""
+
     def read(self, actor: Actor, siret: str, year: int) -> Bpf | None:
         self._allow(actor, siret, year)
         return self._find(siret, year)

@@ -1,39 +1,46 @@
 """The end-date job of delegations: run by the portal on a schedule, or by hand (CLI).
 
-Idempotent and safe with several bridge replicas (conditional updates); e-mails leave
-only after the commit.
+Idempotent and safe with several bridge replicas (conditional updates); its e-mails leave
+only after the commit (the unit of work hands them on). The job receives its unit of work
+from the caller (`bridge.bootstrap.AppContext.work`), so it knows no entry point.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from bridge.api.context import AppContext
+from bridge.delegation.service import DelegationService
 
 log = logging.getLogger(__name__)
 
 
-def run_end_dates_once(context: AppContext) -> int:
+class WithDelegations(Protocol):
+    @property
+    def delegations(self) -> DelegationService: ...
+
+
+Work = Callable[[], AbstractContextManager[WithDelegations]]
+
+
+def run_end_dates_once(work: Work, warning_days: int) -> int:
     """Expire ended delegations and warn those ending soon; return the number of e-mails."""
-    with context.work() as work:
-        emails = work.delegations.run_end_dates(
-            timedelta(days=context.settings.delegation_warning_days)
-        )
-    context.send(*emails)
+    with work() as services:
+        emails = services.delegations.run_end_dates(timedelta(days=warning_days))
     if emails:
         log.info("echeances-delegations", extra={"courriels": len(emails)})
     return len(emails)
 
 
-async def end_dates_every(context: AppContext, seconds: float) -> None:
+async def end_dates_every(work: Work, warning_days: int, seconds: float) -> None:
     """Run the job forever, every `seconds`; a failed run is logged and retried next time."""
     while True:
         await asyncio.sleep(seconds)
         try:
-            await asyncio.to_thread(run_end_dates_once, context)
+            await asyncio.to_thread(run_end_dates_once, work, warning_days)
         except Exception:
             log.exception("echeances-delegations-echec")

@@ -28,9 +28,9 @@ from bridge.etablissement.service import demarche_or_refuse
 from bridge.etablissement.siret import InvalidSiretError, parse_siret
 from bridge.habilitation.models import GrantedHow, Habilitation
 from bridge.habilitation.service import HabilitationService
-from bridge.notification import Email
+from bridge.notification import Email, notify
+from bridge.outbox import enqueue_rows
 from bridge.person.models import Person
-from bridge.sync.outbox import enqueue_rows
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -79,6 +79,18 @@ class DelegationService:
         self.catalog = catalog
         self.habilitations = habilitations
         self.invitation_validity = invitation_validity
+        habilitations.on_removed.append(self._end_with_right)
+
+    def _end_with_right(self, actor: Actor, habilitation: Habilitation) -> None:
+        """A delegated right removed (users screen, console) ends its delegation."""
+        if habilitation.granted_how != GrantedHow.DELEGATION:
+            return
+        self.session.execute(
+            update(Delegation)
+            .where(Delegation.habilitation_id == habilitation.id)
+            .values(status=DelegationStatus.REVOKED, ended_by=actor.subject)
+            .execution_options(synchronize_session=False)
+        )
 
     # --- the form and its recap ------------------------------------------------------------
 
@@ -148,9 +160,8 @@ class DelegationService:
 
     # --- invitation ------------------------------------------------------------------------
 
-    def invite(
-        self, actor: Actor, draft: DelegationDraft, portal_url: str
-    ) -> tuple[Delegation, Email]:
+    def invite(self, actor: Actor, draft: DelegationDraft, portal_url: str) -> Delegation:
+        """Record the invitation; the tiers gets its single-use link after the commit."""
         token = secrets.token_urlsafe(32)
         delegation = Delegation(
             demarche=draft.demarche.id,
@@ -176,24 +187,26 @@ class DelegationService:
             tiers=draft.tiers_siret,
             role=draft.role,
         )
-        return delegation, self._invitation_email(
-            draft.subject, draft.message, delegation, token, portal_url
-        )
+        self._send_invitation(draft.subject, draft.message, delegation, token, portal_url)
+        return delegation
 
-    def _invitation_email(
+    def _send_invitation(
         self, subject: str, message: str, delegation: Delegation, token: str, portal_url: str
-    ) -> Email:
+    ) -> None:
         link = f"{portal_url.rstrip('/')}/invitations/{token}"
         expires = (
             delegation.token_expires_at.strftime("%d/%m/%Y") if delegation.token_expires_at else ""
         )
-        return Email(
-            to=(delegation.tiers_email,),
-            subject=subject,
-            text=f"{message}\n\n{link}\n\nCe lien est personnel, ne sert qu'une fois et expire le {expires}.\n",
+        notify(
+            self.session,
+            Email(
+                to=(delegation.tiers_email,),
+                subject=subject,
+                text=f"{message}\n\n{link}\n\nCe lien est personnel, ne sert qu'une fois et expire le {expires}.\n",
+            ),
         )
 
-    def resend(self, actor: Actor, delegation_id: int, portal_url: str) -> Email:
+    def resend(self, actor: Actor, delegation_id: int, portal_url: str) -> None:
         """A new link (the old one stops working), for an invitation not yet answered."""
         delegation = self._managed(actor, delegation_id)
         if delegation.status != DelegationStatus.INVITED:
@@ -217,7 +230,7 @@ class DelegationService:
             f"Bonjour, {delegation.invited_by_name.upper()} vous invite à accéder au service "
             f"{demarche.title} pour agir au nom de {name}."
         )
-        return self._invitation_email(subject, message, delegation, token, portal_url)
+        self._send_invitation(subject, message, delegation, token, portal_url)
 
     def delegator_name(self, delegation: Delegation) -> str:
         etablissement = self.session.get(Etablissement, delegation.delegator_siret)
@@ -398,7 +411,8 @@ class DelegationService:
         """Mark ended delegations expired and warn both sides before the end; idempotent.
 
         The right itself already stops at `valid_until` (checked at each request); this
-        job only keeps the statuses true and tells people.
+        job only keeps the statuses true and tells people: the notices it returns leave
+        once the unit of work commits.
         """
         moment = now()
         emails: list[Email] = []
@@ -447,6 +461,7 @@ class DelegationService:
                 delegation=delegation.id,
             )
             emails.append(self._notice(delegation, "a pris fin"))
+            notify(self.session, emails[-1])
         soon = self.session.scalars(
             select(Delegation).where(
                 Delegation.status == DelegationStatus.ACCEPTED,
@@ -465,6 +480,7 @@ class DelegationService:
             if moved.rowcount == 1:  # type: ignore[attr-defined]
                 end = delegation.valid_until.strftime("%d/%m/%Y") if delegation.valid_until else ""
                 emails.append(self._notice(delegation, f"prendra fin le {end}"))
+                notify(self.session, emails[-1])
         return emails
 
     def _notice(self, delegation: Delegation, what: str) -> Email:

@@ -17,10 +17,15 @@ import threading
 import time
 from pathlib import Path
 
+import uvicorn
+
+from bridge.audit.service import Actor
 from bridge.catalog import CatalogError
 from bridge.devstack.errors import StackError
 from bridge.devstack.keycloak_dist import KEYCLOAK_VERSION, ensure_distribution
+from bridge.devstack.mailcatcher import MailCatcher, web_app
 from bridge.devstack.stack import CACHE_DIR, LocalStack, StackPorts
+from bridge.keycloak_admin import KeycloakDirectory, NewPerson
 
 DEMO_SIRET = "73282932000074"
 
@@ -32,18 +37,11 @@ def _demo_password() -> str:
 
 def demo_etablissement(stack: LocalStack) -> tuple[str, str]:
     """An establishment with a fresh activation code, to try « Ajouter une démarche »."""
-    from bridge.audit.service import Actor
-    from bridge.etablissement.models import Etablissement
-
     siret = DEMO_SIRET
     assert stack.context is not None  # noqa: S101 - set by a successful start
     actor = Actor("operateur-demo", "Opérateur (démonstration)", operator=True)
     with stack.context.work() as work:
-        if work.session.get(Etablissement, siret) is None:
-            work.session.add(
-                Etablissement(siret=siret, siren=siret[:9], name="Organisme de démonstration")
-            )
-            work.session.flush()
+        work.etablissements.ensure(siret, "Organisme de démonstration")
         code = work.etablissements.issue_code(actor, siret, "mon-activite-formation", reissue=True)
     return siret, code
 
@@ -60,8 +58,6 @@ def run() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        from bridge.sync.keycloak import KeycloakDirectory, NewPerson
-
         directory = KeycloakDirectory.with_admin_password(
             stack.keycloak_url, "demarches", stack.admin_user, stack.admin_password
         )
@@ -125,10 +121,6 @@ def run() -> int:
 
 def mailcatcher(host: str) -> int:
     """Run the SMTP catcher and its web page until interrupted (for docker-compose)."""
-    import uvicorn
-
-    from bridge.devstack.mailcatcher import MailCatcher, web_app
-
     ports = StackPorts.from_env()
     catcher = MailCatcher(ports.smtp, host=host)
     catcher.start()

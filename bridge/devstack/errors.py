@@ -1,5 +1,5 @@
 """One error type for the local stack, whose message is the sentence shown to the person."""
 
+from bridge.errors import SetupError
 
-class StackError(Exception):
-    """A setup or start failure: the message says what is wrong and how to fix it."""
+StackError = SetupError

@@ -11,7 +11,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.api.context import AppContext
+from bridge.api.app import create_app
+from bridge.bootstrap import AppContext
 from bridge.db import migrate
 from bridge.devstack.errors import StackError
 from bridge.devstack.keycloak_dist import ensure_distribution
@@ -20,6 +21,7 @@ from bridge.devstack.mailcatcher import MailCatcher, web_app
 from bridge.devstack.ports import LOOPBACK, ensure_port_free
 from bridge.devstack.realm import keycloak_theme
 from bridge.devstack.servers import UvicornThread
+from bridge.relying_party.app import create_app as create_relying_party
 from bridge.settings import REPO_ROOT, RelyingPartySettings, Settings
 
 CACHE_DIR = Path(os.environ.get("DEVSTACK_CACHE_DIR") or REPO_ROOT / ".cache").resolve()
@@ -122,9 +124,6 @@ class LocalStack:
 
     def start(self, *, progress: bool = True) -> None:
         """Start everything; on any failure, stop what was started and re-raise."""
-        from bridge.api.app import create_app
-        from bridge.relying_party.app import create_app as create_relying_party
-
         self.check_ports_free()
         try:
             home = ensure_distribution(CACHE_DIR, progress=progress)

@@ -14,7 +14,6 @@ import logging
 import re
 import secrets
 import string
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,14 +37,15 @@ from bridge.etablissement.models import Etablissement
 from bridge.etablissement.siret import parse_siret, siren_of
 from bridge.habilitation.models import Habilitation
 from bridge.habilitation.service import HabilitationService, active_clause, known_role
-from bridge.notification import Email
-from bridge.person.models import Person
-from bridge.sync.keycloak import (
+from bridge.keycloak_admin import (
     KeycloakDirectory,
     KeycloakRejectedError,
     KeycloakRetriableError,
     NewPerson,
 )
+from bridge.notification import Email, notify
+from bridge.person.models import Person
+from bridge.text import folded
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +82,6 @@ class Details:
 
 
 @dataclass(frozen=True)
-class Created:
-    gestionnaire: Gestionnaire
-    email: Email
-
-
-@dataclass(frozen=True)
 class Row:
     gestionnaire: Gestionnaire
     person: Person
@@ -100,14 +94,6 @@ class GestionnairesPage:
     total: int
     page: int
     pages: int
-
-
-def _folded(value: str) -> str:
-    return "".join(
-        c
-        for c in unicodedata.normalize("NFKD", " ".join(value.split()).casefold())
-        if not unicodedata.combining(c)
-    )
 
 
 def _phone(value: str | None, pattern: re.Pattern[str], field: str, what: str) -> str | None:
@@ -217,6 +203,11 @@ class EmployeurService:
                 field="type",
             )
         return found
+
+    def organisation_name(self, organisation: Organisation) -> str:
+        """The organisation's raison sociale (its establishment's name), else its SIRET."""
+        etablissement = self.session.get(Etablissement, organisation.siret)
+        return etablissement.name if etablissement else organisation.siret
 
     def organisation(self, siret: str) -> tuple[Organisation, Demarche]:
         try:
@@ -334,7 +325,7 @@ class EmployeurService:
             raise InvalidInputError(
                 "Le nom de l'unité tient en 100 caractères au plus.", field="unite"
             )
-        key = _folded(name)
+        key = folded(name)
         exists = self.session.scalar(
             select(Unite.id).where(Unite.siret == organisation.siret, Unite.key == key)
         )
@@ -366,7 +357,7 @@ class EmployeurService:
 
     # --- gestionnaires ------------------------------------------------------------------
 
-    def appoint_principal(self, actor: Actor, siret: str, details: Details) -> Created:
+    def appoint_principal(self, actor: Actor, siret: str, details: Details) -> Gestionnaire:
         """The operator appoints the organisation's first holder (main administrator)."""
         organisation, demarche = self.organisation(siret)
         role = demarche.first_holder_role
@@ -420,7 +411,7 @@ class EmployeurService:
         )
         return incoming
 
-    def add(self, actor: Actor, siret: str, details: Details, role: str) -> Created:
+    def add(self, actor: Actor, siret: str, details: Details, role: str) -> Gestionnaire:
         """« Ajouter un gestionnaire »: an account, its professional details and its role."""
         organisation, demarche, _ = self.require_administrator(actor, siret)
         role = known_role(demarche, role)
@@ -439,7 +430,7 @@ class EmployeurService:
         demarche: Demarche,
         role: str,
         details: Details,
-    ) -> Created:
+    ) -> Gestionnaire:
         siret = organisation.siret
         self.habilitations.require_manager(actor, demarche, siret, role)
         details = checked_details(details)
@@ -497,7 +488,8 @@ class EmployeurService:
             identifiant=login_id,
             unite=unite.name if unite else None,
         )
-        return Created(gestionnaire, self._password_email(details.email, password, created=True))
+        self._send_password(details.email, password, created=True)
+        return gestionnaire
 
     def _new_account(
         self, details: Details, siret: str, unite: Unite | None, password: str
@@ -545,22 +537,26 @@ class EmployeurService:
             LEVEL_ATTRIBUTE: [details.level] if details.level else [],
         }
 
-    def _password_email(self, to: str, password: str, *, created: bool) -> Email:
+    def _send_password(self, to: str, password: str, *, created: bool) -> None:
+        """The temporary password, e-mailed once the account's unit of work commits."""
         opening = (
             "Un compte a été créé pour vous dans l'espace employeur."
             if created
             else "Le mot de passe de votre compte de l'espace employeur a été renouvelé."
         )
-        return Email(
-            to=(to,),
-            subject="Votre mot de passe temporaire — espace employeur",
-            text=(
-                f"Bonjour,\n\n{opening}\n\nMot de passe temporaire : {password}\n\n"
-                "Votre identifiant vous est communiqué par l'administrateur de votre "
-                "organisation. À la connexion, vous choisirez un mot de passe personnel, puis "
-                f"accepterez les conditions générales d'utilisation :\n{self.portal_url}/\n\n"
-                "Si vous n'êtes pas à l'origine de cette demande, prévenez votre "
-                "administrateur.\n"
+        notify(
+            self.session,
+            Email(
+                to=(to,),
+                subject="Votre mot de passe temporaire — espace employeur",
+                text=(
+                    f"Bonjour,\n\n{opening}\n\nMot de passe temporaire : {password}\n\n"
+                    "Votre identifiant vous est communiqué par l'administrateur de votre "
+                    "organisation. À la connexion, vous choisirez un mot de passe personnel, puis "
+                    f"accepterez les conditions générales d'utilisation :\n{self.portal_url}/\n\n"
+                    "Si vous n'êtes pas à l'origine de cette demande, prévenez votre "
+                    "administrateur.\n"
+                ),
             ),
         )
 
@@ -692,7 +688,7 @@ class EmployeurService:
             self.directory.set_enabled(subject, active)
         return target
 
-    def renew_password(self, actor: Actor, siret: str, subject: str) -> Email:
+    def renew_password(self, actor: Actor, siret: str, subject: str) -> None:
         """A new temporary password, e-mailed; the person's sessions end (catalog rules)."""
         organisation, demarche, roles = self.require_member(actor, siret)
         target = self.gestionnaire(organisation.siret, subject)
@@ -720,7 +716,7 @@ class EmployeurService:
         self.session.flush()
         with keycloak_step():
             self.directory.renew_password(subject, password)
-        return self._password_email(person.email, password, created=False)
+        self._send_password(person.email, password, created=False)
 
     def row(self, gestionnaire: Gestionnaire) -> Row:
         person = self.session.get(Person, gestionnaire.subject)

@@ -114,8 +114,19 @@ class EtablissementService:
         self.catalog = catalog
         self.pepper = pepper
         self.code_validity = code_validity
+        # Who holds a SIRET is the habilitations' knowledge, one layer up: they answer here.
+        self.holders: Callable[[str, Demarche], bool] | None = None
 
     # --- establishments and codes (operator) ---------------------------------------------
+
+    def ensure(self, siret: str, name: str) -> Etablissement:
+        """The establishment, created with `name` when the store does not know it yet."""
+        etablissement = self.session.get(Etablissement, siret)
+        if etablissement is None:
+            etablissement = Etablissement(siret=siret, siren=siren_of(siret), name=name)
+            self.session.add(etablissement)
+            self.session.flush()
+        return etablissement
 
     def _add_code(self, siret: str, demarche: str, moment: datetime) -> str:
         """Store a new code's keyed digest; the plaintext is returned once, never stored."""
@@ -239,21 +250,13 @@ class EtablissementService:
             report.unchanged += 1
 
     def _has_holder(self, siret: str, demarche: Demarche) -> bool:
-        from bridge.habilitation.models import Habilitation
-
-        found = self.session.scalar(
-            select(Habilitation.id)
-            .where(
-                Habilitation.siret == siret,
-                Habilitation.demarche == demarche.id,
-                Habilitation.role == demarche.first_holder_role,
-                Habilitation.revoked_at.is_(None),
+        """Whether the SIRET has a first holder already (then no code is issued): told by
+        the habilitations, which know their holders (`HabilitationService` wires it)."""
+        if self.holders is None:
+            raise RuntimeError(
+                "EtablissementService sans HabilitationService : titulaires inconnus"
             )
-            .limit(1)
-        )
-        return found is not None
-
-    # --- activation (a person) ------------------------------------------------------------
+        return self.holders(siret, demarche)
 
     def check_lockout(self, siret: str, subject: str, moment: datetime) -> None:
         since = moment - LOCKOUT_WINDOW

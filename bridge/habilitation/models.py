@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.db import Base, UtcDateTime, now
+from bridge.outbox import Projected
 
 
 class GrantedHow(StrEnum):
@@ -22,7 +23,7 @@ class GrantedHow(StrEnum):
     CONSOLE = "console"
 
 
-class Habilitation(Base):
+class Habilitation(Base, Projected):
     """Person `subject` holds `role` of `demarche` on `siret`, from `granted_at` until revoked/ended."""
 
     __tablename__ = "habilitation"
@@ -57,6 +58,9 @@ class Habilitation(Base):
 
     def active_at(self, moment: datetime) -> bool:
         return self.revoked_at is None and (self.valid_until is None or self.valid_until > moment)
+
+    def outbox_label(self) -> str:
+        return f"{self.demarche}:{self.role}:{self.siret}"
 
 
 class RequestStatus(StrEnum):

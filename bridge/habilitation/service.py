@@ -8,8 +8,7 @@ démarche's catalog entry allows re-delegation.
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -32,9 +31,10 @@ from bridge.etablissement.service import (
 )
 from bridge.etablissement.siret import parse_siret
 from bridge.habilitation.models import AccessRequest, GrantedHow, Habilitation, RequestStatus
-from bridge.notification import Email
+from bridge.notification import Email, notify
+from bridge.outbox import enqueue_rows
 from bridge.person.models import Person
-from bridge.sync.outbox import enqueue_rows
+from bridge.text import folded
 
 PAGE_SIZE = 20
 
@@ -110,13 +110,6 @@ def may_act(
     return found is not None
 
 
-def _folded(value: str) -> str:
-    """Lowercase without accents, so « elodie » finds « Élodie » on every database."""
-    return "".join(
-        c for c in unicodedata.normalize("NFKD", value.casefold()) if not unicodedata.combining(c)
-    )
-
-
 @dataclass
 class _Found:
     """One person of the users screen while it is being searched and counted."""
@@ -130,10 +123,10 @@ class _Found:
 
     @property
     def search_key(self) -> str:
-        return _folded(f"{self.email} {self.first_name} {self.last_name}")
+        return folded(f"{self.email} {self.first_name} {self.last_name}")
 
     def sort_key(self) -> tuple[str, str, str]:
-        return (_folded(self.last_name), _folded(self.first_name), self.subject)
+        return (folded(self.last_name), folded(self.first_name), self.subject)
 
 
 @dataclass(frozen=True)
@@ -170,8 +163,16 @@ class HabilitationService:
         self.session = session
         self.catalog = catalog
         self.etablissements = etablissements
+        etablissements.holders = self.has_unrevoked_first_holder
+        # What ends with a right, told by the packages above (a delegation ends with its
+        # right: `DelegationService` registers it).
+        self.on_removed: list[Callable[[Actor, Habilitation], None]] = []
 
     # --- reading --------------------------------------------------------------------------
+
+    def may_act(self, subject: str, demarche_id: str, role: str, siret: str) -> bool:
+        """The hot path's question (`may_act`) on this unit of work's session."""
+        return may_act(self.session, self.catalog, subject, demarche_id, role, siret)
 
     def active(self, subject: str, demarche_id: str | None = None) -> list[Habilitation]:
         query = select(Habilitation).where(Habilitation.subject == subject, active_clause(now()))
@@ -223,6 +224,21 @@ class HabilitationService:
         return found.label if found else role
 
     # --- activation code ------------------------------------------------------------------
+
+    def has_unrevoked_first_holder(self, siret: str, demarche: Demarche) -> bool:
+        """Any right of the first holder's role not revoked, whatever its source or end:
+        the import then issues no new code for the SIRET."""
+        found = self.session.scalar(
+            select(Habilitation.id)
+            .where(
+                Habilitation.siret == siret,
+                Habilitation.demarche == demarche.id,
+                Habilitation.role == demarche.first_holder_role,
+                Habilitation.revoked_at.is_(None),
+            )
+            .limit(1)
+        )
+        return found is not None
 
     def has_first_holder(self, demarche: Demarche, siret: str) -> bool:
         found = self.session.scalar(
@@ -456,15 +472,8 @@ class HabilitationService:
     def remove_checked(self, actor: Actor, demarche: Demarche, current: Habilitation) -> None:
         """End a right whose removal the caller has allowed (a delegation ends with it)."""
         current.revoked_at, current.revoked_by = now(), actor.subject
-        if current.granted_how == GrantedHow.DELEGATION:  # the delegation ends with its right
-            from bridge.delegation.models import Delegation, DelegationStatus
-
-            self.session.execute(
-                update(Delegation)
-                .where(Delegation.habilitation_id == current.id)
-                .values(status=DelegationStatus.REVOKED, ended_by=actor.subject)
-                .execution_options(synchronize_session=False)
-            )
+        for ended in self.on_removed:
+            ended(actor, current)
         record(
             self.session,
             actor,
@@ -515,7 +524,8 @@ class HabilitationService:
 
     def request_access(
         self, actor: Actor, demarche_id: str, siret: str, wished_role: str | None
-    ) -> tuple[AccessRequest, Email]:
+    ) -> AccessRequest:
+        """Ask the SIRET's gestionnaires for access; they are told by e-mail after the commit."""
         demarche = demarche_or_refuse(self.catalog, demarche_id)
         if not demarche.access_requests:
             raise InvalidInputError(
@@ -562,16 +572,19 @@ class HabilitationService:
             role_souhaite=wished_role,
         )
         wished = f" avec le rôle « {self._label(demarche, wished_role)} »" if wished_role else ""
-        email = Email(
-            to=tuple(sorted(p.email for p in managers)),
-            subject=f"Demande d'accès à {demarche.title} pour le SIRET {siret}",
-            text=(
-                f"Bonjour,\n\n{actor.display_name} demande l'accès à la démarche {demarche.title} "
-                f"pour le SIRET {siret}{wished}.\n\nConnectez-vous au portail Mes démarches, "
-                "écran « Utilisateurs de la démarche », pour valider ou refuser cette demande.\n"
+        notify(
+            self.session,
+            Email(
+                to=tuple(sorted(p.email for p in managers)),
+                subject=f"Demande d'accès à {demarche.title} pour le SIRET {siret}",
+                text=(
+                    f"Bonjour,\n\n{actor.display_name} demande l'accès à la démarche {demarche.title} "
+                    f"pour le SIRET {siret}{wished}.\n\nConnectez-vous au portail Mes démarches, "
+                    "écran « Utilisateurs de la démarche », pour valider ou refuser cette demande.\n"
+                ),
             ),
         )
-        return request, email
+        return request
 
     def _managers(self, demarche: Demarche, siret: str) -> list[Person]:
         return list(
@@ -624,7 +637,7 @@ class HabilitationService:
 
     def approve(
         self, actor: Actor, demarche_id: str, request_id: int, role: str | None = None
-    ) -> tuple[Habilitation, Email]:
+    ) -> Habilitation:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
         request = self._pending(demarche, request_id)
         role = self._role(demarche, role or request.wished_role)
@@ -640,17 +653,20 @@ class HabilitationService:
             by_name=actor.display_name,
         )
         requester = self.session.get(Person, request.subject)
-        email = Email(
-            to=(requester.email,) if requester else (),
-            subject=f"Votre accès à {demarche.title} est validé",
-            text=(
-                f"Bonjour,\n\nVotre demande d'accès à {demarche.title} pour le SIRET {request.siret} "
-                f"est validée avec le rôle « {self._label(demarche, role)} ».\n"
+        notify(
+            self.session,
+            Email(
+                to=(requester.email,) if requester else (),
+                subject=f"Votre accès à {demarche.title} est validé",
+                text=(
+                    f"Bonjour,\n\nVotre demande d'accès à {demarche.title} pour le SIRET {request.siret} "
+                    f"est validée avec le rôle « {self._label(demarche, role)} ».\n"
+                ),
             ),
         )
-        return habilitation, email
+        return habilitation
 
-    def refuse(self, actor: Actor, demarche_id: str, request_id: int, reason: str) -> Email:
+    def refuse(self, actor: Actor, demarche_id: str, request_id: int, reason: str) -> None:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
         request = self._pending(demarche, request_id)
         reason = (reason or "").strip()
@@ -673,10 +689,16 @@ class HabilitationService:
             motif=reason[:500],
         )
         requester = self.session.get(Person, request.subject)
-        return Email(
-            to=(requester.email,) if requester else (),
-            subject=f"Votre demande d'accès à {demarche.title} est refusée",
-            text=f"Bonjour,\n\nVotre demande d'accès pour le SIRET {request.siret} est refusée.\nMotif : {reason}\n",
+        notify(
+            self.session,
+            Email(
+                to=(requester.email,) if requester else (),
+                subject=f"Votre demande d'accès à {demarche.title} est refusée",
+                text=(
+                    f"Bonjour,\n\nVotre demande d'accès pour le SIRET {request.siret} est "
+                    f"refusée.\nMotif : {reason}\n"
+                ),
+            ),
         )
 
     def withdraw(self, actor: Actor, demarche_id: str, request_id: int) -> None:
@@ -790,7 +812,7 @@ class HabilitationService:
             entry.roles.add(role_id)
             entry.tiers = entry.tiers or how == GrantedHow.DELEGATION
         if text and not text.isdigit():
-            wanted = _folded(text)
+            wanted = folded(text)
             found = {k: v for k, v in found.items() if wanted in v.search_key}
 
         def keep_role(entry: _Found) -> bool:

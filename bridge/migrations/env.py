@@ -6,7 +6,8 @@ import os
 
 from alembic import context
 
-from bridge.db import Base, import_models, make_engine
+from bridge.db import Base, make_engine
+from bridge.models import import_models
 
 import_models()
 config = context.config

@@ -30,3 +30,40 @@ def remember_person(
         person.phone = phone
     person.updated_at = now()
     return person
+
+
+def refresh_person(
+    session: Session, subject: str, email: str, given: str, family: str, fallback_email: str
+) -> None:
+    """Write what a token says of the person, only where it changed; never an empty name,
+    and the address only when Keycloak verified it (`email` empty otherwise)."""
+    known = session.get(Person, subject)
+    unchanged = known is not None and (
+        (not email or known.email == email)
+        and (not given or known.first_name == given)
+        and (not family or known.last_name == family)
+    )
+    if unchanged:
+        return
+    remember_person(
+        session,
+        subject,
+        email or (known.email if known else fallback_email),
+        given or (known.first_name if known else ""),
+        family or (known.last_name if known else ""),
+    )
+
+
+class PersonService:
+    """The local copy of people's contact details, for the routes and jobs."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def remember(self, subject: str, email: str, first_name: str, last_name: str) -> Person:
+        return remember_person(self.session, subject, email, first_name, last_name)
+
+    def refresh(
+        self, subject: str, email: str, given: str, family: str, fallback_email: str
+    ) -> None:
+        refresh_person(self.session, subject, email, given, family, fallback_email)

@@ -8,8 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
+from bridge.api.auth.oidc import OidcLogin
 from bridge.api.errors import install_error_handlers
-from bridge.api.oidc import OidcLogin
 from bridge.api.templating import make_templates, mount_assets
 from bridge.logging import configure_logging
 from bridge.relying_party.rights import RightsClient, RightsUnavailableError

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
@@ -25,18 +27,19 @@ from bridge.audit.service import Actor, record
 from bridge.db import now
 from bridge.errors import BridgeError
 from bridge.habilitation.models import Habilitation
+from bridge.keycloak_admin import HABILITATION_ATTRIBUTE, KeycloakRejectedError
+from bridge.outbox import OutboxEntry, enqueue
 from bridge.person.models import Person
 from bridge.person.service import remember_person
-from bridge.sync.keycloak import HABILITATION_ATTRIBUTE, KeycloakRejectedError
-from bridge.sync.models import OutboxEntry, SyncState
-from bridge.sync.outbox import enqueue
+from bridge.services import Services
+from bridge.sync.models import SyncState
 from bridge.sync.plan import Right
-
-if TYPE_CHECKING:
-    from bridge.api.context import AppContext, Services
-    from bridge.sync.worker import Projector
+from bridge.sync.worker import Projector
 
 log = logging.getLogger(__name__)
+
+# One unit of work on the store (`bridge.bootstrap.AppContext.work`), given by the caller.
+Work = Callable[[], AbstractContextManager[Services]]
 
 CURSOR = "console-curseur"
 REFUSALS = "console-refus"
@@ -76,11 +79,11 @@ class _Cursor:
 
 
 def import_console_changes(
-    context: AppContext, projector: Projector, bridge_client_id: str
+    work: Work, projector: Projector, bridge_client_id: str
 ) -> ConsoleResult:
     """Handle the admin events since the cursor; returns what was granted, removed, refused."""
     result = ConsoleResult()
-    with context.work() as services:
+    with work() as services:
         cursor = _Cursor.read(services)
         cursor.write(services)
     by_group = {group_id: key for key, group_id in projector.groups.items()}
@@ -90,12 +93,12 @@ def import_console_changes(
         event_id = str(event.get("id") or f"{event.get('time')}:{event.get('resourcePath')}")
         if int(event.get("time", 0)) == cursor.time and event_id in cursor.ids:
             continue
-        handled = _handle(context, projector, ours, event, by_group, result)
+        handled = _handle(work, projector, ours, event, by_group, result)
         if not handled:
             result.waiting = True
             break
         result.events += 1
-        with context.work() as services:
+        with work() as services:
             time_ms = int(event.get("time", 0))
             cursor = _Cursor(
                 time_ms, [*cursor.ids, event_id] if time_ms == cursor.time else [event_id]
@@ -105,7 +108,7 @@ def import_console_changes(
 
 
 def _handle(
-    context: AppContext,
+    work: Work,
     projector: Projector,
     ours: set[str],
     event: dict[str, Any],
@@ -128,7 +131,7 @@ def _handle(
             return True
     elif not (kind == "USER" and operation == "UPDATE" and len(parts) == 2):
         return True
-    with context.work() as services:
+    with work() as services:
         if services.session.scalar(
             select(OutboxEntry.id)
             .where(
@@ -142,14 +145,14 @@ def _handle(
     actor = _actor(projector, auth)
     at = datetime.fromtimestamp(int(event.get("time", 0)) / 1000, UTC)
     if membership is not None:
-        _membership(context, projector, actor, subject, membership, operation == "CREATE", result)
+        _membership(work, projector, actor, subject, membership, operation == "CREATE", result)
     else:
         values = _submitted_values(event)
         if values is not None:
-            _attribute(context, projector, actor, subject, values, at, result)
+            _attribute(work, projector, actor, subject, values, at, result)
         else:
             # Keycloak dropped the values with the rest of the map: write them back soon.
-            with context.work() as services:
+            with work() as services:
                 if services.session.get(Person, subject) is not None:
                     enqueue(services.session, subject, "reecriture apres une modification")
     return True
@@ -205,7 +208,7 @@ def _active(services: Services, subject: str) -> list[Habilitation]:
 
 
 def _attribute(
-    context: AppContext,
+    work: Work,
     projector: Projector,
     actor: Actor,
     subject: str,
@@ -215,7 +218,7 @@ def _attribute(
 ) -> None:
     """Diff the saved values with the store, ignoring rights the store changed after the edit:
     the administrator could not have seen those (the edit is older than them)."""
-    with context.work() as services:
+    with work() as services:
         held = {Right(h.demarche, h.role, h.siret).value: h for h in _active(services, subject)}
         changed_since = {
             Right(h.demarche, h.role, h.siret).value
@@ -231,21 +234,21 @@ def _attribute(
         right = Right.parse(value)
         reason = None if right else "valeur mal formée (attendu : demarche:role:siret)"
         if right is not None:
-            reason = _try(context, lambda s, r=right: _grant(s, projector, actor, subject, r))
+            reason = _try(work, lambda s, r=right: _grant(s, projector, actor, subject, r))
         if reason is None:
             result.granted.append(f"{subject} {value}")
         else:
-            _refuse(context, actor, subject, value, reason, result)
+            _refuse(work, actor, subject, value, reason, result)
     for value in sorted(held.keys() - values):
-        reason = _try(context, lambda s, v=value: _remove(s, actor, held[v].id))
+        reason = _try(work, lambda s, v=value: _remove(s, actor, held[v].id))
         if reason is None:
             result.removed.append(f"{subject} {value}")
         else:
-            _refuse(context, actor, subject, value, reason, result)
+            _refuse(work, actor, subject, value, reason, result)
 
 
 def _membership(
-    context: AppContext,
+    work: Work,
     projector: Projector,
     actor: Actor,
     subject: str,
@@ -254,13 +257,13 @@ def _membership(
     result: ConsoleResult,
 ) -> None:
     demarche, role = group
-    with context.work() as services:
+    with work() as services:
         holding = [h for h in _active(services, subject) if (h.demarche, h.role) == group]
     label = f"groupe /demarches/{demarche}/{role}"
     if added:
         if not holding:
             _refuse(
-                context,
+                work,
                 actor,
                 subject,
                 label,
@@ -271,11 +274,11 @@ def _membership(
         return
     for habilitation in holding:
         value = Right(demarche, role, habilitation.siret).value
-        reason = _try(context, lambda s, h=habilitation.id: _remove(s, actor, h))
+        reason = _try(work, lambda s, h=habilitation.id: _remove(s, actor, h))
         if reason is None:
             result.removed.append(f"{subject} {value}")
         else:
-            _refuse(context, actor, subject, value, reason, result)
+            _refuse(work, actor, subject, value, reason, result)
 
 
 def _grant(
@@ -293,10 +296,10 @@ def _remove(services: Services, actor: Actor, habilitation_id: int) -> None:
         services.habilitations.remove_from_console(actor, habilitation)
 
 
-def _try(context: AppContext, change: Any) -> str | None:
+def _try(work: Work, change: Any) -> str | None:
     """Run one change in its own unit of work; the French reason when it is refused."""
     try:
-        with context.work() as services:
+        with work() as services:
             change(services)
     except BridgeError as exc:
         return exc.detail
@@ -306,10 +309,10 @@ def _try(context: AppContext, change: Any) -> str | None:
 
 
 def _refuse(
-    context: AppContext, actor: Actor, subject: str, what: str, reason: str, result: ConsoleResult
+    work: Work, actor: Actor, subject: str, what: str, reason: str, result: ConsoleResult
 ) -> None:
     """Revert through the projection, and say so: audit, log, metric."""
-    with context.work() as services:
+    with work() as services:
         enqueue(services.session, subject, f"console-refusee {what}")
         record(
             services.session,

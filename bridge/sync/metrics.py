@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bridge.db import now
+from bridge.outbox import OutboxEntry
 from bridge.sync.console import REFUSALS
-from bridge.sync.models import OutboxEntry, SyncState
+from bridge.sync.models import SyncState
 from bridge.sync.reconcile import LAST_RECONCILE
 
 

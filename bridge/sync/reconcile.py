@@ -18,8 +18,9 @@ from tqdm import tqdm
 
 from bridge.db import now
 from bridge.habilitation.models import Habilitation
-from bridge.sync.keycloak import KeycloakRejectedError
-from bridge.sync.models import OutboxEntry, SyncState
+from bridge.keycloak_admin import KeycloakRejectedError
+from bridge.outbox import OutboxEntry
+from bridge.sync.models import SyncState
 from bridge.sync.plan import Operation, describe, plan
 from bridge.sync.worker import Projector
 

@@ -21,19 +21,19 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.catalog import Catalog
 from bridge.db import now
 from bridge.habilitation.models import Habilitation
-from bridge.sync.keycloak import (
+from bridge.keycloak_admin import (
     HABILITATION_ATTRIBUTE,
     KeycloakDirectory,
     KeycloakRejectedError,
     KeycloakRetriableError,
 )
-from bridge.sync.models import OutboxEntry, PersonClaim
+from bridge.outbox import OutboxEntry
+from bridge.sync.models import PersonClaim
 from bridge.sync.plan import Join, Leave, Operation, Projection, Right, SetValues, desired, plan
 
 log = logging.getLogger(__name__)
@@ -182,21 +182,7 @@ class Projector:
 
     def claim(self, subject: str) -> bool:
         """Take the person for this worker; False when another live worker has it."""
-        until = now() + self.lease
-        with self.sessions() as session:
-            session.add(PersonClaim(subject=subject, worker=self.worker_id, until=until))
-            try:
-                session.commit()
-                return True
-            except IntegrityError:
-                session.rollback()
-            taken = session.execute(
-                update(PersonClaim)
-                .where(PersonClaim.subject == subject, PersonClaim.until < now())
-                .values(worker=self.worker_id, until=until)
-            )
-            session.commit()
-            return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+        return subject in self.claim_many([subject])
 
     def release(self, subject: str) -> None:
         with self.sessions() as session:

@@ -500,7 +500,7 @@ def test_keycloak_unreachable_gives_a_french_503_and_stores_nothing(
     from bridge.audit.service import Actor
     from bridge.devstack.ports import free_port
     from bridge.employeur.service import Details, EmployeurService, IdentityUnavailableError
-    from bridge.sync.keycloak import KeycloakDirectory
+    from bridge.keycloak_admin import KeycloakDirectory
 
     o = organisation
     away = KeycloakDirectory.with_admin_password(

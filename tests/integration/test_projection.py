@@ -26,15 +26,16 @@ import httpx
 from sqlalchemy import select, update
 
 from bridge.audit.models import AuditEvent
-from bridge.db import make_engine, make_session_factory, now
+from bridge.bootstrap import session_factory
+from bridge.db import make_engine, now
 from bridge.devstack.ports import LOOPBACK, free_port
 from bridge.etablissement.models import Etablissement
 from bridge.etablissement.siret import siren_of
 from bridge.habilitation.models import GrantedHow, Habilitation
+from bridge.keycloak_admin import OWNER, OWNER_ATTRIBUTE
+from bridge.outbox import OutboxEntry
 from bridge.person.service import remember_person
 from bridge.settings import REPO_ROOT
-from bridge.sync.keycloak import OWNER, OWNER_ATTRIBUTE
-from bridge.sync.models import OutboxEntry
 from bridge.sync.reconcile import reconcile
 from tests.support.callers import Caller, gestionnaire_of_new_siret, invite_and_accept, new_caller
 from tests.support.projection import eventually, projector_of, role_groups_of, values_of
@@ -489,7 +490,7 @@ def test_a_continuous_worker_outlives_failed_passes_then_applies_what_comes(
         assert worker.poll() is None, log.read_text()[-2000:]
 
         siret = new_siret()
-        with make_session_factory(make_engine(database_url))() as session:
+        with session_factory(make_engine(database_url))() as session:
             session.add(Etablissement(siret=siret, siren=siren_of(siret), name="ÉTAB"))
             remember_person(session, person.id, person.email, person.first_name, person.last_name)
             session.flush()  # the establishment and the person before the right that names them

@@ -9,7 +9,7 @@ import pytest
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakError
 
-from bridge.sync.keycloak import KeycloakDirectory
+from bridge.keycloak_admin import KeycloakDirectory
 from tests.support.stack import Person, Platform
 
 pytestmark = pytest.mark.keycloak

@@ -25,8 +25,9 @@ import pytest
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 from sqlalchemy import func, select
 
+from bridge.bootstrap import session_factory
 from bridge.catalog import load_catalog
-from bridge.db import make_engine, make_session_factory, migrate, now
+from bridge.db import make_engine, migrate, now
 from bridge.devstack.keycloak_dist import ensure_distribution
 from bridge.devstack.keycloak_server import KeycloakConfig, KeycloakServer
 from bridge.devstack.ports import free_port
@@ -35,10 +36,10 @@ from bridge.devstack.stack import CACHE_DIR
 from bridge.etablissement.models import Etablissement
 from bridge.etablissement.siret import siren_of
 from bridge.habilitation.models import GrantedHow, Habilitation
+from bridge.keycloak_admin import KeycloakDirectory
+from bridge.outbox import OutboxEntry
 from bridge.person.models import Person
 from bridge.settings import REPO_ROOT
-from bridge.sync.keycloak import KeycloakDirectory
-from bridge.sync.models import OutboxEntry
 from bridge.sync.reconcile import reconcile
 from bridge.sync.worker import Projector
 from tests.support.postgres import running_postgres
@@ -73,7 +74,7 @@ class Faulty:
         directory = KeycloakDirectory.with_service_account(
             self.config.base_url, REALM_NAME, "bridge", "dev-bridge-secret-a-changer"
         )
-        sessions = make_session_factory(make_engine(self.database_url))
+        sessions = session_factory(make_engine(self.database_url))
         return Projector(sessions, directory, load_catalog(), "test")
 
     def worker(self, name: str) -> subprocess.Popen[bytes]:
@@ -144,7 +145,7 @@ def population(faulty: Faulty, name: str) -> tuple[str, list[str], list[str]]:
         for index in range(PEOPLE)
     ]
     sirets = [new_siret() for _ in range(GRANTS_PER_PERSON * 4)]
-    sessions = make_session_factory(make_engine(database_url))
+    sessions = session_factory(make_engine(database_url))
     with sessions() as session:
         session.add_all(Etablissement(siret=s, siren=siren_of(s), name="ÉTAB") for s in sirets)
         session.add_all(
@@ -160,7 +161,7 @@ def write_changes(database_url: str, subjects: list[str], sirets: list[str]) -> 
 
     def run() -> None:
         rng = random.Random(7)  # noqa: S311 - test data
-        sessions = make_session_factory(make_engine(database_url))
+        sessions = session_factory(make_engine(database_url))
         granted: list[int] = []
         pairs = [(s, d, siret) for s in subjects for d, siret in _rights(rng, sirets)]
         for offset in range(0, len(pairs), 50):
@@ -201,7 +202,7 @@ def _rights(rng: random.Random, sirets: list[str]) -> list[tuple[str, str]]:
 
 def counts(database_url: str) -> tuple[int, int, int, int]:
     """(rows, applied, failed, retried) of the outbox."""
-    sessions = make_session_factory(make_engine(database_url))
+    sessions = session_factory(make_engine(database_url))
     with sessions() as session:
         total = session.scalar(select(func.count()).select_from(OutboxEntry)) or 0
         applied = session.scalar(
@@ -220,7 +221,7 @@ def counts(database_url: str) -> tuple[int, int, int, int]:
 
 def applied_by(database_url: str, worker: subprocess.Popen[bytes]) -> int:
     """Rows applied by that worker process (its id holds its pid)."""
-    sessions = make_session_factory(make_engine(database_url))
+    sessions = session_factory(make_engine(database_url))
     with sessions() as session:
         return (
             session.scalar(
@@ -241,7 +242,7 @@ def wait_for(check: object, timeout: float, what: str) -> None:
 
 
 def assert_converged(faulty: Faulty, database_url: str, subjects: list[str]) -> None:
-    sessions = make_session_factory(make_engine(database_url))
+    sessions = session_factory(make_engine(database_url))
     with sessions() as session:
         applied_counts = set(session.scalars(select(OutboxEntry.applied_count).distinct()))
         total = session.scalar(select(func.count()).select_from(OutboxEntry))
@@ -330,7 +331,7 @@ def test_a_worker_killed_during_two_thousand_changes_loses_nothing_and_applies_n
         writer.join(timeout=120)
         third = faulty.worker("worker-3")
         wait_for(lambda: (c := counts(database_url))[0] == c[1] == 2000, 300, "convergence")
-        sessions = make_session_factory(make_engine(database_url))
+        sessions = session_factory(make_engine(database_url))
         with sessions() as session:
             by_worker = dict(
                 session.execute(

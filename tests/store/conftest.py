@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bridge.db import make_engine, make_session_factory, migrate
+from bridge.bootstrap import session_factory
+from bridge.db import make_engine, migrate
 from tests.support.postgres import running_postgres
 
 
@@ -43,5 +44,5 @@ def database_url(
 def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
     migrate(database_url)
     engine = make_engine(database_url)
-    yield make_session_factory(engine)
+    yield session_factory(engine)
     engine.dispose()

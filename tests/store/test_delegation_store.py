@@ -17,6 +17,7 @@ from bridge.errors import ForbiddenError, InvalidInputError
 from bridge.etablissement.siret import InvalidSiretError
 from bridge.habilitation.models import GrantedHow, Habilitation
 from bridge.habilitation.service import may_act
+from bridge.notification import pending_emails
 from tests.store.test_habilitation_store import (
     CATALOG,
     MAF,
@@ -61,7 +62,8 @@ def invite(
             delegator_siret=siret,
             valid_until=until,
         )
-        _, mail = service.invite(actor, draft, PORTAL)
+        service.invite(actor, draft, PORTAL)
+        (mail,) = pending_emails(session)
     token = mail.text.split(f"{PORTAL}/invitations/")[1].split()[0]
     return tiers_siret, token
 

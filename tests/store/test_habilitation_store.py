@@ -13,6 +13,7 @@ from bridge.audit.models import AuditEvent
 from bridge.audit.service import Actor
 from bridge.catalog import load_catalog
 from bridge.db import now, unit_of_work
+from bridge.delegation.service import DelegationService
 from bridge.errors import ConflictError, TooManyAttemptsError
 from bridge.etablissement.models import ActivationCode, Etablissement
 from bridge.etablissement.service import EtablissementService, WrongCodeError
@@ -29,7 +30,9 @@ OPERATOR = Actor("operateur", "Opérateur", operator=True)
 
 def services(session: Session) -> tuple[EtablissementService, HabilitationService]:
     etablissements = EtablissementService(session, CATALOG, PEPPER)
-    return etablissements, HabilitationService(session, CATALOG, etablissements)
+    habilitations = HabilitationService(session, CATALOG, etablissements)
+    DelegationService(session, CATALOG, habilitations)  # a delegation ends with its right
+    return etablissements, habilitations
 
 
 def person(sessions: sessionmaker[Session], name: str) -> Actor:
@@ -145,7 +148,7 @@ def test_two_simultaneous_approvals_give_one_habilitation_and_one_audit_entry(
         services(session)[1].grant(first, MAF, second.subject, "gestionnaire", siret)
     requester = person(sessions, "requester")
     with unit_of_work(sessions) as session:
-        request, _ = services(session)[1].request_access(requester, MAF, siret, "declarant")
+        request = services(session)[1].request_access(requester, MAF, siret, "declarant")
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 

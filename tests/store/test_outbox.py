@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.db import now, unit_of_work
 from bridge.habilitation.models import GrantedHow, Habilitation
-from bridge.sync.models import OutboxEntry, PersonClaim
+from bridge.outbox import OutboxEntry
+from bridge.sync.models import PersonClaim
 from bridge.sync.worker import Projector
 from tests.store.test_habilitation_store import CATALOG, MAF, activate, etablissement, person
 

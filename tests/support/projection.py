@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from keycloak import KeycloakAdmin
 
-from bridge.sync.jobs import make_projector
+from bridge.bootstrap import make_projector
 from bridge.sync.worker import Projector
 from tests.support.stack import Platform
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from bridge.api.context import AppContext
 from bridge.audit.service import Actor
-from bridge.etablissement.models import Etablissement
-from bridge.etablissement.siret import siren_of
+from bridge.bootstrap import AppContext
 from tests.support.sirets import new_siret
 
 OPERATOR = Actor("operateur-tests", "Opérateur des tests", operator=True)
@@ -17,8 +15,7 @@ def etablissement_with_code(
     """A new establishment and the plaintext of its activation code (as the letter carries it)."""
     siret = new_siret()
     with context.work() as work:
-        work.session.add(Etablissement(siret=siret, siren=siren_of(siret), name=name))
-        work.session.flush()
+        work.etablissements.ensure(siret, name)
         code = work.etablissements.issue_code(OPERATOR, siret, demarche)
     return siret, code
 
@@ -45,6 +42,5 @@ def siret_delegated_to(
             delegator_siret=siret,
             valid_until=None,
         )
-        delegation, _ = work.delegations.invite(gestionnaire, draft, portal_url)
-        work.session.flush()
+        delegation = work.delegations.invite(gestionnaire, draft, portal_url)
         return siret, delegation.id

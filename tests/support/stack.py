@@ -15,7 +15,7 @@ import httpx
 from keycloak import KeycloakAdmin
 
 from bridge.api.app import create_app
-from bridge.api.context import AppContext
+from bridge.bootstrap import AppContext
 from bridge.db import migrate
 from bridge.devstack.mailcatcher import MailCatcher, MailStore
 from bridge.devstack.ports import LOOPBACK, free_port

@@ -17,8 +17,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from bridge.api.ended_sessions import EndedSessions
-from bridge.api.tokens import InvalidTokenError, TokenVerifier
+from bridge.identity.ended_sessions import EndedSessions
+from bridge.identity.tokens import InvalidTokenError, TokenVerifier
 
 ISSUER = "http://127.0.0.1:1/realms/demarches"
 KEY = RSAKey.generate_key(2048, parameters={"kid": "cle-1"})

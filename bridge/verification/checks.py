@@ -174,3 +174,33 @@ def sirets_for(
         page,
         per_page,
     )
+
+
+class VerificationService:
+    """The questions above on one unit of work's session, for the routes."""
+
+    def __init__(self, session: Session, catalog: Catalog) -> None:
+        self.session = session
+        self.catalog = catalog
+
+    def check_many(
+        self, demarche: Demarche, questions: list[Question], moment: datetime
+    ) -> list[bool]:
+        return check_many(self.session, self.catalog, demarche, questions, moment)
+
+    def explain(self, demarche: Demarche, question: Question) -> Explanation:
+        return explain(self.session, self.catalog, demarche, question)
+
+    def sirets_for(
+        self,
+        demarche: Demarche,
+        subject: str,
+        page: int,
+        per_page: int,
+        *,
+        acting_as: str | None = None,
+        search: str = "",
+    ) -> SiretsPage:
+        return sirets_for(
+            self.session, demarche, subject, page, per_page, acting_as=acting_as, search=search
+        )

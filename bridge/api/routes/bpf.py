@@ -9,9 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from bridge.api.context import ActorDep, ContextDep
+from bridge.api.deps import ActorDep, ContextDep
 from bridge.bpf.models import Bpf, BpfSave
-from bridge.bpf.service import BpfService
 from bridge.errors import BridgeError, InvalidInputError, NotFoundError
 
 MAX_BODY_BYTES = 64 * 1024
@@ -101,7 +100,7 @@ class SaveOut(BaseModel):
 @router.get("/{siret}/{exercice}", summary="Lire le BPF d'un exercice")
 def read(siret: SiretPath, exercice: YearPath, context: ContextDep, actor: ActorDep) -> BpfOut:
     with context.work() as work:
-        found = BpfService(work.session, context.catalog).read(actor, siret, exercice)
+        found = work.bpf.read(actor, siret, exercice)
         if found is None:
             raise NotFoundError(f"Aucun BPF n'est encore enregistré pour {exercice}.")
         return BpfOut.of(found)
@@ -122,9 +121,7 @@ def save(
             erreurs={"siret": "Ce SIRET n'est pas celui de l'adresse."},
         )
     with context.work() as work:
-        saved = BpfService(work.session, context.catalog).save(
-            actor, siret, exercice, body.valeurs, body.version
-        )
+        saved = work.bpf.save(actor, siret, exercice, body.valeurs, body.version)
         return BpfOut.of(saved)
 
 
@@ -133,9 +130,7 @@ def submit(
     siret: SiretPath, exercice: YearPath, body: SubmitIn, context: ContextDep, actor: ActorDep
 ) -> BpfOut:
     with context.work() as work:
-        return BpfOut.of(
-            BpfService(work.session, context.catalog).submit(actor, siret, exercice, body.version)
-        )
+        return BpfOut.of(work.bpf.submit(actor, siret, exercice, body.version))
 
 
 @router.get("/{siret}/{exercice}/historique", summary="Qui a enregistré ou déposé, et quand")
@@ -143,5 +138,5 @@ def history(
     siret: SiretPath, exercice: YearPath, context: ContextDep, actor: ActorDep
 ) -> list[SaveOut]:
     with context.work() as work:
-        saves = BpfService(work.session, context.catalog).history(actor, siret, exercice)
+        saves = work.bpf.history(actor, siret, exercice)
         return [SaveOut.of(s, siret) for s in saves]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
-from bridge.api.context import ActorDep, ContextDep, PrincipalDep
+from bridge.api.deps import ActorDep, ContextDep, PrincipalDep
 from bridge.errors import ForbiddenError, InvalidInputError
 from bridge.etablissement.schemas import CodeIn, CodeOut, ImportOut, LetterOut, RejectOut
 from bridge.etablissement.service import parse_csv_text
@@ -22,7 +22,6 @@ from bridge.habilitation.schemas import (
     RoleChangeIn,
     UsersPageOut,
 )
-from bridge.habilitation.service import may_act
 
 router = APIRouter(prefix="/api/v1", tags=["habilitations"])
 
@@ -49,9 +48,7 @@ def my_right(
 ) -> RightOut:
     with context.work() as work:
         return RightOut(
-            autorise=may_act(
-                work.session, context.catalog, principal.subject, demarche, role, siret
-            )
+            autorise=work.habilitations.may_act(principal.subject, demarche, role, siret)
         )
 
 
@@ -78,9 +75,8 @@ def request_access(
     demarche: str, body: AccessRequestIn, context: ContextDep, actor: ActorDep
 ) -> AccessRequestOut:
     with context.work() as work:
-        request, email = work.habilitations.request_access(actor, demarche, body.siret, body.role)
+        request = work.habilitations.request_access(actor, demarche, body.siret, body.role)
         out = AccessRequestOut.of(request)
-    context.send(email)
     return out
 
 
@@ -102,9 +98,8 @@ def approve(
     demarche: str, request_id: int, body: ApprovalIn, context: ContextDep, actor: ActorDep
 ) -> HabilitationOut:
     with context.work() as work:
-        habilitation, email = work.habilitations.approve(actor, demarche, request_id, body.role)
+        habilitation = work.habilitations.approve(actor, demarche, request_id, body.role)
         out = HabilitationOut.of(habilitation)
-    context.send(email)
     return out
 
 
@@ -117,8 +112,7 @@ def refuse(
     demarche: str, request_id: int, body: RefusalIn, context: ContextDep, actor: ActorDep
 ) -> Response:
     with context.work() as work:
-        email = work.habilitations.refuse(actor, demarche, request_id, body.motif)
-    context.send(email)
+        work.habilitations.refuse(actor, demarche, request_id, body.motif)
     return Response(status_code=204)
 
 

@@ -26,10 +26,10 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 from pydantic import BaseModel
 
-from bridge.api.csrf import require_csrf
-from bridge.api.ended_sessions import EndedSessions
+from bridge.api.auth.csrf import require_csrf
 from bridge.api.errors import KeycloakUnavailableError, LoginError
-from bridge.api.tokens import ALLOWED_ALGORITHMS
+from bridge.identity.ended_sessions import EndedSessions
+from bridge.identity.tokens import ALLOWED_ALGORITHMS
 from bridge.settings import OidcClientSettings
 
 with warnings.catch_warnings():

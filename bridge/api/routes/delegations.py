@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 
-from bridge.api.context import ActorDep, ContextDep, PrincipalDep, Services
-from bridge.api.tokens import Principal
+from bridge.api.deps import ActorDep, ContextDep, PrincipalDep
 from bridge.audit.service import Actor
 from bridge.delegation.schemas import (
     PARIS_END_OF_DAY,
@@ -23,6 +22,8 @@ from bridge.delegation.schemas import (
 )
 from bridge.delegation.service import DelegationDraft
 from bridge.habilitation.schemas import HabilitationOut
+from bridge.identity.tokens import Principal
+from bridge.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["délégations"])
 PARIS = ZoneInfo("Europe/Paris")
@@ -71,9 +72,8 @@ def invite(
 ) -> DelegationOut:
     with context.work() as work:
         draft = _draft(work, actor, demarche, body)
-        delegation, email = work.delegations.invite(actor, draft, context.settings.public_url)
+        delegation = work.delegations.invite(actor, draft, context.settings.public_url)
         out = DelegationOut.of(delegation)
-    context.send(email)
     return out
 
 
@@ -88,8 +88,7 @@ def given(demarche: str, context: ContextDep, actor: ActorDep) -> list[Delegatio
 )
 def resend(delegation_id: int, context: ContextDep, actor: ActorDep) -> Response:
     with context.work() as work:
-        email = work.delegations.resend(actor, delegation_id, context.settings.public_url)
-    context.send(email)
+        work.delegations.resend(actor, delegation_id, context.settings.public_url)
     return Response(status_code=204)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from bridge.api.context import ActorDep, ContextDep
+from bridge.api.deps import ActorDep, ContextDep
 from bridge.employeur.schemas import (
     GestionnaireIn,
     GestionnaireModifIn,
@@ -44,8 +44,7 @@ def appoint_principal(
 ) -> GestionnaireOut:
     with context.work() as work:
         created = work.employeur.appoint_principal(actor, siret, body.details())
-        out = GestionnaireOut.of(work.employeur.row(created.gestionnaire))
-    context.send(created.email)
+        out = GestionnaireOut.of(work.employeur.row(created))
     return out
 
 
@@ -94,8 +93,7 @@ def add_gestionnaire(
 ) -> GestionnaireOut:
     with context.work() as work:
         created = work.employeur.add(actor, siret, body.details(), body.role)
-        out = GestionnaireOut.of(work.employeur.row(created.gestionnaire))
-    context.send(created.email)
+        out = GestionnaireOut.of(work.employeur.row(created))
     return out
 
 
@@ -132,8 +130,7 @@ def reactivate(siret: str, personne: str, context: ContextDep, actor: ActorDep) 
 )
 def renew_password(siret: str, personne: str, context: ContextDep, actor: ActorDep) -> Response:
     with context.work() as work:
-        email = work.employeur.renew_password(actor, siret, personne)
-    context.send(email)
+        work.employeur.renew_password(actor, siret, personne)
     return Response(status_code=204)
 
 

@@ -13,13 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from bridge.api.context import ContextDep, bearer_token
+from bridge.api.deps import ContextDep, bearer_token
 from bridge.catalog import Demarche
 from bridge.db import now
 from bridge.errors import ForbiddenError, NotFoundError
-from bridge.habilitation.checks import Question, check_many, explain, sirets_for
 from bridge.habilitation.schemas import HabilitationOut
 from bridge.habilitation.service import known_role
+from bridge.verification.checks import Question
 
 router = APIRouter(prefix="/api/v1/verifications", tags=["vérifications (démarches)"])
 MAX_QUESTIONS = 500
@@ -115,9 +115,7 @@ def check(body: QuestionsIn, demarche: DemarcheDep, context: ContextDep) -> Answ
         known_role(demarche, question.role)
     moment = now()
     with context.work() as work:
-        answers = check_many(
-            work.session,
-            context.catalog,
+        answers = work.verifications.check_many(
             demarche,
             [Question(q.sujet, q.role, q.siret) for q in body.questions],
             moment,
@@ -146,7 +144,7 @@ def explanation(
 ) -> ExplanationOut:
     known_role(demarche, role)
     with context.work() as work:
-        found = explain(work.session, context.catalog, demarche, Question(sujet, role, siret))
+        found = work.verifications.explain(demarche, Question(sujet, role, siret))
         chain = [
             LinkOut(
                 habilitation=HabilitationOut.of(link.habilitation),
@@ -180,7 +178,7 @@ def sirets(
     par_page: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SiretsOut:
     with context.work() as work:
-        found = sirets_for(work.session, demarche, sujet, page, par_page)
+        found = work.verifications.sirets_for(demarche, sujet, page, par_page)
     return SiretsOut(
         elements=[SiretOut(siret=s.siret, roles=s.roles) for s in found.items],
         total=found.total,

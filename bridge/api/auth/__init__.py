@@ -1,0 +1,1 @@
+"""The web layer's login: OIDC code flow with PKCE, CSRF, the portal session."""

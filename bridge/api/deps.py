@@ -1,0 +1,86 @@
+"""The web layer's FastAPI dependencies, declared once as named aliases.
+
+`ContextDep` is the process's `AppContext` (built by `bridge.bootstrap`, kept on the app);
+`PrincipalDep` and `ActorDep` the verified caller of an API route; `TemplatesDep` the
+portal's templates. Routes run their services inside `context.work()`: one transaction that
+commits when the block succeeds (the e-mails leave after that), never half a change.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+
+from bridge.audit.service import Actor
+from bridge.bootstrap import REMEMBERED_MAX, AppContext
+from bridge.identity.tokens import InvalidTokenError, Principal
+
+
+def app_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[AppContext, Depends(app_context)]
+
+
+def app_templates(request: Request) -> Jinja2Templates:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+TemplatesDep = Annotated[Jinja2Templates, Depends(app_templates)]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def bearer_token(
+    request: Request, missing: str = "Un jeton d'accès (Authorization: Bearer) est requis."
+) -> str:
+    """The token of `Authorization: Bearer …` (401 problem+json saying `missing` otherwise)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidTokenError(missing)
+    return token.strip()
+
+
+def bearer_principal(request: Request, context: ContextDep) -> Principal:
+    """The verified caller of an API route (401 problem+json otherwise)."""
+    principal = context.verifier.verify(bearer_token(request))
+    _remember(context, principal)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(bearer_principal)]
+
+
+def _remember(context: AppContext, principal: Principal) -> None:
+    """Keep the person's copy current from the token, writing only what changed, never an
+    empty name, and the e-mail only once Keycloak has verified it.
+
+    The same details seen moments ago need no visit to the store (the hot path): a bounded
+    memory of the last ones remembered is kept per process.
+    """
+    claims = principal.claims
+    given = str(claims.get("given_name") or "")
+    family = str(claims.get("family_name") or "")
+    email = principal.email.strip().lower() if claims.get("email_verified") else ""
+    seen = (principal.subject, email, given, family)
+    if seen in context.remembered:
+        return
+    with context.work() as work:
+        work.persons.refresh(principal.subject, email, given, family, principal.email)
+    if len(context.remembered) >= REMEMBERED_MAX:
+        context.remembered.clear()
+    context.remembered.add(seen)  # only once the store has it
+
+
+def api_actor(request: Request, principal: PrincipalDep) -> Actor:
+    return Actor(principal.subject, principal.display_name, client_ip(request), principal.operator)
+
+
+ActorDep = Annotated[Actor, Depends(api_actor)]

@@ -1,0 +1,1 @@
+"""HTML routes of the portal, one module per screen family."""

@@ -1,0 +1,492 @@
+"""Portal pages of the employer space (second guide): its home with the left menu, the
+gestionnaires' list, « Ajouter un gestionnaire » (with « Ajouter une unité »), a
+gestionnaire's details, and the operator's page that opens an organisation.
+
+Thin: every rule is in `bridge.employeur.service`. A refusal re-renders the form with the
+French reason next to its field and the inputs kept; a success redirects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from bridge.api.auth.oidc import SessionUser
+from bridge.api.deps import ContextDep, TemplatesDep
+from bridge.api.pages.common import (
+    UserDep,
+    actor_of,
+    flash,
+    form_again,
+    pages_router,
+    render_page,
+)
+from bridge.bootstrap import AppContext
+from bridge.catalog import Demarche
+from bridge.employeur.models import Organisation
+from bridge.employeur.service import Details
+from bridge.errors import BridgeError, ForbiddenError, InvalidInputError
+from bridge.services import Services
+
+_PERSON_FIELDS = (
+    "civilite",
+    "nom",
+    "prenom",
+    "email",
+    "telephone_fixe",
+    "telephone_mobile",
+    "unite",
+    "niveau",
+    "role",
+    "nouvelle_unite",
+)
+_ORGANISATION_FIELDS = ("siret", "type", "raison_sociale")
+
+
+def _details(values: dict[str, str]) -> Details:
+    unite = values.get("unite", "")
+    if unite and not unite.isdigit():
+        raise InvalidInputError("Cette unité n'existe pas dans l'organisation.", field="unite")
+    return Details(
+        values.get("civilite", ""),
+        values.get("nom", ""),
+        values.get("prenom", ""),
+        values.get("email", ""),
+        values.get("telephone_fixe"),
+        values.get("telephone_mobile"),
+        int(unite) if unite else None,
+        values.get("niveau"),
+    )
+
+
+router = pages_router()
+
+
+async def _form_values(request: Request, fields: tuple[str, ...]) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(form.get(k, ""))[:254].strip() for k in fields}
+
+
+def _space(
+    context: AppContext,
+    work: Services,
+    organisation: Organisation,
+    demarche: Demarche,
+    roles: set[str],
+) -> dict[str, Any]:
+    """What every page of an organisation shows: its name, type and left menu (read in
+    the route's own unit of work, from the rights the route has just checked)."""
+    kind = context.catalog.organisation_type(organisation.type)
+    return {
+        "organisation": organisation,
+        "organisation_nom": work.employeur.organisation_name(organisation),
+        "organisation_type": kind.label if kind else organisation.type,
+        "demarche": demarche,
+        "menu": demarche.menu_for(organisation.type, roles),
+        "mes_roles": roles,
+    }
+
+
+def _member_space(
+    context: AppContext, request: Request, user: SessionUser, siret: str
+) -> dict[str, Any]:
+    with context.work() as work:
+        return _space(context, work, *work.employeur.require_member(actor_of(request, user), siret))
+
+
+def _password_sent(sent: bool, failed: str) -> str:
+    return "Son mot de passe temporaire lui a été envoyé par courriel." if sent else failed
+
+
+# --- home and menu -------------------------------------------------------------------------
+
+
+@router.get("/employeur")
+def choose(
+    request: Request, user: UserDep, context: ContextDep, templates: TemplatesDep
+) -> Response:
+    with context.work() as work:
+        mine = work.employeur.organisations_of(user.sub)
+    if len(mine) == 1:
+        return RedirectResponse(f"/employeur/{mine[0][0].siret}", status_code=303)
+    return render_page(templates, request, "employeur_choix.html", user, organisations=mine)
+
+
+@router.get("/employeur/{siret}")
+def home(
+    request: Request, siret: str, user: UserDep, context: ContextDep, templates: TemplatesDep
+) -> Response:
+    return render_page(
+        templates,
+        request,
+        "employeur_accueil.html",
+        user,
+        **_member_space(context, request, user, siret),
+    )
+
+
+@router.get("/employeur/{siret}/menu/{entry_id}")
+def menu_entry(
+    request: Request, siret: str, entry_id: str, user: UserDep, context: ContextDep
+) -> Response:
+    """A menu entry's destination, only for those the catalog shows it to."""
+    values = _member_space(context, request, user, siret)
+    entry = next((e for e in values["menu"] if e.id == entry_id), None)
+    if entry is None:
+        raise ForbiddenError(
+            "Cette rubrique n'est pas ouverte à votre organisation ou à votre rôle."
+        )
+    return RedirectResponse(entry.address(values["organisation"].siret), status_code=303)
+
+
+# --- the gestionnaires' list ---------------------------------------------------------------
+
+
+@router.get("/employeur/{siret}/gestionnaires")
+def listing(
+    request: Request,
+    siret: str,
+    user: UserDep,
+    context: ContextDep,
+    templates: TemplatesDep,
+    recherche: str = "",
+    unite: str = "",
+    role: str = "",
+    page: int = 1,
+) -> Response:
+    actor = actor_of(request, user)
+    with context.work() as work:
+        organisation, demarche, roles = work.employeur.require_administrator(actor, siret)
+        found = work.employeur.page(
+            organisation.siret,
+            search=recherche[:100],
+            unite_id=int(unite) if unite.isdigit() else None,
+            role=role[:64],
+            page=max(1, min(page, 100_000)),
+        )
+        units = work.employeur.units(organisation.siret)
+        manageable = {
+            r.id for r in demarche.roles if demarche.may_grant(roles, r.id, operator=actor.operator)
+        }
+        renewable = {
+            r.id
+            for r in demarche.roles
+            if demarche.may_renew_password(roles, {r.id}, operator=actor.operator)
+        }
+        shown = _space(context, work, organisation, demarche, roles)
+    return render_page(
+        templates,
+        request,
+        "employeur_gestionnaires.html",
+        user,
+        **shown,
+        resultats=found,
+        unites=units,
+        filtres={"recherche": recherche, "unite": unite, "role": role},
+        gerables=manageable,
+        renouvelables=renewable,
+    )
+
+
+# --- « Ajouter un gestionnaire » -----------------------------------------------------------
+
+
+def _add_form(
+    context: AppContext,
+    templates: TemplatesDep,
+    request: Request,
+    user: SessionUser,
+    siret: str,
+    values: dict[str, str],
+    refusal: BridgeError | None = None,
+    forced_field: str | None = None,
+) -> Response:
+    actor = actor_of(request, user)
+    with context.work() as work:
+        organisation, demarche, roles = work.employeur.require_administrator(actor, siret)
+        units = work.employeur.units(organisation.siret)
+        choices = work.employeur.grantable_roles(actor, demarche, roles)
+        page = {
+            **_space(context, work, organisation, demarche, roles),
+            "unites": units,
+            "roles_possibles": [demarche.role(r) for r in choices],
+        }
+    if refusal is not None:
+        return form_again(
+            templates,
+            request,
+            "employeur_ajout.html",
+            user,
+            refusal,
+            values,
+            "email",
+            forced_field=forced_field,
+            **page,
+        )
+    return render_page(
+        templates, request, "employeur_ajout.html", user, valeurs=values, erreurs={}, **page
+    )
+
+
+@router.get("/employeur/{siret}/gestionnaires/nouveau")
+def new(
+    request: Request, siret: str, user: UserDep, context: ContextDep, templates: TemplatesDep
+) -> Response:
+    return _add_form(context, templates, request, user, siret, {"role": "gestionnaire"})
+
+
+@router.post("/employeur/{siret}/gestionnaires")
+async def add(
+    request: Request, siret: str, user: UserDep, context: ContextDep, templates: TemplatesDep
+) -> Response:
+    values = await _form_values(request, _PERSON_FIELDS)
+    form = await request.form()
+    actor = actor_of(request, user)
+    if form.get("action") == "ajouter-unite":  # « Ajouter une unité », inputs kept
+
+        def add_unit() -> int:
+            with context.work() as work:
+                return work.employeur.add_unit(actor, siret, values["nouvelle_unite"]).id
+
+        try:
+            values["unite"] = str(await run_in_threadpool(add_unit))
+        except BridgeError as exc:
+            return _add_form(
+                context, templates, request, user, siret, values, exc, "nouvelle_unite"
+            )
+        values["nouvelle_unite"] = ""
+        return _add_form(context, templates, request, user, siret, values)
+
+    def create() -> tuple[str, str, str, bool]:
+        with context.work() as work:
+            g = work.employeur.add(actor, siret, _details(values), values["role"])
+        return g.siret, g.subject, g.login_id, work.delivery.sent
+
+    try:
+        org, subject, login_id, sent = await run_in_threadpool(create)
+    except BridgeError as exc:
+        return _add_form(context, templates, request, user, siret, values, exc)
+    flash(
+        request,
+        f"Le gestionnaire est habilité. Son identifiant est {login_id} : transmettez-le-lui. "
+        + _password_sent(
+            sent, "Le courriel du mot de passe n'a pas pu partir : renouvelez-le plus tard."
+        ),
+    )
+    return RedirectResponse(f"/employeur/{org}/gestionnaires/{subject}", status_code=303)
+
+
+# --- one gestionnaire ----------------------------------------------------------------------
+
+
+def _detail_page(
+    context: AppContext,
+    templates: TemplatesDep,
+    request: Request,
+    user: SessionUser,
+    siret: str,
+    subject: str,
+    values: dict[str, str] | None = None,
+    refusal: BridgeError | None = None,
+) -> Response:
+    actor = actor_of(request, user)
+    with context.work() as work:
+        organisation, demarche, roles = work.employeur.require_administrator(actor, siret)
+        row = work.employeur.row(work.employeur.gestionnaire(organisation.siret, subject))
+        units = work.employeur.units(organisation.siret)
+        choices = work.employeur.grantable_roles(actor, demarche, roles)
+        may_manage = demarche.may_grant(roles, row.gestionnaire.role, operator=actor.operator)
+        may_renew = demarche.may_renew_password(
+            roles, {row.gestionnaire.role}, operator=actor.operator
+        )
+        shown = _space(context, work, organisation, demarche, roles)
+    g, p = row.gestionnaire, row.person
+    current = {
+        "civilite": g.civility,
+        "nom": p.last_name,
+        "prenom": p.first_name,
+        "telephone_fixe": g.landline or "",
+        "telephone_mobile": g.mobile or "",
+        "unite": str(g.unite_id or ""),
+        "niveau": g.level or "",
+        "role": g.role,
+    }
+    page = {
+        **shown,
+        "ligne": row,
+        "unites": units,
+        "roles_possibles": [demarche.role(r) for r in dict.fromkeys([*choices, g.role])],
+        "peut_gerer": may_manage,
+        "peut_renouveler": may_renew,
+    }
+    if refusal is not None:
+        return form_again(
+            templates,
+            request,
+            "employeur_gestionnaire.html",
+            user,
+            refusal,
+            values or current,
+            "nom",
+            **page,
+        )
+    return render_page(
+        templates,
+        request,
+        "employeur_gestionnaire.html",
+        user,
+        valeurs=values or current,
+        erreurs={},
+        **page,
+    )
+
+
+@router.get("/employeur/{siret}/gestionnaires/{subject}")
+def detail(
+    request: Request,
+    siret: str,
+    subject: str,
+    user: UserDep,
+    context: ContextDep,
+    templates: TemplatesDep,
+) -> Response:
+    return _detail_page(context, templates, request, user, siret, subject)
+
+
+@router.post("/employeur/{siret}/gestionnaires/{subject}")
+async def modify(
+    request: Request,
+    siret: str,
+    subject: str,
+    user: UserDep,
+    context: ContextDep,
+    templates: TemplatesDep,
+) -> Response:
+    values = await _form_values(request, _PERSON_FIELDS)
+    actor = actor_of(request, user)
+
+    def change() -> None:
+        with context.work() as work:
+            work.employeur.modify(actor, siret, subject, _details(values), values["role"])
+
+    try:
+        await run_in_threadpool(change)
+    except BridgeError as exc:
+        return _detail_page(context, templates, request, user, siret, subject, values, exc)
+    flash(request, "Les informations du gestionnaire sont enregistrées.")
+    return RedirectResponse(f"/employeur/{siret}/gestionnaires/{subject}", status_code=303)
+
+
+_DONE = {
+    "mot-de-passe": "Le mot de passe est renouvelé : un mot de passe temporaire a "
+    "été envoyé au gestionnaire, ses sessions ouvertes sont fermées.",
+    "desactivation": "Le gestionnaire est désactivé : il ne peut plus se connecter.",
+    "reactivation": "Le gestionnaire est réactivé.",
+}
+
+
+async def _act(
+    context: AppContext, request: Request, user: SessionUser, siret: str, subject: str, what: str
+) -> Response:
+    actor = actor_of(request, user)
+
+    def run() -> str:
+        with context.work() as work:
+            if what == "mot-de-passe":
+                work.employeur.renew_password(actor, siret, subject)
+            else:
+                work.employeur.set_active(actor, siret, subject, what == "reactivation")
+        if not work.delivery.sent:
+            return "Le mot de passe est renouvelé, mais le courriel n'a pas pu partir."
+        return _DONE[what]
+
+    try:
+        flash(request, await run_in_threadpool(run))
+    except BridgeError as exc:
+        flash(request, exc.detail, "error")
+    return RedirectResponse(f"/employeur/{siret}/gestionnaires/{subject}", status_code=303)
+
+
+@router.post("/employeur/{siret}/gestionnaires/{subject}/mot-de-passe")
+async def renew(
+    request: Request, siret: str, subject: str, user: UserDep, context: ContextDep
+) -> Response:
+    return await _act(context, request, user, siret, subject, "mot-de-passe")
+
+
+@router.post("/employeur/{siret}/gestionnaires/{subject}/desactivation")
+async def deactivate(
+    request: Request, siret: str, subject: str, user: UserDep, context: ContextDep
+) -> Response:
+    return await _act(context, request, user, siret, subject, "desactivation")
+
+
+@router.post("/employeur/{siret}/gestionnaires/{subject}/reactivation")
+async def reactivate(
+    request: Request, siret: str, subject: str, user: UserDep, context: ContextDep
+) -> Response:
+    return await _act(context, request, user, siret, subject, "reactivation")
+
+
+# --- the operator --------------------------------------------------------------------------
+
+
+def _operator_page(
+    context: AppContext,
+    templates: TemplatesDep,
+    request: Request,
+    user: SessionUser,
+    values: dict[str, str],
+    refusal: BridgeError | None = None,
+) -> Response:
+    page: dict[str, Any] = {"types": context.catalog.organisation_types}
+    if refusal is not None:
+        return form_again(
+            templates, request, "employeur_operateur.html", user, refusal, values, "siret", **page
+        )
+    return render_page(
+        templates, request, "employeur_operateur.html", user, valeurs=values, erreurs={}, **page
+    )
+
+
+@router.get("/operateur/organisations")
+def operator_home(
+    request: Request, user: UserDep, context: ContextDep, templates: TemplatesDep
+) -> Response:
+    if not user.operator:
+        raise ForbiddenError("Cette page est réservée à l'opérateur de la plateforme.")
+    return _operator_page(context, templates, request, user, {"civilite": "madame"})
+
+
+@router.post("/operateur/organisations")
+async def open_organisation(
+    request: Request, user: UserDep, context: ContextDep, templates: TemplatesDep
+) -> Response:
+    """One form: the organisation, then its main administrator (both or neither)."""
+    values = await _form_values(request, _ORGANISATION_FIELDS + _PERSON_FIELDS)
+    actor = actor_of(request, user)
+
+    def run() -> tuple[str, str, bool]:
+        with context.work() as work:
+            organisation = work.employeur.create_organisation(
+                actor, values["siret"], values["type"], values["raison_sociale"]
+            )
+            principal = work.employeur.appoint_principal(
+                actor, organisation.siret, _details({**values, "unite": ""})
+            )
+        return organisation.siret, principal.login_id, work.delivery.sent
+
+    try:
+        siret, login_id, sent = await run_in_threadpool(run)
+    except BridgeError as exc:
+        return _operator_page(context, templates, request, user, values, exc)
+    flash(
+        request,
+        f"L'organisation {siret} est ouverte. Identifiant de son administrateur principal : "
+        f"{login_id} (à lui transmettre). "
+        + _password_sent(sent, "Le courriel du mot de passe n'a pas pu partir."),
+    )
+    return RedirectResponse("/operateur/organisations", status_code=303)

@@ -1,0 +1,153 @@
+"""The one place that wires the bridge, for every entry point.
+
+The web app, the command line, the projection's workers, the tests' fixtures and the
+benches all call `bootstrap(settings)`: it builds the store's session factory (with the
+outbox hook installed on it), the catalog, the mailer, the token verifier, the Keycloak
+directory (made on first use) and hands out units of work (`work()`). Nothing below this
+module knows the web framework; nothing below it builds its own wiring.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bridge import outbox
+from bridge.catalog import Catalog, load_catalog
+from bridge.db import make_engine, make_session_factory, unit_of_work
+from bridge.identity.ended_sessions import EndedSessions
+from bridge.identity.tokens import TokenVerifier
+from bridge.keycloak_admin import KeycloakDirectory
+from bridge.notification import Email, Mailer
+from bridge.services import Delivery, Services, open_services
+from bridge.settings import Settings
+from bridge.sync.worker import Projector
+
+log = logging.getLogger(__name__)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on `engine` whose habilitation changes write their outbox rows."""
+    return outbox.install(make_session_factory(engine))
+
+
+def bridge_directory(settings: Settings) -> KeycloakDirectory:
+    """The admin-API adapter with the bridge's service account (client `bridge`)."""
+    return KeycloakDirectory.with_service_account(
+        (settings.keycloak_internal_url or settings.keycloak_url).rstrip("/"),
+        settings.keycloak_realm,
+        settings.sync_client_id,
+        settings.sync_client_secret.get_secret_value(),
+    )
+
+
+def token_verifier(settings: Settings, ended: EndedSessions) -> TokenVerifier:
+    internal = (settings.keycloak_internal_url or settings.keycloak_url).rstrip("/")
+    return TokenVerifier(
+        issuer=settings.issuer,
+        jwks_url=f"{internal}/realms/{settings.keycloak_realm}/protocol/openid-connect/certs",
+        audience=settings.api_audience,
+        refetch_interval=settings.jwks_refetch_seconds,
+        ended=ended,
+    )
+
+
+REMEMBERED_MAX = 10_000
+
+
+@dataclass
+class AppContext:
+    """What one process shares: settings, catalog, store, mailer, token verifier."""
+
+    settings: Settings
+    catalog: Catalog
+    engine: Engine
+    sessions: sessionmaker[Session]
+    mailer: Mailer
+    ended: EndedSessions
+    verifier: TokenVerifier
+    # (subject, e-mail, given name, family name) already written to the store by this process.
+    remembered: set[tuple[str, str, str, str]] = field(default_factory=set)
+    _directory: KeycloakDirectory | None = None
+
+    def directory(self) -> KeycloakDirectory:
+        """The bridge's admin-API client (its service account), made on first use."""
+        if self._directory is None:
+            self._directory = bridge_directory(self.settings)
+        return self._directory
+
+    @contextmanager
+    def work(self) -> Iterator[Services]:
+        """One unit of work: the services on one session, committed when the block
+        succeeds; the e-mails they raised leave only after the commit."""
+        delivery = Delivery()
+
+        def publish(events: list[object]) -> None:
+            delivery.sent = self.deliver(events)
+
+        with unit_of_work(self.sessions, publish) as session:
+            yield open_services(session, self.catalog, self.settings, self.directory, delivery)
+
+    def deliver(self, events: list[object]) -> bool:
+        """Hand on what a committed unit of work raised: today, send its e-mails (one
+        failure does not stop the others); True if all left. The single seam where
+        notifications could become outbox rows sent by a worker."""
+        return all([self.mailer.send(e) for e in events if isinstance(e, Email)])
+
+    def close(self) -> None:
+        """Release the store's connections (the web app's lifespan, the CLI, fixtures)."""
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings | None = None) -> AppContext:
+    """Wire the bridge from validated settings (read from `BRIDGE_*` when not given)."""
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    # Shared by pages and API, and through the store by every replica of the bridge.
+    ended = EndedSessions(sessions)
+    return AppContext(
+        settings=settings,
+        catalog=load_catalog(settings.catalog_file),
+        engine=engine,
+        sessions=sessions,
+        mailer=Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_from),
+        ended=ended,
+        verifier=token_verifier(settings, ended),
+    )
+
+
+@contextmanager
+def bootstrapped(settings: Settings | None = None) -> Iterator[AppContext]:
+    """`bootstrap`, closed when the block ends (commands, tests, benches)."""
+    context = bootstrap(settings)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def make_projector(context: AppContext) -> Projector:
+    """The projection's worker on this process's store, with the bridge's service account."""
+    settings = context.settings
+    return Projector(
+        context.sessions,
+        bridge_directory(settings),
+        context.catalog,
+        worker_id(),
+        settings.sync_token_habilitations_max,
+        timedelta(seconds=settings.sync_claim_lease_seconds),
+    )

@@ -1,0 +1,1 @@
+"""Who calls: bearer tokens verified locally, and the Keycloak sessions that ended."""
