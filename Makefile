@@ -68,6 +68,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 # The main suite (local Keycloak distribution, the bridge's store in a SQLite file; no
 # Docker), then the Docker part.
