@@ -47,6 +47,7 @@ from bridge.errors import SetupError as StackError
 from bridge.etablissement.service import ImportReport, demarche_or_refuse, read_csv
 from bridge.etablissement.siret import parse_siret
 from bridge.keycloak_admin import KeycloakRejectedError, KeycloakRetriableError
+from bridge.logging import configure_logging
 from bridge.settings import Settings
 from bridge.sync.console import import_console_changes
 from bridge.sync.loop import ProjectionLoop
@@ -523,6 +524,7 @@ def run_end_dates(settings: Settings) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings()
+    configure_logging(settings.log_level)  # JSON lines on stderr, as the portal's
     if args.group == "db":
         return upgrade_database(settings)
     if args.group == "delegations":

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Query
 from fastapi.responses import RedirectResponse, Response
 
-from bridge.api.auth.oidc import SessionUser
-from bridge.api.deps import ContextDep, TemplatesDep
-from bridge.api.pages.common import UserDep, actor_of, flash, pages_router, render_page
-from bridge.bootstrap import AppContext
+from bridge.api.pages.common import PageDep, pages_router
 from bridge.bpf.cerfa import LINES, SECTIONS
 from bridge.bpf.service import DEMARCHE, ROLE, BpfInvalidError
 from bridge.catalog import Catalog, CatalogError, Demarche
@@ -45,27 +42,21 @@ def _version(raw: object) -> int:
 
 @router.get(BASE)
 def choose(
-    request: Request,
-    user: UserDep,
-    context: ContextDep,
-    templates: TemplatesDep,
+    page: PageDep,
     q: Annotated[str, Query(max_length=100)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    numero: Annotated[int, Query(ge=1, le=100_000, alias="page")] = 1,
 ) -> Response:
     """The SIRETs the person may declare for, searchable (SIRET or name), by pages."""
-    demarche = bpf_demarche(context.catalog)
-    with context.work() as work:
+    demarche = bpf_demarche(page.context.catalog)
+    with page.context.work() as work:
         found = work.verifications.sirets_for(
-            demarche, user.sub, page, PER_PAGE, acting_as=ROLE, search=q
+            demarche, page.user.sub, numero, PER_PAGE, acting_as=ROLE, search=q
         )
-    return render_page(
-        templates,
-        request,
+    return page.render(
         "bpf_choix.html",
-        user,
         etablissements=found.items,
         total=found.total,
-        page=page,
+        page=numero,
         pages=max(1, -(-found.total // PER_PAGE)),
         q=q,
         exercice=now().year - 1,
@@ -73,10 +64,7 @@ def choose(
 
 
 def _show(
-    context: AppContext,
-    templates: TemplatesDep,
-    request: Request,
-    user: SessionUser,
+    page: PageDep,
     siret: str,
     exercice: int,
     *,
@@ -85,14 +73,11 @@ def _show(
     errors: dict[str, str] | None = None,
     version: int | None = None,
 ) -> Response:
-    with context.work() as work:
-        bpf, history = work.bpf.read_with_history(actor_of(request, user), siret, exercice)
+    with page.context.work() as work:
+        bpf, history = work.bpf.read_with_history(page.actor, siret, exercice)
         name = work.bpf.etablissement_name(siret)
-    return render_page(
-        templates,
-        request,
+    return page.render(
         "bpf_formulaire.html",
-        user,
         status,
         siret=siret,
         nom=name,
@@ -108,99 +93,52 @@ def _show(
 
 
 @router.get(BASE + "/{siret}/{exercice}")
-def form(
-    request: Request,
-    user: UserDep,
-    context: ContextDep,
-    templates: TemplatesDep,
-    siret: SiretPath,
-    exercice: YearPath,
-) -> Response:
-    return _show(context, templates, request, user, siret, exercice)
+def form(page: PageDep, siret: SiretPath, exercice: YearPath) -> Response:
+    return _show(page, siret, exercice)
 
 
 @router.post(BASE + "/{siret}/{exercice}")
-async def save(
-    request: Request,
-    user: UserDep,
-    context: ContextDep,
-    templates: TemplatesDep,
-    siret: SiretPath,
-    exercice: YearPath,
-) -> Response:
-    form = await request.form()
+async def save(page: PageDep, siret: SiretPath, exercice: YearPath) -> Response:
+    form = await page.request.form()
     values = {k: str(form.get(k, ""))[:300] for k in LINES if k in form}
     version = _version(form.get("version"))
     try:
-        with context.work() as work:
-            work.bpf.save(actor_of(request, user), siret, exercice, values, version)
+        with page.context.work() as work:
+            work.bpf.save(page.actor, siret, exercice, values, version)
     except BpfInvalidError as exc:
+        errors = exc.extra["erreurs"]
         return _show(
-            context,
-            templates,
-            request,
-            user,
-            siret,
-            exercice,
-            status=422,
-            values=values,
-            errors=exc.extra["erreurs"],
-            version=version,
+            page, siret, exercice, status=422, values=values, errors=errors, version=version
         )
     except BridgeError as exc:
-        flash(request, exc.detail, "error")
+        page.flash(exc.detail, "error")
     else:
-        flash(request, "Le brouillon est enregistré.")
+        page.flash("Le brouillon est enregistré.")
     return RedirectResponse(f"{BASE}/{siret}/{exercice}", status_code=303)
 
 
 @router.post(BASE + "/{siret}/{exercice}/depot")
-async def submit(
-    request: Request,
-    user: UserDep,
-    context: ContextDep,
-    templates: TemplatesDep,
-    siret: SiretPath,
-    exercice: YearPath,
-) -> Response:
-    form = await request.form()
+async def submit(page: PageDep, siret: SiretPath, exercice: YearPath) -> Response:
+    form = await page.request.form()
     version = _version(form.get("version"))
     try:
-        with context.work() as work:
-            work.bpf.submit(actor_of(request, user), siret, exercice, version)
+        with page.context.work() as work:
+            work.bpf.submit(page.actor, siret, exercice, version)
     except BpfInvalidError as exc:
-        return _show(
-            context,
-            templates,
-            request,
-            user,
-            siret,
-            exercice,
-            status=422,
-            errors=exc.extra["erreurs"],
-        )
+        return _show(page, siret, exercice, status=422, errors=exc.extra["erreurs"])
     except BridgeError as exc:
-        flash(request, exc.detail, "error")
+        page.flash(exc.detail, "error")
         return RedirectResponse(f"{BASE}/{siret}/{exercice}", status_code=303)
-    flash(request, "Votre BPF est déposé.")
+    page.flash("Votre BPF est déposé.")
     return RedirectResponse(f"{BASE}/{siret}/{exercice}/recepisse", status_code=303)
 
 
 @router.get(BASE + "/{siret}/{exercice}/recepisse")
-def receipt(
-    request: Request,
-    user: UserDep,
-    context: ContextDep,
-    templates: TemplatesDep,
-    siret: SiretPath,
-    exercice: YearPath,
-) -> Response:
-    with context.work() as work:
-        bpf = work.bpf.read(actor_of(request, user), siret, exercice)
+def receipt(page: PageDep, siret: SiretPath, exercice: YearPath) -> Response:
+    with page.context.work() as work:
+        bpf = work.bpf.read(page.actor, siret, exercice)
         name = work.bpf.etablissement_name(siret)
     if bpf is None or bpf.receipt_number is None:
-        flash(request, "Ce BPF n'est pas encore déposé.", "error")
+        page.flash("Ce BPF n'est pas encore déposé.", "error")
         return RedirectResponse(f"{BASE}/{siret}/{exercice}", status_code=303)
-    return render_page(
-        templates, request, "bpf_recepisse.html", user, bpf=bpf, nom=name, lignes=LINES
-    )
+    return page.render("bpf_recepisse.html", bpf=bpf, nom=name, lignes=LINES)

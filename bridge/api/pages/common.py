@@ -1,14 +1,16 @@
 """What every portal page shares: the logged-in person, flash messages, rendering, and the
 two shapes of an action (tell the outcome and redirect; or show the form again).
 
-A refused action re-renders its form with the French reason next to the field and the
-person's inputs kept (`form_again`); a successful one redirects (no double submission on
-reload).
+A route of a page takes one argument, `PageDep` (logged in) or `VisitDep` (anyone), which
+carries the request, the app's context and templates, and the person. A refused action
+re-renders its form with the French reason next to the field and the person's inputs kept
+(`Page.form`); a successful one redirects (no double submission on reload).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from bridge.api.auth.csrf import require_csrf
 from bridge.api.auth.oidc import OidcLogin, SessionUser
-from bridge.api.deps import client_ip
+from bridge.api.deps import ContextDep, TemplatesDep, client_ip
 from bridge.audit.service import Actor
 from bridge.bootstrap import AppContext
 from bridge.errors import BridgeError
@@ -79,44 +81,82 @@ def render_page(
     return templates.TemplateResponse(request, name, {"user": user, **values}, status_code=status)
 
 
-def form_again(
-    templates: Jinja2Templates,
-    request: Request,
-    name: str,
-    user: SessionUser,
-    refusal: BridgeError,
-    values: dict[str, str],
-    default_field: str,
-    *,
-    forced_field: str | None = None,
-    **page: Any,
-) -> Response:
-    """The form shown again after a refusal: the French reason next to its field (the
-    service names it, else `default_field`; `forced_field` when the page knows better), the
-    person's inputs kept, the refusal's status."""
-    field = forced_field or str(refusal.extra.get("field", default_field))
-    return render_page(
-        templates,
-        request,
-        name,
-        user,
-        refusal.status,
-        valeurs=values,
-        erreurs={field: refusal.detail},
-        **page,
-    )
+@dataclass(frozen=True)
+class Visit:
+    """A page request, logged in or not: what every route of a page needs, in one argument."""
+
+    request: Request
+    context: AppContext
+    templates: Jinja2Templates
+    user: SessionUser | None
+
+    def render(self, name: str, status: int = 200, **values: Any) -> Response:
+        return render_page(self.templates, self.request, name, self.user, status, **values)
+
+    def flash(self, message: str, kind: str = "success") -> None:
+        flash(self.request, message, kind)
 
 
-def act_and_tell(
-    context: AppContext, request: Request, done: str, action: Callable[[Services], object]
-) -> bool:
-    """Run one change in its unit of work and tell the person the outcome (the refusal's
-    French reason, or `done`); True when it was kept. Its e-mails leave after the commit."""
-    try:
-        with context.work() as work:
-            action(work)
-    except BridgeError as exc:
-        flash(request, exc.detail, "error")
-        return False
-    flash(request, done)
-    return True
+@dataclass(frozen=True)
+class Page:
+    """A page request of a logged-in person: the person, as the services' actor too."""
+
+    request: Request
+    context: AppContext
+    templates: Jinja2Templates
+    user: SessionUser
+
+    @property
+    def actor(self) -> Actor:
+        return actor_of(self.request, self.user)
+
+    def render(self, name: str, status: int = 200, **values: Any) -> Response:
+        return render_page(self.templates, self.request, name, self.user, status, **values)
+
+    def flash(self, message: str, kind: str = "success") -> None:
+        flash(self.request, message, kind)
+
+    def form(
+        self,
+        name: str,
+        values: dict[str, str],
+        refusal: BridgeError | None = None,
+        default_field: str = "",
+        *,
+        forced_field: str | None = None,
+        **page: Any,
+    ) -> Response:
+        """A form: empty, or shown again after a refusal with the French reason next to its
+        field (the service names it, else `default_field`; `forced_field` when the page
+        knows better), the person's inputs kept, and the refusal's status."""
+        if refusal is None:
+            return self.render(name, valeurs=values, erreurs={}, **page)
+        field = forced_field or str(refusal.extra.get("field", default_field))
+        return self.render(
+            name, refusal.status, valeurs=values, erreurs={field: refusal.detail}, **page
+        )
+
+    def act(self, done: str, action: Callable[[Services], object]) -> bool:
+        """Run one change in its unit of work and tell the person the outcome (the
+        refusal's French reason, or `done`); True when it was kept. Its e-mails leave
+        after the commit."""
+        try:
+            with self.context.work() as work:
+                action(work)
+        except BridgeError as exc:
+            self.flash(exc.detail, "error")
+            return False
+        self.flash(done)
+        return True
+
+
+def visit_of(request: Request, context: ContextDep, templates: TemplatesDep) -> Visit:
+    return Visit(request, context, templates, current_user(request))
+
+
+def page_of(request: Request, context: ContextDep, templates: TemplatesDep, user: UserDep) -> Page:
+    return Page(request, context, templates, user)
+
+
+VisitDep = Annotated[Visit, Depends(visit_of)]
+PageDep = Annotated[Page, Depends(page_of)]

@@ -8,23 +8,13 @@ French reason next to its field and the inputs kept; a success redirects.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from bridge.api.auth.oidc import SessionUser
-from bridge.api.deps import ContextDep, TemplatesDep
-from bridge.api.pages.common import (
-    UserDep,
-    actor_of,
-    flash,
-    form_again,
-    pages_router,
-    render_page,
-)
-from bridge.bootstrap import AppContext
+from bridge.api.pages.common import PageDep, pages_router
 from bridge.catalog import Demarche
 from bridge.employeur.models import Organisation
 from bridge.employeur.service import Details
@@ -71,15 +61,11 @@ async def _form_values(request: Request, fields: tuple[str, ...]) -> dict[str, s
 
 
 def _space(
-    context: AppContext,
-    work: Services,
-    organisation: Organisation,
-    demarche: Demarche,
-    roles: set[str],
+    page: PageDep, work: Services, organisation: Organisation, demarche: Demarche, roles: set[str]
 ) -> dict[str, Any]:
     """What every page of an organisation shows: its name, type and left menu (read in
     the route's own unit of work, from the rights the route has just checked)."""
-    kind = context.catalog.organisation_type(organisation.type)
+    kind = page.context.catalog.organisation_type(organisation.type)
     return {
         "organisation": organisation,
         "organisation_nom": work.employeur.organisation_name(organisation),
@@ -90,11 +76,9 @@ def _space(
     }
 
 
-def _member_space(
-    context: AppContext, request: Request, user: SessionUser, siret: str
-) -> dict[str, Any]:
-    with context.work() as work:
-        return _space(context, work, *work.employeur.require_member(actor_of(request, user), siret))
+def _member_space(page: PageDep, siret: str) -> dict[str, Any]:
+    with page.context.work() as work:
+        return _space(page, work, *work.employeur.require_member(page.actor, siret))
 
 
 def _password_sent(sent: bool, failed: str) -> str:
@@ -105,35 +89,23 @@ def _password_sent(sent: bool, failed: str) -> str:
 
 
 @router.get("/employeur")
-def choose(
-    request: Request, user: UserDep, context: ContextDep, templates: TemplatesDep
-) -> Response:
-    with context.work() as work:
-        mine = work.employeur.organisations_of(user.sub)
+def choose(page: PageDep) -> Response:
+    with page.context.work() as work:
+        mine = work.employeur.organisations_of(page.user.sub)
     if len(mine) == 1:
         return RedirectResponse(f"/employeur/{mine[0][0].siret}", status_code=303)
-    return render_page(templates, request, "employeur_choix.html", user, organisations=mine)
+    return page.render("employeur_choix.html", organisations=mine)
 
 
 @router.get("/employeur/{siret}")
-def home(
-    request: Request, siret: str, user: UserDep, context: ContextDep, templates: TemplatesDep
-) -> Response:
-    return render_page(
-        templates,
-        request,
-        "employeur_accueil.html",
-        user,
-        **_member_space(context, request, user, siret),
-    )
+def home(page: PageDep, siret: str) -> Response:
+    return page.render("employeur_accueil.html", **_member_space(page, siret))
 
 
 @router.get("/employeur/{siret}/menu/{entry_id}")
-def menu_entry(
-    request: Request, siret: str, entry_id: str, user: UserDep, context: ContextDep
-) -> Response:
+def menu_entry(page: PageDep, siret: str, entry_id: str) -> Response:
     """A menu entry's destination, only for those the catalog shows it to."""
-    values = _member_space(context, request, user, siret)
+    values = _member_space(page, siret)
     entry = next((e for e in values["menu"] if e.id == entry_id), None)
     if entry is None:
         raise ForbiddenError(
@@ -147,25 +119,22 @@ def menu_entry(
 
 @router.get("/employeur/{siret}/gestionnaires")
 def listing(
-    request: Request,
+    page: PageDep,
     siret: str,
-    user: UserDep,
-    context: ContextDep,
-    templates: TemplatesDep,
     recherche: str = "",
     unite: str = "",
     role: str = "",
-    page: int = 1,
+    numero: Annotated[int, Query(alias="page")] = 1,
 ) -> Response:
-    actor = actor_of(request, user)
-    with context.work() as work:
+    actor = page.actor
+    with page.context.work() as work:
         organisation, demarche, roles = work.employeur.require_administrator(actor, siret)
         found = work.employeur.page(
             organisation.siret,
             search=recherche[:100],
             unite_id=int(unite) if unite.isdigit() else None,
             role=role[:64],
-            page=max(1, min(page, 100_000)),
+            page=max(1, min(numero, 100_000)),
         )
         units = work.employeur.units(organisation.siret)
         manageable = {
@@ -176,12 +145,9 @@ def listing(
             for r in demarche.roles
             if demarche.may_renew_password(roles, {r.id}, operator=actor.operator)
         }
-        shown = _space(context, work, organisation, demarche, roles)
-    return render_page(
-        templates,
-        request,
+        shown = _space(page, work, organisation, demarche, roles)
+    return page.render(
         "employeur_gestionnaires.html",
-        user,
         **shown,
         resultats=found,
         unites=units,
@@ -195,82 +161,63 @@ def listing(
 
 
 def _add_form(
-    context: AppContext,
-    templates: TemplatesDep,
-    request: Request,
-    user: SessionUser,
+    page: PageDep,
     siret: str,
     values: dict[str, str],
     refusal: BridgeError | None = None,
     forced_field: str | None = None,
 ) -> Response:
-    actor = actor_of(request, user)
-    with context.work() as work:
+    actor = page.actor
+    with page.context.work() as work:
         organisation, demarche, roles = work.employeur.require_administrator(actor, siret)
         units = work.employeur.units(organisation.siret)
         choices = work.employeur.grantable_roles(actor, demarche, roles)
-        page = {
-            **_space(context, work, organisation, demarche, roles),
-            "unites": units,
-            "roles_possibles": [demarche.role(r) for r in choices],
-        }
-    if refusal is not None:
-        return form_again(
-            templates,
-            request,
-            "employeur_ajout.html",
-            user,
-            refusal,
-            values,
-            "email",
-            forced_field=forced_field,
-            **page,
-        )
-    return render_page(
-        templates, request, "employeur_ajout.html", user, valeurs=values, erreurs={}, **page
+        shown = _space(page, work, organisation, demarche, roles)
+    return page.form(
+        "employeur_ajout.html",
+        values,
+        refusal,
+        "email",
+        forced_field=forced_field,
+        **shown,
+        unites=units,
+        roles_possibles=[demarche.role(r) for r in choices],
     )
 
 
 @router.get("/employeur/{siret}/gestionnaires/nouveau")
-def new(
-    request: Request, siret: str, user: UserDep, context: ContextDep, templates: TemplatesDep
-) -> Response:
-    return _add_form(context, templates, request, user, siret, {"role": "gestionnaire"})
+def new(page: PageDep, siret: str) -> Response:
+    return _add_form(page, siret, {"role": "gestionnaire"})
 
 
 @router.post("/employeur/{siret}/gestionnaires")
-async def add(
-    request: Request, siret: str, user: UserDep, context: ContextDep, templates: TemplatesDep
-) -> Response:
-    values = await _form_values(request, _PERSON_FIELDS)
-    form = await request.form()
-    actor = actor_of(request, user)
+async def add(page: PageDep, siret: str) -> Response:
+    values = await _form_values(page.request, _PERSON_FIELDS)
+    form = await page.request.form()
+    actor = page.actor
     if form.get("action") == "ajouter-unite":  # « Ajouter une unité », inputs kept
 
         def add_unit() -> int:
-            with context.work() as work:
+            with page.context.work() as work:
                 return work.employeur.add_unit(actor, siret, values["nouvelle_unite"]).id
 
         try:
             values["unite"] = str(await run_in_threadpool(add_unit))
         except BridgeError as exc:
-            return _add_form(
-                context, templates, request, user, siret, values, exc, "nouvelle_unite"
-            )
+            return _add_form(page, siret, values, exc, "nouvelle_unite")
         values["nouvelle_unite"] = ""
-        return _add_form(context, templates, request, user, siret, values)
+        return _add_form(page, siret, values)
 
     def create() -> tuple[str, str, str, bool]:
-        with context.work() as work:
+        with page.context.work() as work:
             g = work.employeur.add(actor, siret, _details(values), values["role"])
         return g.siret, g.subject, g.login_id, work.delivery.sent
 
     try:
         org, subject, login_id, sent = await run_in_threadpool(create)
     except BridgeError as exc:
-        return _add_form(context, templates, request, user, siret, values, exc)
-    flash(
-        request,
+        return _add_form(page, siret, values, exc)
+    page.flash(
         f"Le gestionnaire est habilité. Son identifiant est {login_id} : transmettez-le-lui. "
         + _password_sent(
             sent, "Le courriel du mot de passe n'a pas pu partir : renouvelez-le plus tard."
@@ -283,17 +230,14 @@ async def add(
 
 
 def _detail_page(
-    context: AppContext,
-    templates: TemplatesDep,
-    request: Request,
-    user: SessionUser,
+    page: PageDep,
     siret: str,
     subject: str,
     values: dict[str, str] | None = None,
     refusal: BridgeError | None = None,
 ) -> Response:
-    actor = actor_of(request, user)
-    with context.work() as work:
+    actor = page.actor
+    with page.context.work() as work:
         organisation, demarche, roles = work.employeur.require_administrator(actor, siret)
         row = work.employeur.row(work.employeur.gestionnaire(organisation.siret, subject))
         units = work.employeur.units(organisation.siret)
@@ -302,7 +246,7 @@ def _detail_page(
         may_renew = demarche.may_renew_password(
             roles, {row.gestionnaire.role}, operator=actor.operator
         )
-        shown = _space(context, work, organisation, demarche, roles)
+        shown = _space(page, work, organisation, demarche, roles)
     g, p = row.gestionnaire, row.person
     current = {
         "civilite": g.civility,
@@ -314,69 +258,39 @@ def _detail_page(
         "niveau": g.level or "",
         "role": g.role,
     }
-    page = {
-        **shown,
-        "ligne": row,
-        "unites": units,
-        "roles_possibles": [demarche.role(r) for r in dict.fromkeys([*choices, g.role])],
-        "peut_gerer": may_manage,
-        "peut_renouveler": may_renew,
-    }
-    if refusal is not None:
-        return form_again(
-            templates,
-            request,
-            "employeur_gestionnaire.html",
-            user,
-            refusal,
-            values or current,
-            "nom",
-            **page,
-        )
-    return render_page(
-        templates,
-        request,
+    return page.form(
         "employeur_gestionnaire.html",
-        user,
-        valeurs=values or current,
-        erreurs={},
-        **page,
+        values or current,
+        refusal,
+        "nom",
+        **shown,
+        ligne=row,
+        unites=units,
+        roles_possibles=[demarche.role(r) for r in dict.fromkeys([*choices, g.role])],
+        peut_gerer=may_manage,
+        peut_renouveler=may_renew,
     )
 
 
 @router.get("/employeur/{siret}/gestionnaires/{subject}")
-def detail(
-    request: Request,
-    siret: str,
-    subject: str,
-    user: UserDep,
-    context: ContextDep,
-    templates: TemplatesDep,
-) -> Response:
-    return _detail_page(context, templates, request, user, siret, subject)
+def detail(page: PageDep, siret: str, subject: str) -> Response:
+    return _detail_page(page, siret, subject)
 
 
 @router.post("/employeur/{siret}/gestionnaires/{subject}")
-async def modify(
-    request: Request,
-    siret: str,
-    subject: str,
-    user: UserDep,
-    context: ContextDep,
-    templates: TemplatesDep,
-) -> Response:
-    values = await _form_values(request, _PERSON_FIELDS)
-    actor = actor_of(request, user)
+async def modify(page: PageDep, siret: str, subject: str) -> Response:
+    values = await _form_values(page.request, _PERSON_FIELDS)
+    actor = page.actor
 
     def change() -> None:
-        with context.work() as work:
+        with page.context.work() as work:
             work.employeur.modify(actor, siret, subject, _details(values), values["role"])
 
     try:
         await run_in_threadpool(change)
     except BridgeError as exc:
-        return _detail_page(context, templates, request, user, siret, subject, values, exc)
-    flash(request, "Les informations du gestionnaire sont enregistrées.")
+        return _detail_page(page, siret, subject, values, exc)
+    page.flash("Les informations du gestionnaire sont enregistrées.")
     return RedirectResponse(f"/employeur/{siret}/gestionnaires/{subject}", status_code=303)
 
 
@@ -388,13 +302,11 @@ _DONE = {
 }
 
 
-async def _act(
-    context: AppContext, request: Request, user: SessionUser, siret: str, subject: str, what: str
-) -> Response:
-    actor = actor_of(request, user)
+async def _act(page: PageDep, siret: str, subject: str, what: str) -> Response:
+    actor = page.actor
 
     def run() -> str:
-        with context.work() as work:
+        with page.context.work() as work:
             if what == "mot-de-passe":
                 work.employeur.renew_password(actor, siret, subject)
             else:
@@ -404,73 +316,57 @@ async def _act(
         return _DONE[what]
 
     try:
-        flash(request, await run_in_threadpool(run))
+        page.flash(await run_in_threadpool(run))
     except BridgeError as exc:
-        flash(request, exc.detail, "error")
+        page.flash(exc.detail, "error")
     return RedirectResponse(f"/employeur/{siret}/gestionnaires/{subject}", status_code=303)
 
 
 @router.post("/employeur/{siret}/gestionnaires/{subject}/mot-de-passe")
-async def renew(
-    request: Request, siret: str, subject: str, user: UserDep, context: ContextDep
-) -> Response:
-    return await _act(context, request, user, siret, subject, "mot-de-passe")
+async def renew(page: PageDep, siret: str, subject: str) -> Response:
+    return await _act(page, siret, subject, "mot-de-passe")
 
 
 @router.post("/employeur/{siret}/gestionnaires/{subject}/desactivation")
-async def deactivate(
-    request: Request, siret: str, subject: str, user: UserDep, context: ContextDep
-) -> Response:
-    return await _act(context, request, user, siret, subject, "desactivation")
+async def deactivate(page: PageDep, siret: str, subject: str) -> Response:
+    return await _act(page, siret, subject, "desactivation")
 
 
 @router.post("/employeur/{siret}/gestionnaires/{subject}/reactivation")
-async def reactivate(
-    request: Request, siret: str, subject: str, user: UserDep, context: ContextDep
-) -> Response:
-    return await _act(context, request, user, siret, subject, "reactivation")
+async def reactivate(page: PageDep, siret: str, subject: str) -> Response:
+    return await _act(page, siret, subject, "reactivation")
 
 
 # --- the operator --------------------------------------------------------------------------
 
 
 def _operator_page(
-    context: AppContext,
-    templates: TemplatesDep,
-    request: Request,
-    user: SessionUser,
-    values: dict[str, str],
-    refusal: BridgeError | None = None,
+    page: PageDep, values: dict[str, str], refusal: BridgeError | None = None
 ) -> Response:
-    page: dict[str, Any] = {"types": context.catalog.organisation_types}
-    if refusal is not None:
-        return form_again(
-            templates, request, "employeur_operateur.html", user, refusal, values, "siret", **page
-        )
-    return render_page(
-        templates, request, "employeur_operateur.html", user, valeurs=values, erreurs={}, **page
+    return page.form(
+        "employeur_operateur.html",
+        values,
+        refusal,
+        "siret",
+        types=page.context.catalog.organisation_types,
     )
 
 
 @router.get("/operateur/organisations")
-def operator_home(
-    request: Request, user: UserDep, context: ContextDep, templates: TemplatesDep
-) -> Response:
-    if not user.operator:
+def operator_home(page: PageDep) -> Response:
+    if not page.user.operator:
         raise ForbiddenError("Cette page est réservée à l'opérateur de la plateforme.")
-    return _operator_page(context, templates, request, user, {"civilite": "madame"})
+    return _operator_page(page, {"civilite": "madame"})
 
 
 @router.post("/operateur/organisations")
-async def open_organisation(
-    request: Request, user: UserDep, context: ContextDep, templates: TemplatesDep
-) -> Response:
+async def open_organisation(page: PageDep) -> Response:
     """One form: the organisation, then its main administrator (both or neither)."""
-    values = await _form_values(request, _ORGANISATION_FIELDS + _PERSON_FIELDS)
-    actor = actor_of(request, user)
+    values = await _form_values(page.request, _ORGANISATION_FIELDS + _PERSON_FIELDS)
+    actor = page.actor
 
     def run() -> tuple[str, str, bool]:
-        with context.work() as work:
+        with page.context.work() as work:
             organisation = work.employeur.create_organisation(
                 actor, values["siret"], values["type"], values["raison_sociale"]
             )
@@ -482,9 +378,8 @@ async def open_organisation(
     try:
         siret, login_id, sent = await run_in_threadpool(run)
     except BridgeError as exc:
-        return _operator_page(context, templates, request, user, values, exc)
-    flash(
-        request,
+        return _operator_page(page, values, exc)
+    page.flash(
         f"L'organisation {siret} est ouverte. Identifiant de son administrateur principal : "
         f"{login_id} (à lui transmettre). "
         + _password_sent(sent, "Le courriel du mot de passe n'a pas pu partir."),

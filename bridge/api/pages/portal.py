@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request
 from fastapi.responses import Response
 
-from bridge.api.deps import TemplatesDep
-from bridge.api.pages.common import UserDep, current_user, pages_router, render_page
+from bridge.api.pages.common import PageDep, VisitDep, pages_router
 
 PERSONAL_DATA_PATH = "/mes-donnees"
 
@@ -14,26 +12,23 @@ router = pages_router()
 
 
 @router.get(PERSONAL_DATA_PATH)
-def personal_data(request: Request, user: UserDep, templates: TemplatesDep) -> Response:
+def personal_data(page: PageDep) -> Response:
     """What Keycloak holds about the person; each change is made on Keycloak's pages."""
-    return render_page(templates, request, "mes_donnees.html", user)
+    return page.render("mes_donnees.html")
 
 
-def _text_page(
-    templates: TemplatesDep, request: Request, heading: str, paragraphs: list[str]
-) -> Response:
-    return templates.TemplateResponse(
-        request,
+def _text_page(visit: VisitDep, heading: str, paragraphs: list[str]) -> Response:
+    return visit.templates.TemplateResponse(
+        visit.request,
         "page.html",
-        {"user": current_user(request), "heading": heading, "paragraphs": paragraphs},
+        {"user": visit.user, "heading": heading, "paragraphs": paragraphs},
     )
 
 
 @router.get("/mentions-legales")
-def legal_notice(request: Request, templates: TemplatesDep) -> Response:
+def legal_notice(visit: VisitDep) -> Response:
     return _text_page(
-        templates,
-        request,
+        visit,
         "Mentions légales",
         [
             "Ce portail est un logiciel libre de gestion des identités et des habilitations "
@@ -45,10 +40,9 @@ def legal_notice(request: Request, templates: TemplatesDep) -> Response:
 
 
 @router.get("/cgu")
-def terms(request: Request, templates: TemplatesDep) -> Response:
+def terms(visit: VisitDep) -> Response:
     return _text_page(
-        templates,
-        request,
+        visit,
         "Conditions générales d'utilisation",
         [
             "Les conditions générales d'utilisation en vigueur vous sont présentées et doivent "
