@@ -86,15 +86,16 @@ class AppContext:
         return self._directory
 
     @contextmanager
-    def work(self) -> Iterator[Services]:
+    def work(self, *, notify: bool = True) -> Iterator[Services]:
         """One unit of work: the services on one session, committed when the block
-        succeeds; the e-mails they raised leave only after the commit."""
+        succeeds; the e-mails they raised leave only after the commit (never, with
+        `notify=False`: a store put in a known state by tests or a bench)."""
         delivery = Delivery()
 
         def publish(events: list[object]) -> None:
             delivery.sent = self.deliver(events)
 
-        with unit_of_work(self.sessions, publish) as session:
+        with unit_of_work(self.sessions, publish if notify else None) as session:
             yield open_services(session, self.catalog, self.settings, self.directory, delivery)
 
     def deliver(self, events: list[object]) -> bool:

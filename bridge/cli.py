@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from bridge.audit.service import Actor
 from bridge.bootstrap import AppContext, bootstrapped, make_projector
-from bridge.catalog import Catalog, CatalogError, Demarche
+from bridge.catalog import Catalog, CatalogError, Demarche, load_catalog
 from bridge.db import migrate, now
 from bridge.delegation.jobs import run_end_dates_once
 from bridge.employeur.service import Details
@@ -75,9 +75,16 @@ def _shown_url(url: str) -> str:
 
 
 @contextmanager
-def _platform(settings: Settings) -> Iterator[AppContext]:
-    """The bridge wired for one command, on the migrated database; closed afterwards."""
+def _platform(settings: Settings, *, logs: bool = True) -> Iterator[AppContext]:
+    """The bridge wired for one command, on the migrated database; closed afterwards.
+
+    Commands that run the portal's jobs (projection, end dates, an account in Keycloak) log
+    JSON lines like the portal (`logs`); the operator's file commands keep stderr for their
+    own sentences.
+    """
     migrate(settings.database_url)
+    if logs:
+        configure_logging(settings.log_level)
     with bootstrapped(settings) as context:
         yield context
 
@@ -229,22 +236,13 @@ def import_etablissements(
     letters: Path | None,
     rejects: Path | None,
 ) -> int:
-    with _platform(settings) as context:
-        return _import(context, source, demarche_id, letters, rejects)
-
-
-def _import(
-    context: AppContext,
-    source: Path,
-    demarche_id: str,
-    letters: Path | None,
-    rejects: Path | None,
-) -> int:
-    demarche = _code_demarche(context.catalog, demarche_id)
+    # Every input is checked before the database is touched.
+    demarche = _code_demarche(load_catalog(settings.catalog_file), demarche_id)
     _refuse_unsafe_outputs(source, letters, rejects)
     rows = _read_rows(source)
     with (
         _letters_file(letters) as letters_handle,
+        _platform(settings, logs=False) as context,
         tqdm(
             total=len(rows), desc="Import des établissements", unit="ligne", file=sys.stderr
         ) as bar,
@@ -286,19 +284,18 @@ def _import(
 
 
 def issue_one_code(settings: Settings, siret: str, demarche_id: str, reissue: bool) -> int:
-    with _platform(settings) as context:
-        demarche = _code_demarche(context.catalog, demarche_id)
-        siret = parse_siret(siret)
-        with context.work() as work:
-            service = work.etablissements
-            revoked = reissue and service.active_code(siret, demarche.id, now()) is not None
-            try:
-                code = service.issue_code(OPERATOR_CLI, siret, demarche.id, reissue=reissue)
-            except ConflictError as exc:
-                raise ConflictError(
-                    f"{exc.detail} Relancez avec --reemettre pour révoquer l'ancien code et en "
-                    "émettre un nouveau."
-                ) from exc
+    demarche = _code_demarche(load_catalog(settings.catalog_file), demarche_id)
+    siret = parse_siret(siret)
+    with _platform(settings, logs=False) as context, context.work() as work:
+        service = work.etablissements
+        revoked = reissue and service.active_code(siret, demarche.id, now()) is not None
+        try:
+            code = service.issue_code(OPERATOR_CLI, siret, demarche.id, reissue=reissue)
+        except ConflictError as exc:
+            raise ConflictError(
+                f"{exc.detail} Relancez avec --reemettre pour révoquer l'ancien code et en "
+                "émettre un nouveau."
+            ) from exc
     if revoked:
         print("L'ancien code est révoqué : il ne fonctionne plus.")
     print(f"Code d'activation pour le SIRET {siret} ({demarche.title}) : {code}")
@@ -524,7 +521,6 @@ def run_end_dates(settings: Settings) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings()
-    configure_logging(settings.log_level)  # JSON lines on stderr, as the portal's
     if args.group == "db":
         return upgrade_database(settings)
     if args.group == "delegations":

@@ -5,11 +5,11 @@ from __future__ import annotations
 import unicodedata
 
 
-def folded(value: str) -> str:
-    """Lowercase, without accents and with single spaces, so « élodie  » finds « Élodie »
-    on every database and « Unité  Nord » and « unite nord » are the same unit."""
+def folded(value: str, *, single_spaces: bool = False) -> str:
+    """Lowercase and without accents, so « elodie » finds « Élodie » on every database;
+    `single_spaces` also trims and collapses the spaces (« Unité  Nord » is « unite nord »)."""
+    if single_spaces:
+        value = " ".join(value.split())
     return "".join(
-        c
-        for c in unicodedata.normalize("NFKD", " ".join(value.split()).casefold())
-        if not unicodedata.combining(c)
+        c for c in unicodedata.normalize("NFKD", value.casefold()) if not unicodedata.combining(c)
     )

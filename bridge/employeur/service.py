@@ -325,7 +325,7 @@ class EmployeurService:
             raise InvalidInputError(
                 "Le nom de l'unité tient en 100 caractères au plus.", field="unite"
             )
-        key = folded(name)
+        key = folded(name, single_spaces=True)
         exists = self.session.scalar(
             select(Unite.id).where(Unite.siret == organisation.siret, Unite.key == key)
         )

@@ -14,7 +14,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from bridge.api.pages.common import PageDep, VisitDep, pages_router
-from bridge.api.pages.habilitations import back_to_users
 from bridge.api.routes.delegations import end_of
 from bridge.delegation.service import DelegationDraft
 from bridge.errors import BridgeError, InvalidInputError
@@ -67,6 +66,14 @@ def _form_page(
     return page.form(
         "delegation_form.html", values, refusal, "siret_tiers", demarche=demarche, sirets=sirets
     )
+
+
+def _back_to_users(page: PageDep, demarche: str) -> RedirectResponse:
+    """The users screen of a démarche of the catalog (the form's field is never trusted to
+    build a path)."""
+    if page.context.catalog.demarche(demarche) is None:
+        return RedirectResponse("/", status_code=303)
+    return RedirectResponse(f"/demarches/{demarche}/utilisateurs", status_code=303)
 
 
 @router.get("/demarches/{demarche_id}/delegations/nouvelle")
@@ -139,7 +146,7 @@ def revoke(
         "La délégation est révoquée.",
         lambda work: work.delegations.revoke(page.actor, delegation_id),
     )
-    return back_to_users(page, demarche)
+    return _back_to_users(page, demarche)
 
 
 @router.post("/delegations/{delegation_id}/modification")
@@ -156,7 +163,7 @@ def modify(
             page.actor, delegation_id, role=role, valid_until=end_of(_parse_end(fin))
         ),
     )
-    return back_to_users(page, demarche)
+    return _back_to_users(page, demarche)
 
 
 @router.post("/delegations/{delegation_id}/relance")
@@ -169,7 +176,7 @@ def resend(
             page.actor, delegation_id, page.context.settings.public_url
         ),
     )
-    return back_to_users(page, demarche)
+    return _back_to_users(page, demarche)
 
 
 # --- the tiers' side -----------------------------------------------------------------------

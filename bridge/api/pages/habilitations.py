@@ -182,10 +182,8 @@ def users(
     )
 
 
-def back_to_users(page: PageDep, demarche_id: str, personne: str = "") -> Response:
-    """The users screen of a démarche of the catalog (never a path built from raw input)."""
-    if page.context.catalog.demarche(demarche_id) is None:
-        return RedirectResponse("/", status_code=303)
+def back_to_users(demarche_id: str, personne: str = "") -> Response:
+    """The users screen of the démarche (an unknown one then answers 404 there)."""
     suffix = f"?personne={personne}" if personne else ""
     return RedirectResponse(f"/demarches/{demarche_id}/utilisateurs{suffix}", status_code=303)
 
@@ -201,7 +199,7 @@ def approve(
         "La demande est validée.",
         lambda work: work.habilitations.approve(page.actor, demarche_id, request_id, role or None),
     )
-    return back_to_users(page, demarche_id)
+    return back_to_users(demarche_id)
 
 
 @router.post("/demarches/{demarche_id}/demandes/{request_id}/refus")
@@ -215,7 +213,7 @@ def refuse(
         "La demande est refusée ; la personne verra le motif.",
         lambda work: work.habilitations.refuse(page.actor, demarche_id, request_id, motif),
     )
-    return back_to_users(page, demarche_id)
+    return back_to_users(demarche_id)
 
 
 @router.post("/demarches/{demarche_id}/habilitations")
@@ -234,8 +232,8 @@ def grant(
         granted_to.append(person.subject)
 
     if page.act("L'habilitation est ajoutée.", grant_it):
-        return back_to_users(page, demarche_id, granted_to[0])
-    return back_to_users(page, demarche_id)
+        return back_to_users(demarche_id, granted_to[0])
+    return back_to_users(demarche_id)
 
 
 @router.post("/demarches/{demarche_id}/habilitations/{habilitation_id}/role")
@@ -250,7 +248,7 @@ def change_role(
         "L'habilitation est modifiée.",
         lambda work: work.habilitations.change_role(page.actor, demarche_id, habilitation_id, role),
     )
-    return back_to_users(page, demarche_id, personne)
+    return back_to_users(demarche_id, personne)
 
 
 @router.post("/demarches/{demarche_id}/habilitations/{habilitation_id}/suppression")
@@ -264,4 +262,4 @@ def remove(
         "L'habilitation est supprimée.",
         lambda work: work.habilitations.remove(page.actor, demarche_id, habilitation_id),
     )
-    return back_to_users(page, demarche_id, personne)
+    return back_to_users(demarche_id, personne)
