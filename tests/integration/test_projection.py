@@ -490,7 +490,8 @@ def test_a_continuous_worker_outlives_failed_passes_then_applies_what_comes(
         assert worker.poll() is None, log.read_text()[-2000:]
 
         siret = new_siret()
-        with session_factory(make_engine(database_url))() as session:
+        store = make_engine(database_url)
+        with session_factory(store)() as session:
             session.add(Etablissement(siret=siret, siren=siren_of(siret), name="ÉTAB"))
             remember_person(session, person.id, person.email, person.first_name, person.last_name)
             session.flush()  # the establishment and the person before the right that names them
@@ -504,6 +505,7 @@ def test_a_continuous_worker_outlives_failed_passes_then_applies_what_comes(
                 )
             )
             session.commit()
+        store.dispose()
         gate.open()  # Keycloak is back: the next pass applies the waiting change
         eventually(
             lambda: values_of(platform.admin(), person.id) == {f"{MAF}:declarant:{siret}"},
