@@ -55,19 +55,22 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        job = None
+        # Both background loops run in threads and end at `stop`; the store is closed only
+        # once they have, so no connection goes back to a disposed pool.
+        stop = threading.Event()
+        loops = []
         if settings.delegation_job_interval_seconds > 0:
-            job = asyncio.create_task(
-                end_dates_every(
+            loops.append(
+                asyncio.to_thread(
+                    end_dates_every,
                     context.work,
                     settings.delegation_warning_days,
                     settings.delegation_job_interval_seconds,
+                    stop,
                 )
             )
-        stop = threading.Event()
-        sync = None
         if settings.sync_interval_seconds > 0:
-            loop = ProjectionLoop(
+            projection = ProjectionLoop(
                 context.work,
                 make_projector(context),
                 settings.sync_client_id,
@@ -75,13 +78,11 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
                 settings.sync_console_interval_seconds,
                 settings.sync_reconcile_interval_seconds,
             )
-            sync = asyncio.create_task(asyncio.to_thread(loop.run, stop))
+            loops.append(asyncio.to_thread(projection.run, stop))
+        running = [asyncio.create_task(loop) for loop in loops]
         yield
         stop.set()
-        if job is not None:
-            job.cancel()
-        if sync is not None:
-            await sync  # the loop ends after its current step
+        await asyncio.gather(*running)
         await http.aclose()
         context.close()
 

@@ -7,8 +7,8 @@ from the caller (`bridge.bootstrap.AppContext.work`), so it knows no entry point
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import timedelta
@@ -36,11 +36,12 @@ def run_end_dates_once(work: Work, warning_days: int) -> int:
     return len(emails)
 
 
-async def end_dates_every(work: Work, warning_days: int, seconds: float) -> None:
-    """Run the job forever, every `seconds`; a failed run is logged and retried next time."""
-    while True:
-        await asyncio.sleep(seconds)
+def end_dates_every(work: Work, warning_days: int, seconds: float, stop: threading.Event) -> None:
+    """Run the job every `seconds` until `stop` is set (a run under way ends first, so its
+    connection is back in the pool before the store closes); a failed run is logged and
+    tried again next time."""
+    while not stop.wait(seconds):
         try:
-            await asyncio.to_thread(run_end_dates_once, work, warning_days)
+            run_end_dates_once(work, warning_days)
         except Exception:
             log.exception("echeances-delegations-echec")

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.bootstrap import session_factory
 from bridge.catalog import load_catalog
@@ -74,7 +75,7 @@ class Faulty:
         directory = KeycloakDirectory.with_service_account(
             self.config.base_url, REALM_NAME, "bridge", "dev-bridge-secret-a-changer"
         )
-        sessions = session_factory(make_engine(self.database_url))
+        sessions = store(self.database_url)
         return Projector(sessions, directory, load_catalog(), "test")
 
     def worker(self, name: str) -> subprocess.Popen[bytes]:
@@ -95,6 +96,18 @@ class Faulty:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+
+_STORES: dict[str, tuple[Engine, sessionmaker[Session]]] = {}
+
+
+def store(database_url: str) -> sessionmaker[Session]:
+    """One engine per store of this module (polls, threads and projectors share it),
+    disposed when the module's Keycloak stops."""
+    if database_url not in _STORES:
+        engine = make_engine(database_url)
+        _STORES[database_url] = (engine, session_factory(engine))
+    return _STORES[database_url][1]
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +136,9 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faulty]:
             yield Faulty(server, config, "", folder)
         finally:
             server.stop()
+            for engine, _ in _STORES.values():
+                engine.dispose()
+            _STORES.clear()
 
 
 def population(faulty: Faulty, name: str) -> tuple[str, list[str], list[str]]:
@@ -145,7 +161,7 @@ def population(faulty: Faulty, name: str) -> tuple[str, list[str], list[str]]:
         for index in range(PEOPLE)
     ]
     sirets = [new_siret() for _ in range(GRANTS_PER_PERSON * 4)]
-    sessions = session_factory(make_engine(database_url))
+    sessions = store(database_url)
     with sessions() as session:
         session.add_all(Etablissement(siret=s, siren=siren_of(s), name="ÉTAB") for s in sirets)
         session.add_all(
@@ -161,7 +177,7 @@ def write_changes(database_url: str, subjects: list[str], sirets: list[str]) -> 
 
     def run() -> None:
         rng = random.Random(7)  # noqa: S311 - test data
-        sessions = session_factory(make_engine(database_url))
+        sessions = store(database_url)
         granted: list[int] = []
         pairs = [(s, d, siret) for s in subjects for d, siret in _rights(rng, sirets)]
         for offset in range(0, len(pairs), 50):
@@ -202,7 +218,7 @@ def _rights(rng: random.Random, sirets: list[str]) -> list[tuple[str, str]]:
 
 def counts(database_url: str) -> tuple[int, int, int, int]:
     """(rows, applied, failed, retried) of the outbox."""
-    sessions = session_factory(make_engine(database_url))
+    sessions = store(database_url)
     with sessions() as session:
         total = session.scalar(select(func.count()).select_from(OutboxEntry)) or 0
         applied = session.scalar(
@@ -221,7 +237,7 @@ def counts(database_url: str) -> tuple[int, int, int, int]:
 
 def applied_by(database_url: str, worker: subprocess.Popen[bytes]) -> int:
     """Rows applied by that worker process (its id holds its pid)."""
-    sessions = session_factory(make_engine(database_url))
+    sessions = store(database_url)
     with sessions() as session:
         return (
             session.scalar(
@@ -242,7 +258,7 @@ def wait_for(check: object, timeout: float, what: str) -> None:
 
 
 def assert_converged(faulty: Faulty, database_url: str, subjects: list[str]) -> None:
-    sessions = session_factory(make_engine(database_url))
+    sessions = store(database_url)
     with sessions() as session:
         applied_counts = set(session.scalars(select(OutboxEntry.applied_count).distinct()))
         total = session.scalar(select(func.count()).select_from(OutboxEntry))
@@ -331,7 +347,7 @@ def test_a_worker_killed_during_two_thousand_changes_loses_nothing_and_applies_n
         writer.join(timeout=120)
         third = faulty.worker("worker-3")
         wait_for(lambda: (c := counts(database_url))[0] == c[1] == 2000, 300, "convergence")
-        sessions = session_factory(make_engine(database_url))
+        sessions = store(database_url)
         with sessions() as session:
             by_worker = dict(
                 session.execute(

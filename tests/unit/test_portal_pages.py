@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bridge.api.app import create_app
 from bridge.devstack.errors import StackError
 from bridge.settings import Settings
 
-
-def _client(**settings: object) -> TestClient:
-    return TestClient(create_app(Settings(**settings)))  # type: ignore[arg-type]
+ClientOf = Callable[..., TestClient]
 
 
-def test_the_landing_page_invites_to_log_in_or_create_an_account() -> None:
-    page = _client().get("/")
+@pytest.fixture
+def client_of() -> Iterator[ClientOf]:
+    """Test clients of apps built from settings; their stores are closed after the test
+    (the clients do not run the lifespan, which would start the projection)."""
+    apps: list[FastAPI] = []
+
+    def make(**settings: object) -> TestClient:
+        apps.append(create_app(Settings(**settings)))  # type: ignore[arg-type]
+        return TestClient(apps[-1])
+
+    yield make
+    for app in apps:
+        app.state.context.close()
+
+
+def test_the_landing_page_invites_to_log_in_or_create_an_account(client_of: ClientOf) -> None:
+    page = client_of().get("/")
     assert page.status_code == 200
     assert "Connectez-vous au portail de services" in page.text
     assert 'href="/auth/login"' in page.text
@@ -25,16 +40,16 @@ def test_the_landing_page_invites_to_log_in_or_create_an_account() -> None:
     assert '<html lang="fr"' in page.text
 
 
-def test_the_dsfr_theme_serves_the_official_assets() -> None:
-    client = _client(theme="dsfr")
+def test_the_dsfr_theme_serves_the_official_assets(client_of: ClientOf) -> None:
+    client = client_of(theme="dsfr")
     page = client.get("/")
     assert "/dsfr/dsfr.min.css" in page.text
     assert client.get("/dsfr/dsfr.min.css").status_code == 200
     assert client.get("/dsfr/fonts/Marianne-Regular.woff2").status_code == 200
 
 
-def test_the_neutral_theme_uses_nothing_of_the_dsfr() -> None:
-    client = _client(theme="neutre")
+def test_the_neutral_theme_uses_nothing_of_the_dsfr(client_of: ClientOf) -> None:
+    client = client_of(theme="neutre")
     page = client.get("/")
     assert "/static/neutre.css" in page.text
     assert "dsfr" not in page.text
@@ -47,20 +62,20 @@ def test_missing_dsfr_assets_stop_the_start_with_a_clear_sentence(tmp_path: Path
         create_app(Settings(theme="dsfr", dsfr_dist=tmp_path))
 
 
-def test_legal_pages_exist_in_french() -> None:
-    client = _client()
+def test_legal_pages_exist_in_french(client_of: ClientOf) -> None:
+    client = client_of()
     assert "Mentions légales" in client.get("/mentions-legales").text
     assert "Conditions générales d&#39;utilisation" in client.get("/cgu").text
 
 
-def test_readiness_says_not_ready_when_keycloak_is_away() -> None:
-    response = _client(keycloak_url="http://127.0.0.1:9").get("/health/ready")
+def test_readiness_says_not_ready_when_keycloak_is_away(client_of: ClientOf) -> None:
+    response = client_of(keycloak_url="http://127.0.0.1:9").get("/health/ready")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert "Keycloak ne répond pas" in response.json()["detail"]
 
 
-def test_login_while_keycloak_is_away_is_a_french_503_page() -> None:
-    response = _client(keycloak_url="http://127.0.0.1:9").get("/auth/login")
+def test_login_while_keycloak_is_away_is_a_french_503_page(client_of: ClientOf) -> None:
+    response = client_of(keycloak_url="http://127.0.0.1:9").get("/auth/login")
     assert response.status_code == 503
     assert "Le service d&#39;authentification ne répond pas" in response.text
