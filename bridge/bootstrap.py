@@ -9,7 +9,6 @@ module knows the web framework; nothing below it builds its own wiring.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import uuid
@@ -31,8 +30,6 @@ from bridge.notification import Email, Mailer
 from bridge.services import Delivery, Services, open_services
 from bridge.settings import Settings
 from bridge.sync.worker import Projector
-
-log = logging.getLogger(__name__)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -112,13 +109,14 @@ class AppContext:
 def bootstrap(settings: Settings | None = None) -> AppContext:
     """Wire the bridge from validated settings (read from `BRIDGE_*` when not given)."""
     settings = settings or Settings()
+    catalog = load_catalog(settings.catalog_file)  # a refused catalog leaves no engine behind
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     # Shared by pages and API, and through the store by every replica of the bridge.
     ended = EndedSessions(sessions)
     return AppContext(
         settings=settings,
-        catalog=load_catalog(settings.catalog_file),
+        catalog=catalog,
         engine=engine,
         sessions=sessions,
         mailer=Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_from),
