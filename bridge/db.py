@@ -51,6 +51,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# The largest integer every store keeps (a signed 64-bit integer): ids and versions that come
+# from outside are refused above it (422) instead of reaching the database (500).
+MAX_STORE_INT = 2**63 - 1
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.callers import Caller
 from tests.support.stack import Person, Platform, running_platform
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -28,3 +29,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 @pytest.fixture
 def person(platform: Platform) -> Person:
     return platform.new_person()
+
+
+@pytest.fixture
+def callers(platform: Platform) -> Iterator[list[Caller]]:
+    """The API clients a test made, closed after it."""
+    made: list[Caller] = []
+
+    yield made
+    for caller in made:
+        caller.http.close()

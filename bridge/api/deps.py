@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.templating import Jinja2Templates
 
 from bridge.audit.service import Actor
 from bridge.bootstrap import REMEMBERED_MAX, AppContext
+from bridge.db import MAX_STORE_INT
 from bridge.identity.tokens import InvalidTokenError, Principal
+
+# A store id in a path: a positive integer the store can hold (422 otherwise, never a 500).
+StoreId = Annotated[int, Path(ge=1, le=MAX_STORE_INT)]
 
 
 def app_context(request: Request) -> AppContext:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bridge.db import MAX_STORE_INT
 from bridge.employeur.models import Organisation, Unite
 from bridge.employeur.service import Details, Row
 
@@ -40,7 +41,7 @@ class _Coordonnees(_In):
     prenom: str = Field(max_length=200)
     telephone_fixe: str | None = Field(default=None, max_length=30)
     telephone_mobile: str | None = Field(default=None, max_length=30)
-    unite: int | None = None
+    unite: int | None = Field(default=None, ge=1, le=MAX_STORE_INT)
     niveau: str | None = Field(default=None, max_length=100)
 
     def details(self, email: str = "") -> Details:

@@ -37,7 +37,7 @@ def bpf_demarche(catalog: Catalog) -> Demarche:
 def _version(raw: object) -> int:
     """The version the form was read at; anything else can only be refused as stale."""
     text = str(raw or "0")
-    return int(text) if text.isdigit() else -1
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else -1
 
 
 @router.get(BASE)

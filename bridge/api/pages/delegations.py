@@ -13,6 +13,7 @@ from fastapi import Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from bridge.api.deps import StoreId
 from bridge.api.pages.common import PageDep, VisitDep, pages_router
 from bridge.api.routes.delegations import end_of
 from bridge.delegation.service import DelegationDraft
@@ -140,7 +141,7 @@ async def send(page: PageDep, demarche_id: str) -> Response:
 
 @router.post("/delegations/{delegation_id}/revocation")
 def revoke(
-    page: PageDep, delegation_id: int, demarche: Annotated[str, Form(max_length=64)] = ""
+    page: PageDep, delegation_id: StoreId, demarche: Annotated[str, Form(max_length=64)] = ""
 ) -> Response:
     page.act(
         "La délégation est révoquée.",
@@ -152,7 +153,7 @@ def revoke(
 @router.post("/delegations/{delegation_id}/modification")
 def modify(
     page: PageDep,
-    delegation_id: int,
+    delegation_id: StoreId,
     demarche: Annotated[str, Form(max_length=64)] = "",
     role: Annotated[str, Form(max_length=64)] = "",
     fin: Annotated[str, Form(max_length=10)] = "",
@@ -168,7 +169,7 @@ def modify(
 
 @router.post("/delegations/{delegation_id}/relance")
 def resend(
-    page: PageDep, delegation_id: int, demarche: Annotated[str, Form(max_length=64)] = ""
+    page: PageDep, delegation_id: StoreId, demarche: Annotated[str, Form(max_length=64)] = ""
 ) -> Response:
     page.act(
         "L'invitation est renvoyée.",

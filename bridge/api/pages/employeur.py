@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from bridge.api.pages.common import PageDep, pages_router
 from bridge.catalog import Demarche
+from bridge.db import MAX_STORE_INT
 from bridge.employeur.models import Organisation
 from bridge.employeur.service import Details
 from bridge.errors import BridgeError, ForbiddenError, InvalidInputError
@@ -38,7 +39,7 @@ _ORGANISATION_FIELDS = ("siret", "type", "raison_sociale")
 
 def _details(values: dict[str, str]) -> Details:
     unite = values.get("unite", "")
-    if unite and not unite.isdigit():
+    if unite and not (unite.isascii() and unite.isdigit() and int(unite) <= MAX_STORE_INT):
         raise InvalidInputError("Cette unité n'existe pas dans l'organisation.", field="unite")
     return Details(
         values.get("civilite", ""),
@@ -132,7 +133,9 @@ def listing(
         found = work.employeur.page(
             organisation.siret,
             search=recherche[:100],
-            unite_id=int(unite) if unite.isdigit() else None,
+            unite_id=int(unite)
+            if unite.isascii() and unite.isdigit() and len(unite) < 19
+            else None,
             role=role[:64],
             page=max(1, min(numero, 100_000)),
         )

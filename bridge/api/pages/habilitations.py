@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Form, Query
 from fastapi.responses import RedirectResponse, Response
 
+from bridge.api.deps import StoreId
 from bridge.api.pages.common import PageDep, VisitDep, pages_router
 from bridge.catalog import Demarche
 from bridge.errors import BridgeError
@@ -131,7 +132,7 @@ def add_with_request(
 
 
 @router.post("/demarches/{demarche_id}/demandes/{request_id}/retrait")
-def withdraw(page: PageDep, demarche_id: str, request_id: int) -> Response:
+def withdraw(page: PageDep, demarche_id: str, request_id: StoreId) -> Response:
     page.act(
         "Votre demande est retirée.",
         lambda work: work.habilitations.withdraw(page.actor, demarche_id, request_id),
@@ -192,7 +193,7 @@ def back_to_users(demarche_id: str, personne: str = "") -> Response:
 def approve(
     page: PageDep,
     demarche_id: str,
-    request_id: int,
+    request_id: StoreId,
     role: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     page.act(
@@ -206,7 +207,7 @@ def approve(
 def refuse(
     page: PageDep,
     demarche_id: str,
-    request_id: int,
+    request_id: StoreId,
     motif: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     page.act(
@@ -240,7 +241,7 @@ def grant(
 def change_role(
     page: PageDep,
     demarche_id: str,
-    habilitation_id: int,
+    habilitation_id: StoreId,
     role: Annotated[str, Form(max_length=64)] = "",
     personne: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
@@ -255,7 +256,7 @@ def change_role(
 def remove(
     page: PageDep,
     demarche_id: str,
-    habilitation_id: int,
+    habilitation_id: StoreId,
     personne: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     page.act(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from bridge.api.deps import ActorDep, ContextDep
 from bridge.bpf.models import Bpf, BpfSave
+from bridge.db import MAX_STORE_INT
 from bridge.errors import BridgeError, InvalidInputError, NotFoundError
 
 MAX_BODY_BYTES = 64 * 1024
@@ -40,13 +41,15 @@ FieldValue = str | int | float | None
 
 
 class SaveIn(BaseModel):
-    version: int = Field(ge=0, description="Version lue (0 pour un premier enregistrement)")
+    version: int = Field(
+        ge=0, le=MAX_STORE_INT, description="Version lue (0 pour un premier enregistrement)"
+    )
     siret: str | None = Field(default=None, description="Si présent, doit être celui du chemin")
     valeurs: dict[str, FieldValue] = Field(max_length=200)
 
 
 class SubmitIn(BaseModel):
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=MAX_STORE_INT)
 
 
 class BpfOut(BaseModel):

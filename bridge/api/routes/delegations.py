@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 
-from bridge.api.deps import ActorDep, ContextDep, PrincipalDep
+from bridge.api.deps import ActorDep, ContextDep, PrincipalDep, StoreId
 from bridge.audit.service import Actor
 from bridge.delegation.schemas import (
     PARIS_END_OF_DAY,
@@ -86,7 +86,7 @@ def given(demarche: str, context: ContextDep, actor: ActorDep) -> list[Delegatio
 @router.post(
     "/delegations/{delegation_id}/relance", status_code=204, summary="Renvoyer l'invitation"
 )
-def resend(delegation_id: int, context: ContextDep, actor: ActorDep) -> Response:
+def resend(delegation_id: StoreId, context: ContextDep, actor: ActorDep) -> Response:
     with context.work() as work:
         work.delegations.resend(actor, delegation_id, context.settings.public_url)
     return Response(status_code=204)
@@ -94,7 +94,7 @@ def resend(delegation_id: int, context: ContextDep, actor: ActorDep) -> Response
 
 @router.patch("/delegations/{delegation_id}", summary="Modifier le rôle ou la fin d'une délégation")
 def modify(
-    delegation_id: int, body: DelegationChangeIn, context: ContextDep, actor: ActorDep
+    delegation_id: StoreId, body: DelegationChangeIn, context: ContextDep, actor: ActorDep
 ) -> DelegationOut:
     # An absent `fin` keeps the end date; `"fin": null` removes it.
     end = end_of(body.fin) if "fin" in body.model_fields_set else ...
@@ -105,7 +105,7 @@ def modify(
 
 
 @router.delete("/delegations/{delegation_id}", status_code=204, summary="Révoquer la délégation")
-def revoke(delegation_id: int, context: ContextDep, actor: ActorDep) -> Response:
+def revoke(delegation_id: StoreId, context: ContextDep, actor: ActorDep) -> Response:
     with context.work() as work:
         work.delegations.revoke(actor, delegation_id)
     return Response(status_code=204)

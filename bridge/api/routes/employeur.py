@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from bridge.api.deps import ActorDep, ContextDep
+from bridge.db import MAX_STORE_INT
 from bridge.employeur.schemas import (
     GestionnaireIn,
     GestionnaireModifIn,
@@ -66,7 +67,7 @@ def list_gestionnaires(
     context: ContextDep,
     actor: ActorDep,
     recherche: Annotated[str, Query(max_length=100)] = "",
-    unite: int | None = None,
+    unite: Annotated[int | None, Query(ge=1, le=MAX_STORE_INT)] = None,
     role: Annotated[str, Query(max_length=64)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> GestionnairesPageOut:

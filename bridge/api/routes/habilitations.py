@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
-from bridge.api.deps import ActorDep, ContextDep, PrincipalDep
+from bridge.api.deps import ActorDep, ContextDep, PrincipalDep, StoreId
 from bridge.errors import ForbiddenError, InvalidInputError
 from bridge.etablissement.schemas import CodeIn, CodeOut, ImportOut, LetterOut, RejectOut
 from bridge.etablissement.service import parse_csv_text
@@ -95,7 +95,7 @@ def pending_requests(demarche: str, context: ContextDep, actor: ActorDep) -> lis
     summary="Valider une demande d'accès (éventuellement avec un autre rôle)",
 )
 def approve(
-    demarche: str, request_id: int, body: ApprovalIn, context: ContextDep, actor: ActorDep
+    demarche: str, request_id: StoreId, body: ApprovalIn, context: ContextDep, actor: ActorDep
 ) -> HabilitationOut:
     with context.work() as work:
         habilitation = work.habilitations.approve(actor, demarche, request_id, body.role)
@@ -109,7 +109,7 @@ def approve(
     summary="Refuser une demande d'accès, avec un motif",
 )
 def refuse(
-    demarche: str, request_id: int, body: RefusalIn, context: ContextDep, actor: ActorDep
+    demarche: str, request_id: StoreId, body: RefusalIn, context: ContextDep, actor: ActorDep
 ) -> Response:
     with context.work() as work:
         work.habilitations.refuse(actor, demarche, request_id, body.motif)
@@ -121,7 +121,7 @@ def refuse(
     status_code=204,
     summary="Retirer ma demande d'accès",
 )
-def withdraw(demarche: str, request_id: int, context: ContextDep, actor: ActorDep) -> Response:
+def withdraw(demarche: str, request_id: StoreId, context: ContextDep, actor: ActorDep) -> Response:
     with context.work() as work:
         work.habilitations.withdraw(actor, demarche, request_id)
     return Response(status_code=204)
@@ -157,7 +157,11 @@ def grant(demarche: str, body: GrantIn, context: ContextDep, actor: ActorDep) ->
 
 @router.patch("/demarches/{demarche}/habilitations/{habilitation_id}", summary="Modifier le rôle")
 def change_role(
-    demarche: str, habilitation_id: int, body: RoleChangeIn, context: ContextDep, actor: ActorDep
+    demarche: str,
+    habilitation_id: StoreId,
+    body: RoleChangeIn,
+    context: ContextDep,
+    actor: ActorDep,
 ) -> HabilitationOut:
     with context.work() as work:
         return HabilitationOut.of(
@@ -170,7 +174,9 @@ def change_role(
     status_code=204,
     summary="Supprimer une habilitation",
 )
-def remove(demarche: str, habilitation_id: int, context: ContextDep, actor: ActorDep) -> Response:
+def remove(
+    demarche: str, habilitation_id: StoreId, context: ContextDep, actor: ActorDep
+) -> Response:
     with context.work() as work:
         work.habilitations.remove(actor, demarche, habilitation_id)
     return Response(status_code=204)
