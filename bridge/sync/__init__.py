@@ -1,1 +1,5 @@
-"""Projection of the bridge's state onto Keycloak; `keycloak.py` is the only admin-API speaker."""
+"""Projection of the bridge's state onto Keycloak: planner, worker, loop, reconcile, console.
+
+It speaks to Keycloak only through `bridge/keycloak_admin.py`, and never imports the web
+layer: entry points give it a unit of work and a projector.
+"""
