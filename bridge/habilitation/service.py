@@ -652,19 +652,21 @@ class HabilitationService:
             GrantedHow.REQUEST_APPROVED,
             by_name=actor.display_name,
         )
+        self._tell_requester(
+            request,
+            f"Votre accès à {demarche.title} est validé",
+            f"Bonjour,\n\nVotre demande d'accès à {demarche.title} pour le SIRET {request.siret} "
+            f"est validée avec le rôle « {self._label(demarche, role)} ».\n",
+        )
+        return habilitation
+
+    def _tell_requester(self, request: AccessRequest, subject: str, text: str) -> None:
+        """The decision, e-mailed to the person who asked once the unit of work commits."""
         requester = self.session.get(Person, request.subject)
         notify(
             self.session,
-            Email(
-                to=(requester.email,) if requester else (),
-                subject=f"Votre accès à {demarche.title} est validé",
-                text=(
-                    f"Bonjour,\n\nVotre demande d'accès à {demarche.title} pour le SIRET {request.siret} "
-                    f"est validée avec le rôle « {self._label(demarche, role)} ».\n"
-                ),
-            ),
+            Email(to=(requester.email,) if requester else (), subject=subject, text=text),
         )
-        return habilitation
 
     def refuse(self, actor: Actor, demarche_id: str, request_id: int, reason: str) -> None:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
@@ -688,17 +690,11 @@ class HabilitationService:
             demande=request.id,
             motif=reason[:500],
         )
-        requester = self.session.get(Person, request.subject)
-        notify(
-            self.session,
-            Email(
-                to=(requester.email,) if requester else (),
-                subject=f"Votre demande d'accès à {demarche.title} est refusée",
-                text=(
-                    f"Bonjour,\n\nVotre demande d'accès pour le SIRET {request.siret} est "
-                    f"refusée.\nMotif : {reason}\n"
-                ),
-            ),
+        self._tell_requester(
+            request,
+            f"Votre demande d'accès à {demarche.title} est refusée",
+            f"Bonjour,\n\nVotre demande d'accès pour le SIRET {request.siret} est "
+            f"refusée.\nMotif : {reason}\n",
         )
 
     def withdraw(self, actor: Actor, demarche_id: str, request_id: int) -> None:
