@@ -133,8 +133,11 @@ def test_a_delegation_gives_the_tiers_the_value_and_its_revocation_removes_it(
     )
     projected_again_changes_nothing(platform, subject)
     assert gestionnaire.http.delete(f"/delegations/{delegation_id}").status_code == 204
-    eventually(lambda: not values_of(admin, subject), what="fin de la délégation")
-    assert not role_groups_of(admin, subject)
+    # The value and the membership are two calls to Keycloak: wait for both.
+    eventually(
+        lambda: not values_of(admin, subject) and not role_groups_of(admin, subject),
+        what="fin de la délégation",
+    )
     projected_again_changes_nothing(platform, subject)
 
 
