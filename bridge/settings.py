@@ -107,6 +107,11 @@ class Settings(OidcClientSettings):
     sync_claim_lease_seconds: float = Field(default=120.0, gt=0)
     # At most this many habilitations in a token of the optional client scope `habilitations`.
     sync_token_habilitations_max: int = Field(default=20, ge=0, le=500)
+    # Bearer token Prometheus sends to read /metrics (a scrape config's `authorization`).
+    metrics_token: SecretStr = SecretStr("dev-jeton-des-mesures-a-changer")
+    # Peers whose X-Forwarded-For is believed (addresses, networks, host names; comma
+    # separated). Empty: the TCP peer is the client, whatever headers it sends.
+    trusted_proxies: str = ""
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_from: str = "ne-pas-repondre@mesdemarches.localhost"
@@ -114,7 +119,7 @@ class Settings(OidcClientSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_pepper(self) -> Settings:
         if self.environment == "production":
-            for name in ("code_pepper", "sync_client_secret"):
+            for name in ("code_pepper", "sync_client_secret", "metrics_token"):
                 value = getattr(self, name).get_secret_value()
                 if DEV_SECRET_MARKER in value or len(value) < 32:
                     raise ValueError(

@@ -26,8 +26,10 @@ from bridge.api.pages import employeur as employeur_pages
 from bridge.api.pages import habilitations as habilitation_pages
 from bridge.api.pages import portal as portal_pages
 from bridge.api.pages.common import LoginRequiredError
+from bridge.api.proxies import ForwardedFor, TrustedProxies
 from bridge.api.routes import bpf, delegations, employeur, habilitations, verifications
 from bridge.api.routes.delegations import PARIS
+from bridge.api.security_headers import SecurityHeaders
 from bridge.api.templating import make_templates, mount_assets
 from bridge.bootstrap import AppContext, bootstrap, make_projector
 from bridge.delegation.jobs import end_dates_every
@@ -91,6 +93,10 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
         description="Portail « Mes démarches » et API des habilitations par SIRET.",
         version="0.1.0",
         lifespan=lifespan,
+        # Swagger UI and ReDoc need inline scripts and a CDN that the content security policy
+        # refuses: the document itself stays at /openapi.json for any viewer.
+        docs_url=None,
+        redoc_url=None,
     )
     templates = make_templates(theme=settings.theme, service_name=SERVICE_NAME)
     templates.env.globals.update(
@@ -113,11 +119,17 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
         https_only=settings.secure_cookies,
         max_age=36_000,
     )
+    app.add_middleware(
+        SecurityHeaders, keycloak_url=settings.keycloak_url, https=settings.secure_cookies
+    )
+    proxies = TrustedProxies(settings.trusted_proxies.split(","))
+    if proxies:
+        app.add_middleware(ForwardedFor, proxies=proxies)
     install_error_handlers(app, templates)
     mount_assets(app, theme=settings.theme, dsfr_dist=settings.dsfr_dist)
     http = httpx.AsyncClient()  # made last: nothing below can fail and leave it open
     app.include_router(health_router(settings.discovery_url, http))
-    app.include_router(metrics_router(context.sessions))
+    app.include_router(metrics_router(context.sessions, settings.metrics_token.get_secret_value()))
     app.include_router(login.router(on_login=_on_login(context)))
     for api in (habilitations, delegations, employeur, verifications, bpf):
         app.include_router(api.router)

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from bridge.audit.service import Actor
 from bridge.bootstrap import REMEMBERED_MAX, AppContext
 from bridge.db import MAX_STORE_INT
-from bridge.identity.tokens import InvalidTokenError, Principal
+from bridge.identity.tokens import MissingTokenError, Principal
 
 # A store id in a path: a positive integer the store can hold (422 otherwise, never a 500).
 StoreId = Annotated[int, Path(ge=1, le=MAX_STORE_INT)]
@@ -48,7 +48,7 @@ def bearer_token(
     """The token of `Authorization: Bearer …` (401 problem+json saying `missing` otherwise)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidTokenError(missing)
+        raise MissingTokenError(missing)
     return token.strip()
 
 

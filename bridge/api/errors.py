@@ -7,6 +7,7 @@ error page. A business refusal is a 4xx with a reason, never a 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -46,7 +47,14 @@ _STATUS_TITLES = {
 }
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """An RFC 9457 problem document."""
     body = {
         "type": f"urn:demarches:probleme:{code}",
@@ -56,24 +64,42 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
     }
     body["detail"] = detail
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
 
 
 def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     """Map every error to problem+json on `/api/` and to a French page elsewhere."""
 
     def render(
-        request: Request, status: int, code: str, title: str, detail: str, **extra: Any
+        request: Request,
+        status: int,
+        code: str,
+        title: str,
+        detail: str,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
     ) -> Response:
-        if request.url.path.startswith("/api/"):
-            return problem(status, code, title, detail, **extra)
+        if request.url.path.startswith("/api/") or request.url.path == "/metrics":
+            return problem(status, code, title, detail, headers, **extra)
         return templates.TemplateResponse(
-            request, "error.html", {"title": title, "detail": detail}, status_code=status
+            request,
+            "error.html",
+            {"title": title, "detail": detail},
+            status_code=status,
+            headers=headers,
         )
 
     @app.exception_handler(BridgeError)
     async def _bridge_error(request: Request, exc: BridgeError) -> Response:
-        return render(request, exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        headers = {}
+        challenge = getattr(exc, "challenge", None)  # a 401 says how to authenticate
+        if isinstance(challenge, str):
+            headers["WWW-Authenticate"] = challenge
+        if isinstance(exc.extra.get("retry_after_seconds"), int):  # a 429 says when to retry
+            headers["Retry-After"] = str(exc.extra["retry_after_seconds"])
+        return render(request, exc.status, exc.code, exc.title, exc.detail, headers, **exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -87,7 +113,10 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
                 else title
             )
         )
-        return render(request, exc.status_code, f"http-{exc.status_code}", title, detail)
+        # Starlette's headers are kept: a 405 says which methods the address accepts (Allow).
+        return render(
+            request, exc.status_code, f"http-{exc.status_code}", title, detail, exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

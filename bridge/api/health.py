@@ -1,13 +1,18 @@
-"""Liveness and readiness probes for orchestrators and the local stack."""
+"""Liveness and readiness probes for orchestrators and the local stack; the metrics, for
+Prometheus only (a bearer token of their own: queue sizes and refusals are not public)."""
 
 from __future__ import annotations
 
+import hmac
+
 import httpx
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session, sessionmaker
 
+from bridge.api.deps import bearer_token
 from bridge.api.errors import problem
+from bridge.identity.tokens import InvalidTokenError
 from bridge.sync.metrics import render
 
 
@@ -41,15 +46,20 @@ def health_router(discovery_url: str, http: httpx.AsyncClient) -> APIRouter:
     return router
 
 
-def metrics_router(sessions: sessionmaker[Session]) -> APIRouter:
+def metrics_router(sessions: sessionmaker[Session], token: str) -> APIRouter:
     router = APIRouter(tags=["santé"])
+    expected = token.encode()
 
     @router.get(
         "/metrics",
         summary="Mesures de la projection vers Keycloak (format texte Prometheus)",
+        description="Réservé à Prometheus : `Authorization: Bearer` avec BRIDGE_METRICS_TOKEN.",
         response_class=PlainTextResponse,
     )
-    def metrics() -> PlainTextResponse:
+    def metrics(request: Request) -> PlainTextResponse:
+        sent = bearer_token(request, "Le jeton des mesures (Authorization: Bearer) est requis.")
+        if not hmac.compare_digest(sent.encode(), expected):
+            raise InvalidTokenError("Ce jeton ne donne pas accès aux mesures.")
         with sessions() as session:
             body = render(session)
         return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -513,13 +513,14 @@ class DelegationService:
 
     def _managed(self, actor: Actor, delegation_id: int) -> Delegation:
         delegation = self._locked(delegation_id)
+        missing = "Cette délégation n'existe pas."
         if delegation is None:
-            raise NotFoundError("Cette délégation n'existe pas.")
+            raise NotFoundError(missing)
         demarche = demarche_or_refuse(self.catalog, delegation.demarche)
         if delegation.delegator_siret not in self.habilitations.managed_sirets(
             actor.subject, demarche
         ):
-            raise ForbiddenError("Vous ne gérez pas l'établissement de cette délégation.")
+            raise NotFoundError(missing)  # another organisation's: answered like a missing one
         return delegation
 
     def revoke(self, actor: Actor, delegation_id: int) -> Delegation:

@@ -20,7 +20,14 @@ class UvicornThread:
         self.name = name
         self.env_var = env_var
         self._server = uvicorn.Server(
-            uvicorn.Config(app, host=LOOPBACK, port=port, log_config=None, access_log=False)
+            uvicorn.Config(
+                app,
+                host=LOOPBACK,
+                port=port,
+                log_config=None,
+                access_log=False,
+                proxy_headers=False,  # the bridge reads X-Forwarded-For itself (api/proxies)
+            )
         )
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
 

@@ -278,12 +278,14 @@ class EmployeurService:
         return self.habilitations.roles_held(subject, demarche, siret, managing=True)
 
     def require_member(self, actor: Actor, siret: str) -> tuple[Organisation, Demarche, set[str]]:
-        """The organisation, for the operator or a person holding a role in it (else 403)."""
+        """The organisation, for the operator or a person holding a role in it; to anyone
+        else it is answered like one that does not exist (404), so SIRETs cannot be probed."""
         organisation, demarche = self.organisation(siret)
         roles = self.roles_of(actor.subject, organisation.siret, demarche)
         if not roles and not actor.operator:
-            raise ForbiddenError(
-                f"Vous n'êtes pas habilité dans l'organisation {organisation.siret}."
+            raise NotFoundError(
+                f"Aucune organisation n'est ouverte pour le SIRET {organisation.siret}.",
+                field="siret",
             )
         return organisation, demarche, roles
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bridge.audit.service import Actor, record
@@ -25,10 +25,16 @@ from bridge.db import now
 from bridge.errors import ConflictError, InvalidInputError, NotFoundError, TooManyAttemptsError
 from bridge.etablissement.models import ActivationCode, CodeAttempt, Etablissement
 from bridge.etablissement.siret import InvalidSiretError, parse_siret, siren_of
+from bridge.person.models import Person
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# Wrong codes are counted per person (on every SIRET): 5 in 15 minutes and that account waits.
+# A SIRET is never locked by one account, so nobody can keep its holder out; it is locked
+# only when many distinct accounts fail on it (a distributed attack, docs/security.md).
 MAX_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
+SIRET_LOCK_ACCOUNTS = 20
+SIRET_LOCK_WINDOW = timedelta(hours=24)
 
 
 class WrongCodeError(InvalidInputError):
@@ -64,6 +70,17 @@ def lock_etablissement(session: Session, siret: str) -> None:
         update(Etablissement)
         .where(Etablissement.siret == siret)
         .values(siret=Etablissement.siret)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def lock_person(session: Session, subject: str) -> None:
+    """Serialise one person's attempts (a no-op write: row lock on PostgreSQL, write lock on
+    SQLite), so that 40 simultaneous guesses are counted before each one is evaluated."""
+    session.execute(
+        update(Person)
+        .where(Person.subject == subject)
+        .values(subject=Person.subject)
         .execution_options(synchronize_session=False)
     )
 
@@ -259,24 +276,48 @@ class EtablissementService:
         return self.holders(siret, demarche)
 
     def check_lockout(self, siret: str, subject: str, moment: datetime) -> None:
-        since = moment - LOCKOUT_WINDOW
-        for column, value in ((CodeAttempt.siret, siret), (CodeAttempt.subject, subject)):
-            failures = self.session.scalars(
-                select(CodeAttempt.at)
-                .where(column == value, CodeAttempt.success.is_(False), CodeAttempt.at > since)
-                .order_by(CodeAttempt.at)
-            ).all()
-            if len(failures) >= MAX_FAILURES:
-                wait = failures[-MAX_FAILURES] + LOCKOUT_WINDOW - moment
-                minutes = max(1, int(wait.total_seconds() // 60) + 1)
-                raise TooManyAttemptsError(
-                    f"Trop de codes incorrects ont été saisis. Réessayez dans {minutes} minute"
-                    f"{'s' if minutes > 1 else ''}.",
-                    retry_after_seconds=int(wait.total_seconds()) + 1,
-                )
+        """Refuse before evaluating a code: this account failed too often, or this SIRET is
+        under attack from many accounts. The caller holds the person's lock (`lock_person`)."""
+        failures = self.session.scalars(
+            select(CodeAttempt.at)
+            .where(
+                CodeAttempt.subject == subject,
+                CodeAttempt.success.is_(False),
+                CodeAttempt.at > moment - LOCKOUT_WINDOW,
+            )
+            .order_by(CodeAttempt.at)
+        ).all()
+        if len(failures) >= MAX_FAILURES:
+            wait = failures[-MAX_FAILURES] + LOCKOUT_WINDOW - moment
+            minutes = max(1, int(wait.total_seconds() // 60) + 1)
+            raise TooManyAttemptsError(
+                "Trop de codes incorrects ont été saisis depuis votre compte. Réessayez dans "
+                f"{minutes} minute{'s' if minutes > 1 else ''}.",
+                retry_after_seconds=int(wait.total_seconds()) + 1,
+            )
+        accounts = self.session.execute(
+            select(CodeAttempt.subject, func.min(CodeAttempt.at))
+            .where(
+                CodeAttempt.siret == siret,
+                CodeAttempt.success.is_(False),
+                CodeAttempt.at > moment - SIRET_LOCK_WINDOW,
+            )
+            .group_by(CodeAttempt.subject)
+        ).all()
+        if len(accounts) >= SIRET_LOCK_ACCOUNTS:
+            oldest = sorted(first for _, first in accounts)[-SIRET_LOCK_ACCOUNTS]
+            wait = oldest + SIRET_LOCK_WINDOW - moment
+            hours = max(1, int(wait.total_seconds() // 3600) + 1)
+            raise TooManyAttemptsError(
+                f"Des codes incorrects ont été saisis pour le SIRET {siret} depuis de nombreux "
+                f"comptes : il est protégé pendant {hours} heure{'s' if hours > 1 else ''}. "
+                "Contactez le service gestionnaire de la démarche si vous détenez le bon code.",
+                retry_after_seconds=int(wait.total_seconds()) + 1,
+            )
 
     def consume_code(self, actor: Actor, demarche: Demarche, siret: str, code: str) -> None:
         """Check and use the code once; a wrong one is counted, a used one never works again."""
+        lock_person(self.session, actor.subject)  # concurrent guesses are counted one by one
         moment = now()
         self.check_lockout(siret, actor.subject, moment)
         expected = hash_code(self.pepper, siret, demarche.id, code)

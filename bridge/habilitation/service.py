@@ -44,6 +44,11 @@ class UnknownRoleError(InvalidInputError):
     title = "Rôle inconnu"
 
 
+class ManagedByOrganisationError(ForbiddenError):
+    code = "gere-par-l-organisation"
+    title = "À gérer dans l'espace de l'organisation"
+
+
 def known_role(demarche: Demarche, role: str | None) -> str:
     """`role` when the démarche has it; otherwise a refusal naming the roles it has."""
     if role is None or demarche.role(role) is None:
@@ -206,6 +211,24 @@ class HabilitationService:
         if managing and not demarche.redelegation:
             query = query.where(Habilitation.granted_how != GrantedHow.DELEGATION)
         return set(self.session.scalars(query))
+
+    def require_in_scope(self, actor: Actor, demarche: Demarche, siret: str, missing: str) -> None:
+        """An object of a SIRET the actor holds nothing on is answered like a missing one (404):
+        a refusal that named its SIRET or its state would let ids be walked to map others."""
+        if actor.operator or self.roles_held(actor.subject, demarche, siret, managing=True):
+            return
+        raise NotFoundError(missing)
+
+    @staticmethod
+    def require_generic_path(demarche: Demarche) -> None:
+        """A démarche whose first holder the operator appoints (the employer space) keeps its
+        gestionnaires list and its rights together: they change only through that service."""
+        if demarche.entry == "operator":
+            raise ManagedByOrganisationError(
+                f"Les droits de « {demarche.title} » se gèrent dans l'espace de l'organisation "
+                "(liste de ses gestionnaires, /api/v1/employeur/organisations/{siret}) : "
+                "cette adresse ne les modifie pas."
+            )
 
     def require_manager(self, actor: Actor, demarche: Demarche, siret: str, role: str) -> None:
         held = self.roles_held(actor.subject, demarche, siret, managing=True)
@@ -378,6 +401,7 @@ class HabilitationService:
         self, actor: Actor, demarche_id: str, subject: str, role: str, siret: str
     ) -> Habilitation:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
+        self.require_generic_path(demarche)
         role = self._role(demarche, role)
         siret = parse_siret(siret)
         self.require_manager(actor, demarche, siret, role)
@@ -397,10 +421,14 @@ class HabilitationService:
             by_name=actor.display_name,
         )
 
-    def _habilitation(self, demarche: Demarche, habilitation_id: int) -> Habilitation:
+    def _habilitation(self, actor: Actor, demarche: Demarche, habilitation_id: int) -> Habilitation:
+        missing = "Cette habilitation n'existe pas ou n'est plus active."
         found = self.session.get(Habilitation, habilitation_id)
-        if found is None or found.demarche != demarche.id or not found.active_at(now()):
-            raise NotFoundError("Cette habilitation n'existe pas ou n'est plus active.")
+        if found is None or found.demarche != demarche.id:
+            raise NotFoundError(missing)
+        self.require_in_scope(actor, demarche, found.siret, missing)
+        if not found.active_at(now()):
+            raise NotFoundError(missing)
         return found
 
     def _refuse_last_holder(self, demarche: Demarche, habilitation: Habilitation) -> None:
@@ -429,8 +457,9 @@ class HabilitationService:
         self, actor: Actor, demarche_id: str, habilitation_id: int, role: str
     ) -> Habilitation:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
+        self.require_generic_path(demarche)
         role = self._role(demarche, role)
-        current = self._habilitation(demarche, habilitation_id)
+        current = self._habilitation(actor, demarche, habilitation_id)
         self.require_manager(actor, demarche, current.siret, current.role)
         self.require_manager(actor, demarche, current.siret, role)
         if current.granted_how == GrantedHow.DELEGATION:
@@ -464,7 +493,8 @@ class HabilitationService:
 
     def remove(self, actor: Actor, demarche_id: str, habilitation_id: int) -> None:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
-        current = self._habilitation(demarche, habilitation_id)
+        self.require_generic_path(demarche)
+        current = self._habilitation(actor, demarche, habilitation_id)
         self.require_manager(actor, demarche, current.siret, current.role)
         self._refuse_last_holder(demarche, current)
         self.remove_checked(actor, demarche, current)
@@ -602,10 +632,18 @@ class HabilitationService:
             )
         )
 
-    def _pending(self, demarche: Demarche, request_id: int) -> AccessRequest:
+    def _pending(
+        self, actor: Actor, demarche: Demarche, request_id: int, *, own: bool = False
+    ) -> AccessRequest:
+        """A pending request the actor may decide on (`own`: one they made themselves)."""
+        missing = "Cette demande d'accès n'existe pas."
         request = self.session.get(AccessRequest, request_id)
         if request is None or request.demarche != demarche.id:
-            raise NotFoundError("Cette demande d'accès n'existe pas.")
+            raise NotFoundError(missing)
+        if own and request.subject != actor.subject:
+            raise NotFoundError(missing)
+        if not own:
+            self.require_in_scope(actor, demarche, request.siret, missing)
         if request.status != RequestStatus.PENDING:
             raise ConflictError("Cette demande d'accès a déjà été traitée.")
         return request
@@ -639,7 +677,7 @@ class HabilitationService:
         self, actor: Actor, demarche_id: str, request_id: int, role: str | None = None
     ) -> Habilitation:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
-        request = self._pending(demarche, request_id)
+        request = self._pending(actor, demarche, request_id)
         role = self._role(demarche, role or request.wished_role)
         self.require_manager(actor, demarche, request.siret, role)
         self._decide(actor, request, RequestStatus.APPROVED, role, None)
@@ -670,7 +708,7 @@ class HabilitationService:
 
     def refuse(self, actor: Actor, demarche_id: str, request_id: int, reason: str) -> None:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
-        request = self._pending(demarche, request_id)
+        request = self._pending(actor, demarche, request_id)
         reason = (reason or "").strip()
         if not reason:
             raise InvalidInputError(
@@ -699,9 +737,7 @@ class HabilitationService:
 
     def withdraw(self, actor: Actor, demarche_id: str, request_id: int) -> None:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
-        request = self._pending(demarche, request_id)
-        if request.subject != actor.subject:
-            raise ForbiddenError("Seule la personne qui a fait la demande peut la retirer.")
+        request = self._pending(actor, demarche, request_id, own=True)
         self._decide(actor, request, RequestStatus.WITHDRAWN, None, None)
         record(
             self.session,

@@ -33,6 +33,14 @@ class InvalidTokenError(BridgeError):
     status = 401
     code = "jeton-invalide"
     title = "Authentification requise"
+    # RFC 6750 §3: the challenge says `invalid_token` when a token was sent and refused.
+    challenge = 'Bearer realm="demarches", error="invalid_token"'
+
+
+class MissingTokenError(InvalidTokenError):
+    """No bearer token at all: the challenge names no error (RFC 6750 §3.1)."""
+
+    challenge = 'Bearer realm="demarches"'
 
 
 @dataclass(frozen=True)

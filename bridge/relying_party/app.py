@@ -10,6 +10,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from bridge.api.auth.oidc import OidcLogin
 from bridge.api.errors import install_error_handlers
+from bridge.api.security_headers import SecurityHeaders
 from bridge.api.templating import make_templates, mount_assets
 from bridge.logging import configure_logging
 from bridge.relying_party.rights import RightsClient, RightsUnavailableError
@@ -40,6 +41,9 @@ def create_app(settings: RelyingPartySettings | None = None) -> FastAPI:
         session_cookie=settings.session_cookie,
         same_site="lax",
         https_only=settings.secure_cookies,
+    )
+    app.add_middleware(
+        SecurityHeaders, keycloak_url=settings.keycloak_url, https=settings.secure_cookies
     )
     install_error_handlers(app, templates)
     mount_assets(app, theme=settings.theme, dsfr_dist=settings.dsfr_dist)

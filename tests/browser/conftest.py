@@ -6,9 +6,10 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from tests.conftest import ARTIFACTS
 
@@ -26,13 +27,40 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def csp_violations() -> list[str]:
+    """Every « Refused to … Content Security Policy » Chromium printed, on any page."""
+    return []
+
+
+@pytest.fixture(scope="session")
+def browser(csp_violations: list[str]) -> Iterator[Browser]:
     if not Path(CHROMIUM).is_file():
         raise RuntimeError(f"Chromium est absent ({CHROMIUM}) : lancez « make setup-browser ».")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        new_context = chromium.new_context
+
+        def watched_context(*args: Any, **kwargs: Any) -> BrowserContext:
+            made = new_context(*args, **kwargs)
+            made.on("console", lambda message: _keep_violation(message, csp_violations))
+            return made
+
+        chromium.new_context = watched_context  # type: ignore[method-assign]
         yield chromium
         chromium.close()
+
+
+def _keep_violation(message: ConsoleMessage, violations: list[str]) -> None:
+    if "Content Security Policy" in message.text:
+        violations.append(f"{message.location.get('url')}: {message.text}")
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violation(csp_violations: list[str]) -> Iterator[None]:
+    """A page whose script or style the policy refuses is broken for its user: fail the test."""
+    seen = len(csp_violations)
+    yield
+    assert csp_violations[seen:] == []
 
 
 @pytest.fixture

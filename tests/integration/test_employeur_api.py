@@ -124,8 +124,10 @@ def test_only_the_main_administrator_promotes_or_demotes_a_delegated_administrat
         form.update(nom=who.person.last_name, prenom=who.person.first_name, role=role)
         return by.http.put(o.path(f"/gestionnaires/{who.person.id}"), json=form).status_code
 
-    for by in (o.operator, o.delegue, o.gestionnaire, o.outsider):
+    for by in (o.operator, o.delegue, o.gestionnaire):
         assert set_role(by, o.gestionnaire, "administrateur-delegue") == 403
+    # another organisation's administrator: answered as if the organisation did not exist
+    assert set_role(o.outsider, o.gestionnaire, "administrateur-delegue") == 404
     assert set_role(o.principal, o.gestionnaire, "administrateur-delegue") == 200
     assert set_role(o.delegue, o.gestionnaire, "gestionnaire") == 403  # now a peer
     assert set_role(o.principal, o.gestionnaire, "gestionnaire") == 200
@@ -141,11 +143,12 @@ def test_password_renewal_follows_the_catalog(
 
     everyone = (o.operator, o.principal, o.delegue, o.gestionnaire, o.outsider)
     # A gestionnaire's: the main or a delegated administrator.
-    assert [renew(by, o.gestionnaire) for by in everyone] == [403, 204, 204, 403, 403]
+    # (another organisation's administrator is told the organisation does not exist: 404)
+    assert [renew(by, o.gestionnaire) for by in everyone] == [403, 204, 204, 403, 404]
     # A delegated administrator's: the main administrator only.
-    assert [renew(by, o.delegue) for by in everyone] == [403, 204, 403, 403, 403]
+    assert [renew(by, o.delegue) for by in everyone] == [403, 204, 403, 403, 404]
     # The main administrator's: the operator only.
-    assert [renew(by, o.principal) for by in everyone] == [204, 403, 403, 403, 403]
+    assert [renew(by, o.principal) for by in everyone] == [204, 403, 403, 403, 404]
 
 
 def test_a_renewed_password_is_temporary_e_mailed_ends_sessions_and_is_audited(
@@ -208,8 +211,12 @@ def test_deactivation_follows_the_catalog_and_closes_the_account(
         return by.post(o.path(f"/gestionnaires/{who.person.id}/desactivation")).status_code
 
     # The main administrator: by the operator only.
-    assert [deactivate(by, o.principal) for by in (o.principal, o.delegue, o.outsider)] == [403] * 3
-    assert [deactivate(by, o.gestionnaire) for by in (o.gestionnaire, o.outsider)] == [403, 403]
+    assert [deactivate(by, o.principal) for by in (o.principal, o.delegue, o.outsider)] == [
+        403,
+        403,
+        404,  # another organisation's administrator: as if it did not exist
+    ]
+    assert [deactivate(by, o.gestionnaire) for by in (o.gestionnaire, o.outsider)] == [403, 404]
     assert deactivate(o.delegue, o.gestionnaire) == 200
     admin = platform.admin()
     assert admin.get_user(o.gestionnaire.person.id)["enabled"] is False
@@ -272,8 +279,8 @@ def test_the_list_is_for_administrators_searches_and_pages(
         o.path("/gestionnaires"), params={"role": "administrateur-delegue"}
     ).json()
     assert [g["prenom"] for g in by_role["gestionnaires"]] == ["Denis"]
-    for by in (o.gestionnaire, o.outsider):
-        assert by.http.get(o.path("/gestionnaires")).status_code == 403
+    assert o.gestionnaire.http.get(o.path("/gestionnaires")).status_code == 403
+    assert o.outsider.http.get(o.path("/gestionnaires")).status_code == 404
 
 
 def test_a_new_gestionnaire_gets_a_login_id_a_mailed_password_and_details_in_keycloak(
@@ -414,7 +421,7 @@ def test_units_refuse_an_empty_or_duplicate_name_and_a_gestionnaire_calling_them
     assert empty.status_code == 422
     assert "obligatoire" in empty.json()["detail"]
     assert o.gestionnaire.post(o.path("/unites"), json={"nom": "Autre"}).status_code == 403
-    assert o.outsider.post(o.path("/unites"), json={"nom": "Autre"}).status_code == 403
+    assert o.outsider.post(o.path("/unites"), json={"nom": "Autre"}).status_code == 404
 
 
 def test_forged_ids_are_refused(organisation: Organisation) -> None:
@@ -442,8 +449,8 @@ def test_a_gestionnaire_of_the_training_demarches_cannot_call_the_administration
     platform: Platform, callers: list[Caller], organisation: Organisation
 ) -> None:
     stranger = new_caller(platform, callers, "Simple", "Usager")
-    assert stranger.http.get(organisation.path("/gestionnaires")).status_code == 403
-    assert add(stranger, organisation.siret, "Intrus").status_code == 403
+    assert stranger.http.get(organisation.path("/gestionnaires")).status_code == 404
+    assert add(stranger, organisation.siret, "Intrus").status_code == 404
 
 
 def test_the_operator_opens_an_organisation_from_the_command_line(

@@ -14,7 +14,6 @@ from bridge.audit.service import Actor
 from bridge.db import make_engine
 from bridge.habilitation.models import Habilitation
 from tests.support.callers import MAF, Caller, gestionnaire_of_new_siret, may, new_caller
-from tests.support.employeur import operator_caller
 from tests.support.seed import etablissement_with_code
 from tests.support.sirets import new_siret
 from tests.support.stack import Platform
@@ -90,22 +89,25 @@ def test_a_wrong_code_is_refused_in_french_and_counted(
     assert "code-incorrect" in actions
 
 
-def test_five_wrong_codes_on_a_siret_lock_it_for_fifteen_minutes(
+def test_wrong_codes_from_other_accounts_do_not_lock_the_holder_out(
     platform: Platform, callers: list[Caller]
 ) -> None:
     siret, code = etablissement_with_code(platform.context)
     guessers = [new_caller(platform, callers) for _ in range(2)]
-    for attempt in range(5):
+    for attempt in range(10):
         guesser = guessers[attempt % 2]
         response = guesser.post(
             f"/demarches/{MAF}/activation", json={"siret": siret, "code": f"AAAA-BBBB-CCC{attempt}"}
         )
-        assert response.status_code == 422
-    honest = new_caller(platform, callers)
-    locked = honest.post(f"/demarches/{MAF}/activation", json={"siret": siret, "code": code})
-    assert locked.status_code == 429
+        assert response.status_code == 422  # five each: the limit is per account
+    locked = guessers[0].post(f"/demarches/{MAF}/activation", json={"siret": siret, "code": code})
+    assert locked.status_code == 429  # the guessers wait, even with the right code
     assert "Réessayez dans 15 minutes" in locked.json()["detail"]
-    assert not may(honest, siret, "gestionnaire")
+    assert locked.headers["retry-after"] == str(locked.json()["retry_after_seconds"])
+    holder = new_caller(platform, callers)
+    opened = holder.post(f"/demarches/{MAF}/activation", json={"siret": siret, "code": code})
+    assert opened.status_code == 201, opened.text
+    assert may(holder, siret, "gestionnaire")
 
 
 def test_five_wrong_codes_by_one_person_lock_that_person_on_every_siret(
@@ -230,7 +232,7 @@ def test_only_the_requester_may_withdraw_a_request(
     gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
     colleague = new_caller(platform, callers)
     request_id = colleague.post(f"/demarches/{MAF}/demandes", json={"siret": siret}).json()["id"]
-    assert gestionnaire.http.delete(f"/demarches/{MAF}/demandes/{request_id}").status_code == 403
+    assert gestionnaire.http.delete(f"/demarches/{MAF}/demandes/{request_id}").status_code == 404
     assert colleague.http.delete(f"/demarches/{MAF}/demandes/{request_id}").status_code == 204
     assert gestionnaire.http.get(f"/demarches/{MAF}/demandes").json() == []
 
@@ -268,7 +270,7 @@ def test_a_gestionnaire_of_another_siret_cannot_approve(
     response = stranger.post(
         f"/demarches/{MAF}/demandes/{request_id}/approbation", json={"role": "declarant"}
     )
-    assert response.status_code == 403
+    assert response.status_code == 404  # another SIRET's request: as if it did not exist
     assert stranger.http.get(f"/demarches/{MAF}/demandes").json() == []
 
 
@@ -398,7 +400,7 @@ def test_forged_ids_in_requests_are_refused(platform: Platform, callers: list[Ca
     assert unknown_person.status_code == 404
     other, _ = gestionnaire_of_new_siret(platform, callers)
     theirs = other.http.get("/moi/habilitations").json()[0]["id"]
-    assert gestionnaire.http.delete(f"/demarches/{MAF}/habilitations/{theirs}").status_code == 403
+    assert gestionnaire.http.delete(f"/demarches/{MAF}/habilitations/{theirs}").status_code == 404
     assert (
         gestionnaire.http.delete(
             f"/demarches/mes-collectes-formation/habilitations/{theirs}"
@@ -517,47 +519,6 @@ def _employer(platform: Platform) -> str:
     with platform.context.work() as work:
         work.session.add(Etablissement(siret=siret, siren=siret[:9], name="Employeur"))
     return siret
-
-
-def _known(caller: Caller) -> Caller:
-    caller.http.get("/moi/habilitations")  # the store learns the person from the token
-    return caller
-
-
-def test_employer_space_appointments_follow_the_catalog(
-    platform: Platform, callers: list[Caller]
-) -> None:
-    siret = _employer(platform)
-    operator = operator_caller(platform, callers)
-    principal = _known(new_caller(platform, callers, "Claire", "Principale"))
-    delegue = _known(new_caller(platform, callers, "Denis", "Delegue"))
-    gestionnaire = _known(new_caller(platform, callers, "Gaston", "Gestionnaire"))
-    other = _known(new_caller(platform, callers, "Olga", "Autre"))
-
-    def grant(by: Caller, who: Caller, role: str, on: str = siret) -> int:
-        return by.post(
-            f"/demarches/{EMPLOYER}/habilitations",
-            json={"personne": who.person.id, "role": role, "siret": on},
-        ).status_code
-
-    # Only the operator appoints the main administrator.
-    assert grant(principal, principal, "administrateur-principal") == 403
-    assert grant(operator, principal, "administrateur-principal") == 201
-    # Only the main administrator appoints a delegated administrator.
-    assert grant(gestionnaire, delegue, "administrateur-delegue") == 403
-    assert grant(principal, delegue, "administrateur-delegue") == 201
-    # Main and delegated administrators add gestionnaires.
-    assert grant(delegue, gestionnaire, "gestionnaire") == 201
-    assert grant(principal, other, "gestionnaire") == 201
-    # A delegated administrator may not appoint another one; a gestionnaire appoints nobody.
-    assert grant(delegue, other, "administrateur-delegue") == 403
-    assert grant(gestionnaire, other, "administrateur-delegue") == 403
-    # An administrator of another organisation has no power on this one.
-    other_siret = _employer(platform)
-    outsider = _known(new_caller(platform, callers, "Xavier", "Dehors"))
-    assert grant(operator, outsider, "administrateur-principal", other_siret) == 201
-    assert grant(outsider, other, "administrateur-delegue") == 403
-    assert grant(principal, outsider, "gestionnaire", other_siret) == 403
 
 
 def test_the_employer_space_opens_only_by_operator_appointment(

@@ -226,7 +226,7 @@ def test_a_keycloak_refusal_marks_the_change_failed_with_its_reason_and_the_queu
     assert "404" in row.error
     admin = platform.admin()
     eventually(lambda: values_of(admin, gestionnaire.person.id), what="la file continue")
-    metrics = httpx.get(f"{platform.portal_url}/metrics").text
+    metrics = metrics_of(platform).text
     assert "bridge_sync_failed_operations_total" in metrics
     failed_total = next(
         line
@@ -239,8 +239,14 @@ def test_a_keycloak_refusal_marks_the_change_failed_with_its_reason_and_the_queu
     assert ghost in report.unreachable
 
 
+def metrics_of(platform: Platform) -> httpx.Response:
+    """/metrics read as Prometheus does, with the metrics token."""
+    token = platform.portal_settings.metrics_token.get_secret_value()
+    return httpx.get(f"{platform.portal_url}/metrics", headers={"Authorization": f"Bearer {token}"})
+
+
 def test_metrics_report_the_queue_in_prometheus_text(platform: Platform) -> None:
-    response = httpx.get(f"{platform.portal_url}/metrics")
+    response = metrics_of(platform)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     for name in (
@@ -351,7 +357,7 @@ def test_a_console_grant_the_catalog_forbids_is_reverted_and_reported(
     assert "console Keycloak" in refusal[0].details["raison"]
     admin = platform.admin()
     eventually(lambda: forbidden not in values_of(admin, subject), what="valeur retirée")
-    metrics = httpx.get(f"{platform.portal_url}/metrics").text
+    metrics = metrics_of(platform).text
     line = next(
         m for m in metrics.splitlines() if m.startswith("bridge_sync_console_refusals_total ")
     )
