@@ -50,7 +50,7 @@ from bridge.keycloak_admin import KeycloakDirectory
 from bridge.outbox import OutboxEntry
 from bridge.person.models import Person
 from bridge.settings import REPO_ROOT
-from bridge.sync.worker import Projector
+from bridge.sync.worker import install_catalog
 from tests.support.postgres import running_postgres
 from tests.support.sirets import luhn_complete
 from tests.support.stack import PROFESSIONAL_DETAILS
@@ -176,6 +176,12 @@ def product(base: str, realm: str, database_url: str, count: int) -> float:
     return time.perf_counter() - start
 
 
+def deploy_catalog(base: str, realm: str) -> None:
+    """The deploy step on a bench realm, with the master administrator (admin/admin)."""
+    deployer = KeycloakDirectory.with_admin_password(base, realm, "admin", "admin")
+    install_catalog(deployer, load_catalog(), 20)
+
+
 def naive(
     admin: Admin, realm: str, database_url: str, ids_by_subject: dict[str, str], budget: float
 ) -> tuple[float, int, int]:
@@ -192,11 +198,8 @@ def naive(
                 )
             )
         )
-    # The same clients, roles and groups as the product's (not timed).
-    directory = KeycloakDirectory.with_service_account(
-        admin.base, realm, "bridge", "dev-bridge-secret-a-changer"
-    )
-    Projector(sessions, directory, load_catalog(), "bench").ensure_catalog()
+    # The same clients, roles and groups as the product's (the deploy step, not timed).
+    deploy_catalog(admin.base, realm)
     group = admin.call("GET", f"/{realm}/group-by-path/demarches/{MAF}/declarant").json()["id"]
     start = time.perf_counter()
     done = 0
@@ -293,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             product_ids = new_realm(admin, f"produit-{size}", people)
             naive_ids = new_realm(admin, f"naif-{size}", people)
             database_url = store(folder, f"store-{size}", product_ids, per_person)
+            deploy_catalog(base, f"produit-{size}")  # as `python -m bridge keycloak catalogue`
             seconds = product(base, f"produit-{size}", database_url, args.workers)
             line = (
                 f"{size} habilitations ({people} personnes) : produit ({args.workers} workers) "

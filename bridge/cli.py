@@ -9,6 +9,9 @@ python -m bridge operateur code SIRET --demarche D [--reemettre]
 python -m bridge operateur organisation SIRET --type T --raison-sociale R --civilite C
                                          --nom N --prenom P --email E [--telephone] [--mobile]
     open the employer space to an organisation and appoint its main administrator
+python -m bridge keycloak catalogue
+    the deploy step: the catalog's clients, roles, groups and token scope in the realm, with
+    the deploy administrator's account (the always-on bridge may not create clients)
 python -m bridge sync appliquer [--continu]
     apply the outbox to Keycloak (once until empty, or forever as a worker process)
 python -m bridge sync rapprocher [--reparer]
@@ -46,13 +49,17 @@ from bridge.errors import BridgeError, ConflictError, InvalidInputError
 from bridge.errors import SetupError as StackError
 from bridge.etablissement.service import ImportReport, demarche_or_refuse, read_csv
 from bridge.etablissement.siret import parse_siret
-from bridge.keycloak_admin import KeycloakRejectedError, KeycloakRetriableError
+from bridge.keycloak_admin import (
+    KeycloakDirectory,
+    KeycloakRejectedError,
+    KeycloakRetriableError,
+)
 from bridge.logging import configure_logging
 from bridge.settings import Settings
 from bridge.sync.console import import_console_changes
 from bridge.sync.loop import ProjectionLoop
 from bridge.sync.reconcile import reconcile
-from bridge.sync.worker import RunResult
+from bridge.sync.worker import RunResult, install_catalog
 
 log = logging.getLogger(__name__)
 
@@ -436,6 +443,18 @@ def build_parser() -> argparse.ArgumentParser:
             add_help=False,
         )
     )
+    keycloak = _with_help(
+        commands.add_parser("keycloak", help="étape de déploiement dans Keycloak", add_help=False)
+    )
+    keycloak_commands = keycloak.add_subparsers(dest="command", required=True, metavar="ACTION")
+    _with_help(
+        keycloak_commands.add_parser(
+            "catalogue",
+            help="créer ou mettre à jour les clients, rôles et groupes du catalogue "
+            "(compte administrateur : BRIDGE_KEYCLOAK_ADMIN_USER et _PASSWORD)",
+            add_help=False,
+        )
+    )
     sync = _with_help(commands.add_parser("sync", help="projection vers Keycloak", add_help=False))
     sync_commands = sync.add_subparsers(dest="command", required=True, metavar="ACTION")
     apply = _with_help(
@@ -471,7 +490,7 @@ def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -
     with _platform(settings) as context:
         projector = make_projector(context)
         if command == "rapprocher":
-            projector.ensure_catalog()
+            projector.load_catalog()
             report = reconcile(projector, repair=repair, progress=True)
             for line in report.lines():
                 print(line)
@@ -479,7 +498,7 @@ def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -
                 print("À blanc : rien n'a été modifié. Relancez avec --reparer pour corriger.")
             return 1 if report.drifts and not repair else 0
         if command == "console":
-            projector.ensure_catalog()
+            projector.load_catalog()
             result = import_console_changes(context.work, projector, settings.sync_client_id)
             print(
                 f"Événements lus : {result.events} ; accordées : {len(result.granted)} ; "
@@ -511,6 +530,29 @@ def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -
     return 0
 
 
+def install_keycloak_catalog(settings: Settings) -> int:
+    """The deploy step: the catalog's clients, roles, groups and token scope in the realm,
+    with an administrator's rights that the always-on bridge does not hold."""
+    if not settings.keycloak_admin_user or settings.keycloak_admin_password is None:
+        raise StackError(
+            "Indiquez le compte administrateur de Keycloak du déploiement : "
+            "BRIDGE_KEYCLOAK_ADMIN_USER et BRIDGE_KEYCLOAK_ADMIN_PASSWORD."
+        )
+    deployer = KeycloakDirectory.with_admin_password(
+        (settings.keycloak_internal_url or settings.keycloak_url).rstrip("/"),
+        settings.keycloak_realm,
+        settings.keycloak_admin_user,
+        settings.keycloak_admin_password.get_secret_value(),
+    )
+    catalog = load_catalog(settings.catalog_file)
+    groups = install_catalog(deployer, catalog, settings.sync_token_habilitations_max)
+    print(
+        f"Catalogue installé dans Keycloak : {len(catalog.demarches)} démarche(s), "
+        f"{len(groups)} groupe(s) de rôle."
+    )
+    return 0
+
+
 def run_end_dates(settings: Settings) -> int:
     """The delegations' end-date job, once (for cron, or when the portal's schedule is off)."""
     with _platform(settings) as context:
@@ -525,6 +567,8 @@ def _run(args: argparse.Namespace) -> int:
         return upgrade_database(settings)
     if args.group == "delegations":
         return run_end_dates(settings)
+    if args.group == "keycloak":
+        return install_keycloak_catalog(settings)
     if args.group == "sync":
         return run_sync(
             settings,

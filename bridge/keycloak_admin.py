@@ -469,16 +469,36 @@ class KeycloakDirectory:
         return scope_id
 
     def client_uuid(self, client_id: str) -> str | None:
-        """The internal id of a client (admin events name callers by it)."""
+        """The internal id of a client (needs view-clients: the deploy step's account)."""
         if client_id not in self._client_uuids:
             self._client_uuids[client_id] = _call(lambda: self._admin.get_client_id(client_id))
         return self._client_uuids[client_id]
+
+    def service_account_user_id(self, client_id: str) -> str | None:
+        """The user behind a client's service account (admin events name it as their author)."""
+        key = f"service-account-{client_id}"
+        if key not in self._client_uuids:
+            self._client_uuids[key] = _call(lambda: self._admin.get_user_id(key))
+        return self._client_uuids[key]
 
     def username(self, user_id: str) -> str:
         try:
             return str(self.person(user_id).get("username", user_id))
         except KeycloakRejectedError:
             return user_id
+
+    def realm_roles(self, user_id: str) -> set[str]:
+        """The realm roles a user of this realm holds, composites included (none for an
+        unknown id, e.g. an administrator of the master realm)."""
+        try:
+            roles: list[dict[str, Any]] = _call(
+                lambda: self._admin.get_composite_realm_roles_of_user(user_id)
+            )
+        except KeycloakRejectedError as exc:
+            if exc.status == 404:
+                return set()
+            raise
+        return {str(r["name"]) for r in roles}
 
 
 def _done_if_exists(operation: Any) -> None:

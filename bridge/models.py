@@ -16,6 +16,7 @@ import bridge.employeur.models
 import bridge.etablissement.models
 import bridge.habilitation.models
 import bridge.identity.ended_sessions
+import bridge.identity.web_sessions
 import bridge.outbox
 import bridge.person.models
 import bridge.sync.models  # noqa: F401

@@ -30,8 +30,12 @@ class OidcClientSettings(BaseSettings):
     keycloak_realm: str = "demarches"
     client_id: str
     client_secret: SecretStr
-    session_secret: SecretStr
     session_cookie: str
+    # How often a browser session asks Keycloak again whether the person may stay logged in
+    # and what their roles are (the session's refresh token).
+    session_recheck_seconds: float = Field(default=300.0, ge=0)
+    # A browser session ends this long after its last change (a login, a recheck).
+    session_lifetime_seconds: int = Field(default=36_000, gt=0)
     theme: Literal["dsfr", "neutre"] = "dsfr"
     dsfr_dist: Path = REPO_ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
     log_level: str = "INFO"
@@ -55,7 +59,7 @@ class OidcClientSettings(BaseSettings):
         if self.environment != "production":
             return self
         problems = []
-        for name in ("client_secret", "session_secret"):
+        for name in ("client_secret",):
             value = getattr(self, name).get_secret_value()
             if DEV_SECRET_MARKER in value or len(value) < 32:
                 problems.append(f"{name} (au moins 32 caractères, pas la valeur de développement)")
@@ -74,7 +78,6 @@ class Settings(OidcClientSettings):
     public_url: str = "http://127.0.0.1:8000"
     client_id: str = "portail"
     client_secret: SecretStr = SecretStr("dev-portail-secret-a-changer")
-    session_secret: SecretStr = SecretStr("dev-session-portail-a-changer")
     session_cookie: str = "portail_session"
     # Where the portal sends people for each démarche that has its own site.
     demarche_urls: dict[str, str] = {"mon-activite-formation": "http://127.0.0.1:8001"}
@@ -100,6 +103,11 @@ class Settings(OidcClientSettings):
     # e.g. when `python -m bridge sync …` runs elsewhere).
     sync_client_id: str = "bridge"
     sync_client_secret: SecretStr = SecretStr("dev-bridge-secret-a-changer")
+    # The deploy step only (`python -m bridge keycloak catalogue`): a Keycloak administrator
+    # of the master realm that may create the démarches' clients, roles and groups. The
+    # always-on bridge never reads them.
+    keycloak_admin_user: str | None = None
+    keycloak_admin_password: SecretStr | None = None
     sync_interval_seconds: float = Field(default=1.0, ge=0)
     sync_console_interval_seconds: float = Field(default=5.0, ge=0)
     sync_reconcile_interval_seconds: float = Field(default=3600.0, ge=0)
@@ -137,7 +145,6 @@ class RelyingPartySettings(OidcClientSettings):
     public_url: str = "http://127.0.0.1:8001"
     client_id: str = "mon-activite-formation"
     client_secret: SecretStr = SecretStr("dev-maf-secret-a-changer")
-    session_secret: SecretStr = SecretStr("dev-session-maf-a-changer")
     session_cookie: str = "maf_session"
     portal_url: str = "http://127.0.0.1:8000"
     # Where the site calls the bridge's check API (server to server).

@@ -11,14 +11,15 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.middleware.sessions import SessionMiddleware
 
 from bridge.api.auth.oidc import OidcLogin, SessionUser
-from bridge.api.errors import install_error_handlers
+from bridge.api.auth.sessions import ServerSideSessions
+from bridge.api.errors import Problem, install_error_handlers
 from bridge.api.health import health_router, metrics_router
 from bridge.api.pages import bpf as bpf_pages
 from bridge.api.pages import delegations as delegation_pages
@@ -33,6 +34,7 @@ from bridge.api.security_headers import SecurityHeaders
 from bridge.api.templating import make_templates, mount_assets
 from bridge.bootstrap import AppContext, bootstrap, make_projector
 from bridge.delegation.jobs import end_dates_every
+from bridge.identity.web_sessions import WebSessions
 from bridge.logging import configure_logging
 from bridge.settings import Settings
 from bridge.sync.loop import ProjectionLoop
@@ -105,19 +107,17 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
         paris=PARIS,
         personal_data_path=portal_pages.PERSONAL_DATA_PATH,
     )
-    login = OidcLogin(settings, context.ended)
+    login = OidcLogin(settings, context.ended, recheck=_recheck(context))
     app.state.settings = settings
     app.state.login = login
     app.state.context = context
     app.state.templates = templates
 
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.session_secret.get_secret_value(),
-        session_cookie=settings.session_cookie,
-        same_site="lax",
-        https_only=settings.secure_cookies,
-        max_age=36_000,
+        ServerSideSessions,
+        sessions=WebSessions(context.sessions, settings.session_lifetime_seconds),
+        cookie=settings.session_cookie,
+        https=settings.secure_cookies,
     )
     app.add_middleware(
         SecurityHeaders, keycloak_url=settings.keycloak_url, https=settings.secure_cookies
@@ -126,6 +126,7 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
     if proxies:
         app.add_middleware(ForwardedFor, proxies=proxies)
     install_error_handlers(app, templates)
+    _declare_problem_schema(app)
     mount_assets(app, theme=settings.theme, dsfr_dist=settings.dsfr_dist)
     http = httpx.AsyncClient()  # made last: nothing below can fail and leave it open
     app.include_router(health_router(settings.discovery_url, http))
@@ -141,6 +142,31 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
         return RedirectResponse("/auth/login", status_code=303)
 
     return app
+
+
+def _declare_problem_schema(app: FastAPI) -> None:
+    """The `Problem` schema the routes' refusals point to (`API_PROBLEMS`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("Problem", Problem.model_json_schema())
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _recheck(context: AppContext) -> Callable[[SessionUser, dict[str, Any]], SessionUser]:
+    def recheck(user: SessionUser, tokens: dict[str, Any]) -> SessionUser:
+        """The operator role as Keycloak's fresh access token says it now."""
+        access_token = tokens.get("access_token")
+        if not isinstance(access_token, str):
+            return user
+        operator = context.verifier.verify(access_token).operator
+        return user.model_copy(update={"operator": operator})
+
+    return recheck
 
 
 def _on_login(context: AppContext) -> Callable[[SessionUser, dict[str, object]], SessionUser]:

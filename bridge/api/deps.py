@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 
 from bridge.audit.service import Actor
@@ -52,7 +53,32 @@ def bearer_token(
     return token.strip()
 
 
-def bearer_principal(request: Request, context: ContextDep) -> Principal:
+# The bearer schemes the OpenAPI document declares. They only describe: `bearer_token` reads
+# the header itself so that a missing token gets its French problem and its challenge.
+PERSON_TOKEN = HTTPBearer(
+    scheme_name="jetonPersonne",
+    bearerFormat="JWT",
+    description="Jeton d'accès Keycloak d'une personne (audience bridge-api).",
+    auto_error=False,
+)
+DEMARCHE_TOKEN = HTTPBearer(
+    scheme_name="jetonDemarche",
+    bearerFormat="JWT",
+    description="Jeton d'une démarche obtenu avec ses identifiants de client "
+    "(client_credentials, audience bridge-verifications).",
+    auto_error=False,
+)
+METRICS_TOKEN = HTTPBearer(
+    scheme_name="jetonMesures",
+    description="Jeton des mesures (BRIDGE_METRICS_TOKEN), pour Prometheus.",
+    auto_error=False,
+)
+Declared = HTTPAuthorizationCredentials | None
+
+
+def bearer_principal(
+    request: Request, context: ContextDep, _: Annotated[Declared, Security(PERSON_TOKEN)]
+) -> Principal:
     """The verified caller of an API route (401 problem+json otherwise)."""
     principal = context.verifier.verify(bearer_token(request))
     _remember(context, principal)

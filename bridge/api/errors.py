@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bridge.errors import BridgeError
@@ -38,6 +39,51 @@ class KeycloakUnavailableError(BridgeError):
     code = "keycloak-indisponible"
     title = "Service d'authentification indisponible"
 
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every API refusal is answered."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
+
+    type: str = Field(description="urn:demarches:probleme:{code}")
+    title: str
+    status: int
+    code: str = Field(description="Code stable du refus (français)")
+    detail: str = Field(description="Ce qui est refusé et comment faire, en français")
+
+
+def _problem_response(description: str, **headers: str) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+    if headers:
+        response["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
+    return response
+
+
+# Every answer an API route may give besides its success, for the OpenAPI document: clients
+# and conformance tools (schemathesis in `make test`) read the refusals there.
+API_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem_response("Requête invalide"),
+    401: _problem_response(
+        "Jeton absent ou refusé",
+        **{"WWW-Authenticate": 'Bearer realm="demarches" (RFC 6750 §3)'},
+    ),
+    403: _problem_response("Action interdite à cet appelant"),
+    404: _problem_response("Introuvable (ou hors de votre périmètre : même réponse)"),
+    405: _problem_response("Méthode non acceptée", Allow="Méthodes acceptées"),
+    409: _problem_response("Action impossible en l'état"),
+    413: _problem_response("Contenu trop volumineux"),
+    422: _problem_response("Données invalides"),
+    429: _problem_response("Trop de tentatives", **{"Retry-After": "Secondes à attendre"}),
+    503: _problem_response("Keycloak ou le stockage ne répond pas"),
+}
 
 _STATUS_TITLES = {
     404: "Page introuvable",

@@ -4,14 +4,15 @@ Prometheus only (a bearer token of their own: queue sizes and refusals are not p
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Security
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from bridge.api.deps import bearer_token
-from bridge.api.errors import problem
+from bridge.api.deps import METRICS_TOKEN, Declared, bearer_token
+from bridge.api.errors import API_PROBLEMS, problem
 from bridge.identity.tokens import InvalidTokenError
 from bridge.sync.metrics import render
 
@@ -23,7 +24,12 @@ def health_router(discovery_url: str, http: httpx.AsyncClient) -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/ready", summary="Prêt à servir : Keycloak répond", response_model=None)
+    @router.get(
+        "/ready",
+        summary="Prêt à servir : Keycloak répond",
+        response_model=None,
+        responses={503: API_PROBLEMS[503]},
+    )
     async def ready() -> JSONResponse | dict[str, str]:
         try:
             response = await http.get(discovery_url, timeout=3)
@@ -55,8 +61,11 @@ def metrics_router(sessions: sessionmaker[Session], token: str) -> APIRouter:
         summary="Mesures de la projection vers Keycloak (format texte Prometheus)",
         description="Réservé à Prometheus : `Authorization: Bearer` avec BRIDGE_METRICS_TOKEN.",
         response_class=PlainTextResponse,
+        responses={401: API_PROBLEMS[401]},
     )
-    def metrics(request: Request) -> PlainTextResponse:
+    def metrics(
+        request: Request, _: Annotated[Declared, Security(METRICS_TOKEN)]
+    ) -> PlainTextResponse:
         sent = bearer_token(request, "Le jeton des mesures (Authorization: Bearer) est requis.")
         if not hmac.compare_digest(sent.encode(), expected):
             raise InvalidTokenError("Ce jeton ne donne pas accès aux mesures.")

@@ -1,7 +1,8 @@
 """The security headers of every answer of the portal and of the démarche sites.
 
 Pages carry no inline script nor inline style (the templates load `/static/*.js` and
-`/static/*.css`), so the content security policy allows only this origin's files. Forms may
+`/static/*.css`), so the content security policy allows only this origin's files; style
+attributes are allowed because the DSFR's own script sets them. Forms may
 also be sent to Keycloak: logging out posts here and is redirected there, and Chromium checks
 `form-action` on that redirect too. HSTS is sent only when the public address is HTTPS.
 """
@@ -27,6 +28,9 @@ def content_security_policy(keycloak_url: str) -> str:
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
+            # The DSFR's script sets style attributes (menus, modals): attributes only, never
+            # a <style> element nor a script.
+            "style-src-attr 'unsafe-inline'",
             "img-src 'self' data:",
             "font-src 'self'",
             "connect-src 'self'",

@@ -38,8 +38,9 @@ class Role(_Strict):
     implies: tuple[Identifier, ...] = ()
     password_renewed_by: tuple[Identifier, ...] = ()
     # May an administrator grant or remove this role in the Keycloak console (then recorded
-    # as an audited habilitation)? When false, such an edit is reverted and reported.
-    console: bool = True
+    # as an audited habilitation)? When false, such an edit is reverted and reported. Off
+    # unless the catalog says so: a new role is never opened to the console by omission.
+    console: bool = False
 
 
 class OrganisationType(_Strict):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bridge.api.app import create_app
 from bridge.bootstrap import AppContext
+from bridge.catalog import load_catalog
 from bridge.db import migrate
 from bridge.devstack.errors import StackError
 from bridge.devstack.keycloak_dist import ensure_distribution
@@ -21,8 +22,10 @@ from bridge.devstack.mailcatcher import MailCatcher, web_app
 from bridge.devstack.ports import LOOPBACK, ensure_port_free
 from bridge.devstack.realm import keycloak_theme
 from bridge.devstack.servers import UvicornThread
+from bridge.keycloak_admin import KeycloakDirectory
 from bridge.relying_party.app import create_app as create_relying_party
 from bridge.settings import REPO_ROOT, RelyingPartySettings, Settings
+from bridge.sync.worker import install_catalog
 
 CACHE_DIR = Path(os.environ.get("DEVSTACK_CACHE_DIR") or REPO_ROOT / ".cache").resolve()
 
@@ -154,6 +157,13 @@ class LocalStack:
             )
             self.keycloak.start()
             migrate(self.database_url)
+            install_catalog(  # the deploy step, with the administrator's account
+                KeycloakDirectory.with_admin_password(
+                    self.keycloak_url, "demarches", self.admin_user, self.admin_password
+                ),
+                load_catalog(portal_settings.catalog_file),
+                portal_settings.sync_token_habilitations_max,
+            )
             portal_app = create_app(portal_settings)
             self.context = portal_app.state.context
             web = [

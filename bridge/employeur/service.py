@@ -623,7 +623,7 @@ class EmployeurService:
             current = self._current(target)
             if current is None:
                 raise ConflictError("Réactivez ce gestionnaire avant de changer son rôle.")
-            self.habilitations.change_role(actor, demarche.id, current.id, role)
+            self.habilitations.change_role_checked(actor, demarche, current.id, role)
             target.role = role
         target.civility, target.landline, target.mobile = (
             details.civility,

@@ -458,6 +458,13 @@ class HabilitationService:
     ) -> Habilitation:
         demarche = demarche_or_refuse(self.catalog, demarche_id)
         self.require_generic_path(demarche)
+        return self.change_role_checked(actor, demarche, habilitation_id, role)
+
+    def change_role_checked(
+        self, actor: Actor, demarche: Demarche, habilitation_id: int, role: str
+    ) -> Habilitation:
+        """`change_role` for the service that owns the démarche's path (the employer space
+        keeps its gestionnaires list in step with the right it changes here)."""
         role = self._role(demarche, role)
         current = self._habilitation(actor, demarche, habilitation_id)
         self.require_manager(actor, demarche, current.siret, current.role)
@@ -532,8 +539,16 @@ class HabilitationService:
     def grant_from_console(
         self, actor: Actor, subject: str, demarche_id: str, role: str, siret: str
     ) -> Habilitation:
-        """A right an administrator added in the Keycloak console, if the catalog allows it."""
+        """A right an administrator added in the Keycloak console, if the catalog allows it;
+        a SIRET's first holder only from an administrator holding the operator role (anyone
+        with `manage-users` would otherwise skip the activation code)."""
         demarche = self._console_role(demarche_id, role)
+        if role == demarche.first_holder_role and not actor.operator:
+            raise ForbiddenError(
+                f"Le rôle « {self._label(demarche, role)} » fait le premier titulaire d'un SIRET "
+                f"pour {demarche.title} : depuis la console Keycloak, seul un administrateur qui "
+                "détient le rôle « operateur » l'accorde (sinon : code d'activation)."
+            )
         return self._grant(
             actor,
             subject,

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.middleware.sessions import SessionMiddleware
 
 from bridge.api.auth.oidc import OidcLogin
+from bridge.api.auth.sessions import ServerSideSessions
 from bridge.api.errors import install_error_handlers
 from bridge.api.security_headers import SecurityHeaders
 from bridge.api.templating import make_templates, mount_assets
+from bridge.identity.web_sessions import WebSessions
 from bridge.logging import configure_logging
 from bridge.relying_party.rights import RightsClient, RightsUnavailableError
 from bridge.settings import RelyingPartySettings
@@ -36,11 +37,10 @@ def create_app(settings: RelyingPartySettings | None = None) -> FastAPI:
     )
     app.state.login = login
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.session_secret.get_secret_value(),
-        session_cookie=settings.session_cookie,
-        same_site="lax",
-        https_only=settings.secure_cookies,
+        ServerSideSessions,
+        sessions=WebSessions(None, settings.session_lifetime_seconds),
+        cookie=settings.session_cookie,
+        https=settings.secure_cookies,
     )
     app.add_middleware(
         SecurityHeaders, keycloak_url=settings.keycloak_url, https=settings.secure_cookies

@@ -27,6 +27,7 @@ from bridge.audit.service import Actor, record
 from bridge.db import now
 from bridge.errors import BridgeError
 from bridge.habilitation.models import Habilitation
+from bridge.identity.tokens import OPERATOR_ROLE
 from bridge.keycloak_admin import HABILITATION_ATTRIBUTE, KeycloakRejectedError
 from bridge.outbox import OutboxEntry, enqueue
 from bridge.person.models import Person
@@ -87,8 +88,9 @@ def import_console_changes(
         cursor = _Cursor.read(services)
         cursor.write(services)
     by_group = {group_id: key for key, group_id in projector.groups.items()}
-    # Keycloak names the caller's client by its internal id in admin events.
-    ours = {bridge_client_id, projector.directory.client_uuid(bridge_client_id) or ""}
+    # The bridge's own calls are made by its service account's user; clients are named by
+    # internal ids the bridge may not read (it holds no view-clients: docs/security.md).
+    ours = {projector.directory.service_account_user_id(bridge_client_id) or bridge_client_id}
     for event in projector.directory.admin_events_since(cursor.time):
         event_id = str(event.get("id") or f"{event.get('time')}:{event.get('resourcePath')}")
         if int(event.get("time", 0)) == cursor.time and event_id in cursor.ids:
@@ -117,7 +119,7 @@ def _handle(
 ) -> bool:
     """Handle one event; False when it must wait for the worker."""
     auth = event.get("authDetails") or {}
-    if auth.get("clientId") in ours:
+    if auth.get("userId") in ours:
         return True  # the bridge's own projection
     parts = str(event.get("resourcePath", "")).split("/")
     kind, operation = event.get("resourceType"), event.get("operationType")
@@ -159,13 +161,15 @@ def _handle(
 
 
 def _actor(projector: Projector, auth: dict[str, Any]) -> Actor:
-    # An administrator of this realm is named; one of the master realm keeps its id.
+    """The administrator who made the edit: named when of this realm (a master-realm one
+    keeps its id), and an operator only if this realm gives them the role `operateur`."""
     user_id = str(auth.get("userId") or "inconnu")
     name = projector.directory.username(user_id)
     return Actor(
         subject=user_id,
         display_name=f"{name} (console Keycloak)",
         client_ip=auth.get("ipAddress"),
+        operator=OPERATOR_ROLE in projector.directory.realm_roles(user_id),
     )
 
 

@@ -38,7 +38,7 @@ class ProjectionLoop:
     def step(self) -> RunResult:
         """One turn: the catalog's groups once, a batch of the outbox, then what is due."""
         if not self.projector.ready:
-            self.projector.ensure_catalog()
+            self.projector.load_catalog()
         result = self.projector.run_once()
         moment = time.monotonic()
         if self.console_interval and moment - self._last_console >= self.console_interval:

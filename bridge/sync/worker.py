@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.catalog import Catalog
 from bridge.db import now
+from bridge.errors import SetupError
 from bridge.habilitation.models import Habilitation
 from bridge.keycloak_admin import (
+    GROUP_ROOT,
     HABILITATION_ATTRIBUTE,
     KeycloakDirectory,
     KeycloakRejectedError,
@@ -38,8 +40,53 @@ from bridge.sync.plan import Join, Leave, Operation, Projection, Right, SetValue
 
 log = logging.getLogger(__name__)
 
+
+class CatalogNotInstalledError(SetupError):
+    """The realm lacks a démarche's groups: the deploy step has not run since it was added."""
+
+
 LEASE = timedelta(seconds=120)
 MAX_DELAY_SECONDS = 30
+
+
+def install_catalog(
+    deployer: KeycloakDirectory, catalog: Catalog, token_habilitations_max: int
+) -> dict[tuple[str, str], str]:
+    """Clients, client roles (composites from `implies`), role groups and the token scope,
+    from the catalog: a deploy step, run with `deployer`'s rights (`python -m bridge keycloak
+    catalogue`). The always-on bridge may not create clients (docs/security.md).
+
+    Deploys racing on the same creations get some answered with a 400 rather than a 409: a
+    second pass then finds everything there.
+    """
+    for attempt in range(3):
+        try:
+            return _install_catalog(deployer, catalog, token_habilitations_max)
+        except KeycloakRejectedError:
+            if attempt == 2:
+                raise
+            time.sleep(0.5 + random.random())  # noqa: S311
+    raise AssertionError("unreachable")
+
+
+def _install_catalog(
+    deployer: KeycloakDirectory, catalog: Catalog, token_habilitations_max: int
+) -> dict[tuple[str, str], str]:
+    groups: dict[tuple[str, str], str] = {}
+    clients = []
+    for demarche in catalog.demarches:
+        client_uuid = deployer.ensure_client_roles(
+            demarche.id,
+            demarche.title,
+            [(r.id, r.label, list(r.implies)) for r in demarche.roles],
+        )
+        clients.append(client_uuid)
+        for role in demarche.roles:
+            groups[(demarche.id, role.id)] = deployer.ensure_role_group(
+                client_uuid, demarche.id, role.id
+            )
+    deployer.ensure_habilitations_scope(clients, token_habilitations_max)
+    return groups
 
 
 @dataclass
@@ -85,48 +132,39 @@ class Projector:
 
     # --- the catalog's clients, roles and groups ----------------------------------------
 
-    def ensure_catalog(self) -> dict[tuple[str, str], str]:
-        """Clients, client roles (composites from `implies`) and role groups, from the catalog.
+    def install_catalog(self, deployer: KeycloakDirectory) -> dict[tuple[str, str], str]:
+        """`install_catalog` (below) with this projector's catalog; its groups then known."""
+        self._groups = install_catalog(deployer, self.catalog, self.token_habilitations_max)
+        return self._groups
 
-        Replicas starting together race on the same creations, and Keycloak answers some of
-        those races with a 400 rather than a 409: a second pass then finds everything there.
-        """
-        for attempt in range(3):
-            try:
-                return self._ensure_catalog()
-            except KeycloakRejectedError:
-                if attempt == 2:
-                    raise
-                time.sleep(0.5 + random.random())  # noqa: S311
-        raise AssertionError("unreachable")
-
-    def _ensure_catalog(self) -> dict[tuple[str, str], str]:
-        groups: dict[tuple[str, str], str] = {}
-        clients = []
-        for demarche in self.catalog.demarches:
-            client_uuid = self.directory.ensure_client_roles(
-                demarche.id,
-                demarche.title,
-                [(r.id, r.label, list(r.implies)) for r in demarche.roles],
+    def load_catalog(self) -> dict[tuple[str, str], str]:
+        """The catalog's role groups, read (never created) with the bridge's own rights; a
+        démarche or role the deploy step has not installed stops here with the way out."""
+        found = self.directory.role_groups()
+        missing = [
+            f"/{GROUP_ROOT}/{d.id}/{r.id}"
+            for d in self.catalog.demarches
+            for r in d.roles
+            if (d.id, r.id) not in found
+        ]
+        if missing:
+            raise CatalogNotInstalledError(
+                "Le catalogue n'est pas installé dans Keycloak (manque "
+                f"{', '.join(missing[:3])}{'…' if len(missing) > 3 else ''}) : lancez "
+                "« python -m bridge keycloak catalogue » avec le compte de déploiement."
             )
-            clients.append(client_uuid)
-            for role in demarche.roles:
-                groups[(demarche.id, role.id)] = self.directory.ensure_role_group(
-                    client_uuid, demarche.id, role.id
-                )
-        self.directory.ensure_habilitations_scope(clients, self.token_habilitations_max)
-        self._groups = groups
-        return groups
+        self._groups = {key: found[key] for key in found if self.catalog.demarche(key[0])}
+        return self._groups
 
     @property
     def ready(self) -> bool:
-        """The catalog's clients and groups are known (ensured once per process)."""
+        """The catalog's groups are known (read once per process)."""
         return bool(self._groups)
 
     @property
     def groups(self) -> dict[tuple[str, str], str]:
         if not self._groups:
-            self.ensure_catalog()
+            self.load_catalog()
         return self._groups
 
     # --- one person ------------------------------------------------------------------

@@ -466,7 +466,6 @@ def test_the_operator_opens_an_organisation_from_the_command_line(
         "KEYCLOAK_REALM": settings.keycloak_realm,
         "DATABASE_URL": settings.database_url,
         "SMTP_PORT": str(settings.smtp_port),
-        "SESSION_SECRET": settings.session_secret.get_secret_value(),
     }.items():
         monkeypatch.setenv(f"BRIDGE_{name}", value)
     siret, email = new_siret(), person_form("Cli", "Principal")["email"]

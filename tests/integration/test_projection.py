@@ -32,7 +32,7 @@ from bridge.devstack.ports import LOOPBACK, free_port
 from bridge.etablissement.models import Etablissement
 from bridge.etablissement.siret import siren_of
 from bridge.habilitation.models import GrantedHow, Habilitation
-from bridge.keycloak_admin import OWNER, OWNER_ATTRIBUTE
+from bridge.keycloak_admin import OWNER, OWNER_ATTRIBUTE, KeycloakDirectory
 from bridge.outbox import OutboxEntry
 from bridge.person.service import remember_person
 from bridge.settings import REPO_ROOT
@@ -56,9 +56,16 @@ def projected_again_changes_nothing(platform: Platform, subject: str) -> None:
 def test_the_catalog_becomes_client_roles_composites_groups_and_the_token_scope(
     platform: Platform,
 ) -> None:
-    first = projector_of(platform).ensure_catalog()
-    second = projector_of(platform).ensure_catalog()
+    deployer = KeycloakDirectory.with_admin_password(
+        platform.keycloak.url,
+        platform.keycloak.realm,
+        platform.keycloak.admin_user,
+        platform.keycloak.admin_password,
+    )
+    first = projector_of(platform).install_catalog(deployer)
+    second = projector_of(platform).install_catalog(deployer)
     assert first == second  # idempotent: the same groups, nothing created twice
+    assert projector_of(platform).load_catalog() == first  # what the bridge reads
     admin = platform.admin()
     client = admin.get_client_id(MAF)
     assert client is not None

@@ -25,8 +25,6 @@ BRIDGE_ADMIN_ROLES = {
     "view-users",
     "query-users",
     "query-groups",
-    "manage-clients",
-    "view-clients",
     "view-events",
 }
 

@@ -42,7 +42,7 @@ from bridge.outbox import OutboxEntry
 from bridge.person.models import Person
 from bridge.settings import REPO_ROOT
 from bridge.sync.reconcile import reconcile
-from bridge.sync.worker import Projector
+from bridge.sync.worker import Projector, install_catalog
 from tests.support.postgres import running_postgres
 from tests.support.sirets import new_siret
 from tests.support.stack import PROFESSIONAL_DETAILS
@@ -133,6 +133,13 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faulty]:
         server = KeycloakServer(config)
         server.start()
         try:
+            install_catalog(  # the deploy step: the workers' service account only reads it
+                KeycloakDirectory.with_admin_password(
+                    config.base_url, REALM_NAME, config.admin_user, config.admin_password
+                ),
+                load_catalog(),
+                20,
+            )
             yield Faulty(server, config, "", folder)
         finally:
             server.stop()
@@ -267,7 +274,7 @@ def assert_converged(faulty: Faulty, database_url: str, subjects: list[str]) -> 
     assert counts(database_url)[2] == 0  # none failed
     faulty.database_url = database_url
     projector = faulty.projector()
-    projector.ensure_catalog()
+    projector.load_catalog()
     report = reconcile(projector)  # the realm also holds the other test's people: keep ours
     ours = set(subjects)
     assert report.persons >= PEOPLE

@@ -17,8 +17,9 @@ def assert_protected(response: httpx.Response, *, cached: bool = False) -> None:
         directive.split(" ", 1)[0]: directive
         for directive in (d.strip() for d in headers["content-security-policy"].split(";"))
     }
-    assert policy["script-src"] == "script-src 'self'"
-    assert "unsafe-inline" not in headers["content-security-policy"]
+    assert policy["script-src"] == "script-src 'self'"  # no inline script, no eval
+    assert policy["style-src"] == "style-src 'self'"  # no <style> element
+    assert policy["style-src-attr"] == "style-src-attr 'unsafe-inline'"  # the DSFR's script
     assert policy["frame-ancestors"] == "frame-ancestors 'none'"
     assert policy["object-src"] == "object-src 'none'"
     assert headers["x-frame-options"] == "DENY"

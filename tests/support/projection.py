@@ -18,7 +18,7 @@ T = TypeVar("T")
 def projector_of(platform: Platform) -> Projector:
     """A projector of the test platform's store and realm (the portal runs its own too)."""
     projector = make_projector(platform.context)
-    projector.ensure_catalog()
+    projector.load_catalog()
     return projector
 
 

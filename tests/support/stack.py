@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -16,13 +15,16 @@ from keycloak import KeycloakAdmin
 
 from bridge.api.app import create_app
 from bridge.bootstrap import AppContext
+from bridge.catalog import load_catalog
 from bridge.db import migrate
 from bridge.devstack.mailcatcher import MailCatcher, MailStore
 from bridge.devstack.ports import LOOPBACK, free_port
 from bridge.devstack.realm import keycloak_theme
 from bridge.devstack.servers import UvicornThread
+from bridge.keycloak_admin import KeycloakDirectory
 from bridge.relying_party.app import create_app as create_relying_party
 from bridge.settings import RelyingPartySettings, Settings
+from bridge.sync.worker import install_catalog
 from tests.support.keycloak import KeycloakTarget, session_keycloak
 
 # Meets the realm's password policy (length 12, upper, lower, digit, special character).
@@ -217,13 +219,13 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
                 keycloak_url=keycloak.url,
                 keycloak_realm=keycloak.realm,
                 demarche_urls={"mon-activite-formation": rp_url},
-                session_secret=secrets.token_urlsafe(32),
                 database_url=database_url,
                 smtp_port=smtp_port,
                 jwks_refetch_seconds=1.0,  # the key-rotation test need not wait 30 s
                 sync_interval_seconds=0.2,  # the projection tests wait for Keycloak to follow
                 sync_console_interval_seconds=0.3,
                 sync_reconcile_interval_seconds=0,  # the reconcile tests run it themselves
+                session_recheck_seconds=2,  # every walk exercises the sessions' recheck
             )
             rp_settings = RelyingPartySettings(
                 public_url=rp_url,
@@ -231,7 +233,14 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
                 keycloak_realm=keycloak.realm,
                 portal_url=portal_url,
                 bridge_url=portal_url,
-                session_secret=secrets.token_urlsafe(32),
+            )
+            # The deploy step, with the administrator's account the bridge never holds.
+            install_catalog(
+                KeycloakDirectory.with_admin_password(
+                    keycloak.url, keycloak.realm, keycloak.admin_user, keycloak.admin_password
+                ),
+                load_catalog(portal_settings.catalog_file),
+                portal_settings.sync_token_habilitations_max,
             )
             portal_app = create_app(portal_settings)
             servers = [

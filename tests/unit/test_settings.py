@@ -17,7 +17,7 @@ def test_development_defaults_work_out_of_the_box() -> None:
 
 
 def test_production_refuses_the_development_secrets() -> None:
-    with pytest.raises(ValidationError, match=r"client_secret .*session_secret"):
+    with pytest.raises(ValidationError, match=r"client_secret"):
         Settings(environment="production", public_url="https://portail.example.gouv.fr")
 
 
@@ -27,7 +27,6 @@ def test_production_refuses_plain_http() -> None:
             environment="production",
             public_url="http://portail",
             client_secret=STRONG,
-            session_secret=STRONG,
         )
 
 
@@ -36,7 +35,7 @@ def test_production_accepts_real_secrets_over_https() -> None:
         environment="production",
         public_url="https://portail.example.gouv.fr",
         client_secret=STRONG,
-        session_secret=STRONG,
+        metrics_token=STRONG,
         code_pepper=STRONG,
         sync_client_secret=STRONG,
     )
@@ -49,7 +48,6 @@ def test_production_refuses_the_development_code_pepper() -> None:
             environment="production",
             public_url="https://portail.example.gouv.fr",
             client_secret=STRONG,
-            session_secret=STRONG,
         )
 
 
@@ -59,7 +57,6 @@ def test_production_refuses_the_development_secret_of_the_bridge_service_account
             environment="production",
             public_url="https://portail.example.gouv.fr",
             client_secret=STRONG,
-            session_secret=STRONG,
             code_pepper=STRONG,
         )
 

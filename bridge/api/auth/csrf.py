@@ -1,6 +1,6 @@
 """CSRF protection for every form: a per-session token, checked on each unsafe request.
 
-Synchronizer-token pattern: the token lives in the signed session and in a hidden field
+Synchronizer-token pattern: the token lives in the server-side session and in a hidden field
 `csrf_token` of each form; `require_csrf` is a router dependency, so a new form cannot
 forget it.
 """

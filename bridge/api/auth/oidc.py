@@ -43,6 +43,10 @@ BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 _SESSION_USER = "user"
 _SESSION_ID_TOKEN = "id_token"  # noqa: S105 - a session key, not a secret
 _SESSION_AFTER_LOGIN = "suite"
+_SESSION_REFRESH = "refresh_token"
+_SESSION_CHECKED = "verifie_le"
+# Given the person as the session knew them and Keycloak's fresh tokens: the person now.
+Recheck = Callable[["SessionUser", dict[str, Any]], "SessionUser"]
 # The changes a person may make to their own account, by the name used in our URLs.
 ACCOUNT_ACTIONS = {
     "adresse-electronique": "UPDATE_EMAIL",
@@ -81,9 +85,15 @@ class SessionUser(BaseModel):
 class OidcLogin:
     """One OIDC client of the realm, with the routes that log in and out through it."""
 
-    def __init__(self, settings: OidcClientSettings, ended: EndedSessions | None = None) -> None:
+    def __init__(
+        self,
+        settings: OidcClientSettings,
+        ended: EndedSessions | None = None,
+        recheck: Recheck | None = None,
+    ) -> None:
         self.settings = settings
         self.ended = ended or EndedSessions()
+        self.recheck = recheck
         self._keys_refetched_at = 0.0
         self._oauth = OAuth()
         self.client: Any = self._oauth.register(
@@ -99,7 +109,12 @@ class OidcLogin:
         return f"{self.settings.public_url.rstrip('/')}/auth/callback"
 
     def current_user(self, request: Request) -> SessionUser | None:
-        """The person of this browser session, or None; a session ended in Keycloak is cleared."""
+        """The person of this browser session, or None; a session ended in Keycloak is cleared.
+
+        Every `session_recheck_seconds` the session's refresh token is used: Keycloak then
+        says whether the person may still be logged in (disabled, logged out elsewhere) and
+        what their token holds now (the operator role is read again, not frozen at login).
+        """
         raw = request.session.get(_SESSION_USER)
         if not isinstance(raw, dict):
             return None
@@ -107,6 +122,42 @@ class OidcLogin:
         if self.ended.is_ended(user.sid):
             request.session.clear()
             return None
+        checked = request.session.get(_SESSION_CHECKED)
+        due = not isinstance(checked, int | float) or (
+            time.time() - checked >= self.settings.session_recheck_seconds
+        )
+        return self._rechecked(request, user) if due else user
+
+    def _rechecked(self, request: Request, user: SessionUser) -> SessionUser | None:
+        refresh_token = request.session.get(_SESSION_REFRESH)
+        if not isinstance(refresh_token, str):
+            return user
+        base = (self.settings.keycloak_internal_url or self.settings.keycloak_url).rstrip("/")
+        try:
+            response = httpx.post(
+                f"{base}/realms/{self.settings.keycloak_realm}/protocol/openid-connect/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": refresh_token,
+                    "client_id": self.settings.client_id,
+                    "client_secret": self.settings.client_secret.get_secret_value(),
+                },
+                timeout=5,
+            )
+        except httpx.HTTPError:
+            return user  # Keycloak away: keep the session, ask again on the next page
+        if response.status_code in (400, 401):  # the SSO session is over, or the account
+            log.info("session-terminee-a-la-verification", extra={"sub": user.sub})
+            request.session.clear()
+            return None
+        if response.status_code != 200:
+            return user
+        tokens: dict[str, Any] = response.json()
+        if self.recheck is not None:
+            user = self.recheck(user, tokens)
+        request.session[_SESSION_USER] = user.model_dump()
+        request.session[_SESSION_REFRESH] = tokens.get("refresh_token", refresh_token)
+        request.session[_SESSION_CHECKED] = time.time()
         return user
 
     async def _metadata(self) -> dict[str, Any]:
@@ -233,6 +284,8 @@ class OidcLogin:
             request.session.clear()
             request.session[_SESSION_USER] = user.model_dump()
             request.session[_SESSION_ID_TOKEN] = token.get("id_token")
+            request.session[_SESSION_REFRESH] = token.get("refresh_token")
+            request.session[_SESSION_CHECKED] = time.time()
             log.info("connexion", extra={"sub": user.sub, "client": self.settings.client_id})
             return RedirectResponse(after or home, status_code=303)
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from bridge.api.deps import ActorDep, ContextDep
+from bridge.api.errors import API_PROBLEMS
 from bridge.bpf.models import Bpf, BpfSave
 from bridge.db import MAX_STORE_INT
 from bridge.errors import BridgeError, InvalidInputError, NotFoundError
@@ -31,6 +32,7 @@ def bounded_body(request: Request) -> None:
 
 
 router = APIRouter(
+    responses=API_PROBLEMS,
     prefix="/api/v1/demarches/mon-activite-formation/bpf",
     tags=["BPF (Mon Activité Formation)"],
     dependencies=[Depends(bounded_body)],

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Response
 
 from bridge.api.deps import ActorDep, ContextDep, PrincipalDep, StoreId
+from bridge.api.errors import API_PROBLEMS
 from bridge.audit.service import Actor
 from bridge.delegation.schemas import (
     PARIS_END_OF_DAY,
@@ -25,7 +26,7 @@ from bridge.habilitation.schemas import HabilitationOut
 from bridge.identity.tokens import Principal
 from bridge.services import Services
 
-router = APIRouter(prefix="/api/v1", tags=["délégations"])
+router = APIRouter(responses=API_PROBLEMS, prefix="/api/v1", tags=["délégations"])
 PARIS = ZoneInfo("Europe/Paris")
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from bridge.api.deps import ActorDep, ContextDep
+from bridge.api.errors import API_PROBLEMS
 from bridge.db import MAX_STORE_INT
 from bridge.employeur.schemas import (
     GestionnaireIn,
@@ -21,7 +22,7 @@ from bridge.employeur.schemas import (
     UniteOut,
 )
 
-router = APIRouter(prefix="/api/v1/employeur", tags=["espace employeur"])
+router = APIRouter(responses=API_PROBLEMS, prefix="/api/v1/employeur", tags=["espace employeur"])
 ORGANISATION = "/organisations/{siret}"
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, UploadFile
 
 from bridge.api.deps import ActorDep, ContextDep, PrincipalDep, StoreId
+from bridge.api.errors import API_PROBLEMS
 from bridge.errors import ForbiddenError, InvalidInputError
 from bridge.etablissement.schemas import CodeIn, CodeOut, ImportOut, LetterOut, RejectOut
 from bridge.etablissement.service import parse_csv_text
@@ -23,7 +24,7 @@ from bridge.habilitation.schemas import (
     UsersPageOut,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["habilitations"])
+router = APIRouter(responses=API_PROBLEMS, prefix="/api/v1", tags=["habilitations"])
 
 
 @router.get("/moi/habilitations", summary="Mes habilitations actives")

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Security
 from pydantic import BaseModel, Field
 
-from bridge.api.deps import ContextDep, bearer_token
+from bridge.api.deps import DEMARCHE_TOKEN, ContextDep, Declared, bearer_token
+from bridge.api.errors import API_PROBLEMS
 from bridge.catalog import Demarche
 from bridge.db import now
 from bridge.errors import ForbiddenError, NotFoundError
@@ -21,7 +22,9 @@ from bridge.habilitation.schemas import HabilitationOut
 from bridge.habilitation.service import known_role
 from bridge.verification.checks import Question
 
-router = APIRouter(prefix="/api/v1/verifications", tags=["vérifications (démarches)"])
+router = APIRouter(
+    responses=API_PROBLEMS, prefix="/api/v1/verifications", tags=["vérifications (démarches)"]
+)
 MAX_QUESTIONS = 500
 SIRET_PATTERN = r"^[0-9]{14}$"
 
@@ -30,6 +33,7 @@ def calling_demarche(
     request: Request,
     context: ContextDep,
     demarche: Annotated[str, Path(max_length=64, description="Identifiant de la démarche")],
+    _: Annotated[Declared, Security(DEMARCHE_TOKEN)],
 ) -> Demarche:
     """The démarche of the path, when the caller is that démarche's own client."""
     token = bearer_token(

@@ -45,19 +45,42 @@ class ProofOfWorkCaptchaTest {
 
     @Test
     void configFallsBackToDefaults() {
-        assertEquals(16, ProofOfWorkCaptcha.difficulty(null));
+        assertEquals(22, ProofOfWorkCaptcha.difficulty(null));
         assertEquals(600, ProofOfWorkCaptcha.validitySeconds(null));
-        assertEquals(16, ProofOfWorkCaptcha.difficulty(config("0", "abc")));
+        assertEquals(22, ProofOfWorkCaptcha.difficulty(config("0", "abc")));
         assertEquals(600, ProofOfWorkCaptcha.validitySeconds(config("0", "abc")));
-        assertEquals(16, ProofOfWorkCaptcha.difficulty(config("29", "-1")));
+        assertEquals(22, ProofOfWorkCaptcha.difficulty(config("29", "-1")));
         assertEquals(20, ProofOfWorkCaptcha.difficulty(config("20", "120")));
         assertEquals(120, ProofOfWorkCaptcha.validitySeconds(config("20", "120")));
-        assertEquals(16, ProofOfWorkCaptcha.difficulty(new AuthenticatorConfigModel()));
+        assertEquals(22, ProofOfWorkCaptcha.difficulty(new AuthenticatorConfigModel()));
     }
 
     private static AuthenticatorConfigModel config(String difficulte, String duree) {
         AuthenticatorConfigModel model = new AuthenticatorConfigModel();
         model.setConfig(Map.of("difficulte", difficulte, "dureeValiditeSecondes", duree));
         return model;
+    }
+
+    @Test
+    void theDifficultyRisesOneBitPerDoublingAboveTheRateAndStaysBounded() {
+        assertEquals(22, ProofOfWorkCaptcha.raised(22, 20, 20));
+        assertEquals(23, ProofOfWorkCaptcha.raised(22, 21, 20));
+        assertEquals(23, ProofOfWorkCaptcha.raised(22, 40, 20));
+        assertEquals(24, ProofOfWorkCaptcha.raised(22, 41, 20));
+        assertEquals(26, ProofOfWorkCaptcha.raised(22, 100_000, 20)); // at most four bits
+        assertEquals(28, ProofOfWorkCaptcha.raised(27, 100_000, 20)); // never beyond 28
+    }
+
+    @Test
+    void anAnswerIsCheckedAtTheDifficultyItsPageAskedFor() {
+        assertEquals(24, ProofOfWorkCaptcha.issuedDifficulty("24", 22));
+        assertEquals(22, ProofOfWorkCaptcha.issuedDifficulty(null, 22));
+        assertEquals(22, ProofOfWorkCaptcha.issuedDifficulty("0", 22));
+        assertEquals(22, ProofOfWorkCaptcha.issuedDifficulty("abc", 22));
+    }
+
+    @Test
+    void theDefaultCostsARobotAboutFourMillionHashes() {
+        assertEquals(22, ProofOfWorkCaptcha.difficulty(null));
     }
 }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Test;
+import org.keycloak.authentication.AuthenticatorFactory;
 import org.keycloak.authentication.FormActionFactory;
 import org.keycloak.authentication.RequiredActionFactory;
 import org.keycloak.events.EventListenerProviderFactory;
@@ -26,6 +27,7 @@ class ServiceRegistrationTest {
         assertEquals(List.of("demarches-cgu"), ids(RequiredActionFactory.class));
         assertEquals(List.of("demarches-identifiant-courriel"), ids(EventListenerProviderFactory.class));
         assertEquals(List.of("demarches-habilitations"), ids(ProtocolMapper.class));
+        assertEquals(List.of("demarches-limite-reinitialisation"), ids(AuthenticatorFactory.class));
     }
 
     private static List<String> ids(Class<?> spi) throws Exception {
