@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bridge import outbox
 from bridge.catalog import Catalog, load_catalog
 from bridge.db import make_engine, make_session_factory, unit_of_work
+from bridge.habilitation.operators import is_designated
 from bridge.identity.ended_sessions import EndedSessions
 from bridge.identity.tokens import TokenVerifier
 from bridge.keycloak_admin import KeycloakDirectory
@@ -100,6 +101,12 @@ class AppContext:
         failure does not stop the others); True if all left. The single seam where
         notifications could become outbox rows sent by a worker."""
         return all([self.mailer.send(e) for e in events if isinstance(e, Email)])
+
+    def is_operator(self, subject: str) -> bool:
+        """Designated in the store (`bridge.habilitation.operators`): what makes a token's
+        `operateur` role count."""
+        with self.sessions() as session:
+            return is_designated(session, subject)
 
     def close(self) -> None:
         """Release the store's connections (the web app's lifespan, the CLI, fixtures)."""

@@ -9,6 +9,9 @@ python -m bridge operateur code SIRET --demarche D [--reemettre]
 python -m bridge operateur organisation SIRET --type T --raison-sociale R --civilite C
                                          --nom N --prenom P --email E [--telephone] [--mobile]
     open the employer space to an organisation and appoint its main administrator
+python -m bridge operateur designer|retirer PERSONNE
+    make a person an operator (the store's designation, which the bridge believes, and the
+    realm role) or end it
 python -m bridge keycloak catalogue
     the deploy step: the catalog's clients, roles, groups and token scope in the realm, with
     the deploy administrator's account (the always-on bridge may not create clients)
@@ -49,6 +52,8 @@ from bridge.errors import BridgeError, ConflictError, InvalidInputError
 from bridge.errors import SetupError as StackError
 from bridge.etablissement.service import ImportReport, demarche_or_refuse, read_csv
 from bridge.etablissement.siret import parse_siret
+from bridge.habilitation.operators import designate, withdraw
+from bridge.identity.tokens import OPERATOR_ROLE
 from bridge.keycloak_admin import (
     KeycloakDirectory,
     KeycloakRejectedError,
@@ -339,6 +344,22 @@ def open_organisation(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def name_operator(settings: Settings, person: str, *, designated: bool) -> int:
+    """Designate (or withdraw) an operator: the store's designation, which the bridge
+    believes, and the realm role `operateur`, which puts it in the person's tokens."""
+    with _platform(settings) as context:
+        directory = context.directory()
+        subject = directory.user_id_of(person)
+        if subject is None:
+            raise OperatorInputError(f"Aucun compte Keycloak ne correspond à « {person} ».")
+        with context.work() as work:
+            changed = (designate if designated else withdraw)(work.session, OPERATOR_CLI, subject)
+        directory.set_realm_role(subject, OPERATOR_ROLE, held=designated)
+    state = "désigné opérateur" if designated else "n'est plus opérateur"
+    print(f"{person} ({subject}) {state}{'' if changed else ' (déjà le cas)'}.")
+    return 0
+
+
 # --- parser and entry point ----------------------------------------------------------------
 
 
@@ -430,6 +451,14 @@ def build_parser() -> argparse.ArgumentParser:
     opening.add_argument("--email", required=True)
     opening.add_argument("--telephone", default=None, help="téléphone fixe")
     opening.add_argument("--mobile", default=None, help="téléphone mobile")
+    for verb, text in (
+        ("designer", "faire d'une personne un opérateur de la plateforme (rôle et désignation)"),
+        ("retirer", "retirer à une personne ses pouvoirs d'opérateur"),
+    ):
+        naming = _with_help(operator_commands.add_parser(verb, help=text, add_help=False))
+        naming.add_argument(
+            "personne", metavar="PERSONNE", help="identifiant Keycloak (sub) ou adresse e-mail"
+        )
     delegations = _with_help(
         commands.add_parser("delegations", help="délégations à des tiers", add_help=False)
     )
@@ -580,6 +609,8 @@ def _run(args: argparse.Namespace) -> int:
         return import_etablissements(settings, args.file, args.demarche, args.lettres, args.rejets)
     if args.command == "organisation":
         return open_organisation(settings, args)
+    if args.command in ("designer", "retirer"):
+        return name_operator(settings, args.personne, designated=args.command == "designer")
     return issue_one_code(settings, args.siret, args.demarche, args.reemettre)
 
 

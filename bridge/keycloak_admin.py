@@ -487,6 +487,38 @@ class KeycloakDirectory:
         except KeycloakRejectedError:
             return user_id
 
+    def user_id_of(self, person: str) -> str | None:
+        """A user's id from their id or their e-mail (exact), None when nobody has it."""
+        if "@" in person:
+            found: list[dict[str, Any]] = _call(
+                lambda: self._admin.get_users({"email": person, "exact": True, "max": 2})
+            )
+            return str(found[0]["id"]) if len(found) == 1 else None
+        try:
+            return str(self.person(person)["id"])
+        except KeycloakRejectedError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def set_realm_role(self, user_id: str, role: str, *, held: bool) -> None:
+        """Give or take a realm role (idempotent). Read through the user's role mappings: the
+        bridge's account may map roles but not read the realm's role list (no view-realm)."""
+        mapped: list[dict[str, Any]] = _call(lambda: self._admin.get_realm_roles_of_user(user_id))
+        if held:
+            available: list[dict[str, Any]] = _call(
+                lambda: self._admin.get_available_realm_roles_of_user(user_id)
+            )
+            wanted = [r for r in available if r.get("name") == role]
+            if wanted:
+                _call(lambda: self._admin.assign_realm_roles(user_id, wanted))
+            elif not any(r.get("name") == role for r in mapped):
+                raise KeycloakRejectedError(f"le rôle {role} n'existe pas dans le royaume")
+        else:
+            current = [r for r in mapped if r.get("name") == role]
+            if current:
+                _call(lambda: self._admin.delete_realm_roles_of_user(user_id, current))
+
     def realm_roles(self, user_id: str) -> set[str]:
         """The realm roles a user of this realm holds, composites included (none for an
         unknown id, e.g. an administrator of the master realm)."""

@@ -15,6 +15,7 @@ import bridge.delegation.models
 import bridge.employeur.models
 import bridge.etablissement.models
 import bridge.habilitation.models
+import bridge.habilitation.operators
 import bridge.identity.ended_sessions
 import bridge.identity.web_sessions
 import bridge.outbox

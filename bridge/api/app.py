@@ -164,6 +164,7 @@ def _recheck(context: AppContext) -> Callable[[SessionUser, dict[str, Any]], Ses
         if not isinstance(access_token, str):
             return user
         operator = context.verifier.verify(access_token).operator
+        operator = operator and context.is_operator(user.sub)
         return user.model_copy(update={"operator": operator})
 
     return recheck
@@ -176,9 +177,8 @@ def _on_login(context: AppContext) -> Callable[[SessionUser, dict[str, object]],
             work.persons.remember(user.sub, user.email, user.given_name, user.family_name)
         access_token = token.get("access_token")
         if isinstance(access_token, str):
-            user = user.model_copy(
-                update={"operator": context.verifier.verify(access_token).operator}
-            )
+            operator = context.verifier.verify(access_token).operator
+            user = user.model_copy(update={"operator": operator and context.is_operator(user.sub)})
         return user
 
     return on_login

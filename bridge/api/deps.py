@@ -8,6 +8,7 @@ commits when the block succeeds (the e-mails leave after that), never half a cha
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, Security
@@ -82,6 +83,8 @@ def bearer_principal(
     """The verified caller of an API route (401 problem+json otherwise)."""
     principal = context.verifier.verify(bearer_token(request))
     _remember(context, principal)
+    if principal.operator and not context.is_operator(principal.subject):
+        principal = replace(principal, operator=False)  # the realm role alone is not believed
     return principal
 
 

@@ -3,14 +3,16 @@
 The audit trail and the rate limits record who called. uvicorn's own proxy handling trusts
 127.0.0.1 by default, so any local process could write whatever address it liked; the bridge
 turns it off (`proxy_headers=False`) and trusts only `BRIDGE_TRUSTED_PROXIES`: addresses,
-networks, or host names (compose's `proxy`), the names looked up again at most every minute
-since a container's address changes when it is recreated.
+networks, or host names (compose's `proxy` in the cluster profile), the names looked up at
+start and again every minute in a thread (a container's address changes when it is
+recreated; the request never waits for the DNS).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Sequence
 
@@ -33,27 +35,46 @@ class TrustedProxies:
                 self.names.append(entry)
         self._resolved: list[Network] = []
         self._resolved_at = float("-inf")
+        self._resolving = False
+        self._lock = threading.Lock()
+        if self.names:
+            self.wait_for_names()
 
     def __bool__(self) -> bool:
         return bool(self.networks or self.names)
 
     def _by_name(self) -> list[Network]:
-        if time.monotonic() - self._resolved_at > NAME_TTL_SECONDS:
-            found: list[Network] = []
-            for name in self.names:
-                try:
-                    infos = socket.getaddrinfo(name, None)
-                except OSError:
-                    continue  # not started yet: trusted once it resolves
-                found.extend(ipaddress.ip_network(info[4][0]) for info in infos)
-            self._resolved, self._resolved_at = found, time.monotonic()
+        """The names' addresses as last resolved; a stale answer is refreshed in a thread of
+        its own, never on the request's path (a slow DNS must not hold the event loop)."""
+        if self.names and time.monotonic() - self._resolved_at > NAME_TTL_SECONDS:
+            with self._lock:
+                if not self._resolving:
+                    self._resolving = True
+                    threading.Thread(target=self._resolve, daemon=True).start()
         return self._resolved
+
+    def _resolve(self) -> None:
+        found: list[Network] = []
+        for name in self.names:
+            try:
+                infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+            except OSError:
+                continue  # not started yet: trusted once it resolves
+            found.extend(ipaddress.ip_network(str(info[4][0])) for info in infos)
+        with self._lock:
+            self._resolved, self._resolved_at, self._resolving = found, time.monotonic(), False
+
+    def wait_for_names(self) -> None:
+        """Resolve the names now (at start: a proxy already up is trusted from the first call)."""
+        self._resolve()
 
     def trusts(self, host: str) -> bool:
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
             return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # ::ffff:10.0.0.5 is 10.0.0.5 (a dual-stack socket)
         return any(address in network for network in (*self.networks, *self._by_name()))
 
     def client(self, peer: str, forwarded_for: str | None) -> str:

@@ -212,6 +212,22 @@ def _cross_check(catalog: Catalog) -> Iterator[tuple[tuple[Any, ...], str]]:
                 (*here, "first_holder_role"),
                 (f"le rôle « {demarche.first_holder_role} » n'existe pas dans « {demarche.id} »"),
             )
+        if demarche.entry == "operator":
+            # Its rights change only through the organisation's service (one gestionnaires
+            # list): no access request, no delegation, no console may add one beside it.
+            if demarche.access_requests:
+                yield (
+                    (*here, "access_requests"),
+                    "une démarche ouverte par l'opérateur n'accepte pas de demandes d'accès",
+                )
+            for r_index, role in enumerate(demarche.roles):
+                for field in ("delegable", "console"):
+                    if getattr(role, field):
+                        yield (
+                            (*here, "roles", r_index, field),
+                            f"le rôle « {role.id} » d'une démarche ouverte par l'opérateur ne "
+                            f"peut pas être {'délégué' if field == 'delegable' else 'accordé depuis la console'}",
+                        )
         known_types = {t.id for t in catalog.organisation_types}
         for t_index, type_id in enumerate(demarche.organisation_types):
             if type_id not in known_types:

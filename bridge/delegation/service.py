@@ -520,6 +520,8 @@ class DelegationService:
         if delegation.delegator_siret not in self.habilitations.managed_sirets(
             actor.subject, demarche
         ):
+            if delegation.accepted_by == actor.subject:  # its tiers knows it already
+                raise ForbiddenError("Vous ne gérez pas l'établissement de cette délégation.")
             raise NotFoundError(missing)  # another organisation's: answered like a missing one
         return delegation
 

@@ -25,6 +25,7 @@ from bridge.devstack.errors import StackError
 from bridge.devstack.keycloak_dist import KEYCLOAK_VERSION, ensure_distribution
 from bridge.devstack.mailcatcher import MailCatcher, web_app
 from bridge.devstack.stack import CACHE_DIR, LocalStack, StackPorts
+from bridge.habilitation.operators import designate
 from bridge.keycloak_admin import KeycloakDirectory, NewPerson
 
 DEMO_SIRET = "73282932000074"
@@ -87,6 +88,9 @@ def run() -> int:
             password,
         )
         directory.ensure_realm_role(operator_id, "operateur")
+        assert stack.context is not None  # noqa: S101 - set by start()
+        with stack.context.work() as work:  # the bridge believes designated operators only
+            designate(work.session, Actor("devstack", "Plateforme locale"), operator_id)
         demo = demo_etablissement(stack)
         print(
             f"\nPrête en {time.monotonic() - started:.0f} s.\n"

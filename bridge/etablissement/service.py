@@ -296,7 +296,7 @@ class EtablissementService:
                 retry_after_seconds=int(wait.total_seconds()) + 1,
             )
         accounts = self.session.execute(
-            select(CodeAttempt.subject, func.min(CodeAttempt.at))
+            select(CodeAttempt.subject, func.max(CodeAttempt.at))
             .where(
                 CodeAttempt.siret == siret,
                 CodeAttempt.success.is_(False),
@@ -305,8 +305,10 @@ class EtablissementService:
             .group_by(CodeAttempt.subject)
         ).all()
         if len(accounts) >= SIRET_LOCK_ACCOUNTS:
-            oldest = sorted(first for _, first in accounts)[-SIRET_LOCK_ACCOUNTS]
-            wait = oldest + SIRET_LOCK_WINDOW - moment
+            # Open again once fewer than the limit have failed within the window: when the
+            # latest failure of the limit-th most recent account leaves it.
+            latest = sorted((last for _, last in accounts), reverse=True)
+            wait = latest[SIRET_LOCK_ACCOUNTS - 1] + SIRET_LOCK_WINDOW - moment
             hours = max(1, int(wait.total_seconds() // 3600) + 1)
             raise TooManyAttemptsError(
                 f"Des codes incorrects ont été saisis pour le SIRET {siret} depuis de nombreux "
@@ -317,7 +319,10 @@ class EtablissementService:
 
     def consume_code(self, actor: Actor, demarche: Demarche, siret: str, code: str) -> None:
         """Check and use the code once; a wrong one is counted, a used one never works again."""
-        lock_person(self.session, actor.subject)  # concurrent guesses are counted one by one
+        # Concurrent guesses are counted one by one: per person, then per SIRET (that order
+        # only, so two attempts never wait on each other crosswise).
+        lock_person(self.session, actor.subject)
+        lock_etablissement(self.session, siret)
         moment = now()
         self.check_lockout(siret, actor.subject, moment)
         expected = hash_code(self.pepper, siret, demarche.id, code)

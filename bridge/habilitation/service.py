@@ -543,18 +543,25 @@ class HabilitationService:
         a SIRET's first holder only from an administrator holding the operator role (anyone
         with `manage-users` would otherwise skip the activation code)."""
         demarche = self._console_role(demarche_id, role)
+        siret = parse_siret(siret)
         if role == demarche.first_holder_role and not actor.operator:
             raise ForbiddenError(
                 f"Le rôle « {self._label(demarche, role)} » fait le premier titulaire d'un SIRET "
                 f"pour {demarche.title} : depuis la console Keycloak, seul un administrateur qui "
                 "détient le rôle « operateur » l'accorde (sinon : code d'activation)."
             )
+        if not actor.operator and not self.has_first_holder(demarche, siret):
+            raise ForbiddenError(
+                f"Le SIRET {siret} n'a pas encore de {self._label(demarche, demarche.first_holder_role).lower()} "
+                f"pour {demarche.title} : depuis la console Keycloak, seul un administrateur qui "
+                "détient le rôle « operateur » y accorde un droit."
+            )
         return self._grant(
             actor,
             subject,
             demarche,
             role,
-            parse_siret(siret),
+            siret,
             GrantedHow.CONSOLE,
             by_name=actor.display_name,
         )

@@ -15,10 +15,15 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, String, delete
+from sqlalchemy import JSON, String, delete, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bridge.db import Base, UtcDateTime, now, unit_of_work
+
+PRUNE_EVERY = 100  # sessions created between two deletions of the expired ones
+MEMORY_MAX = 100_000  # sessions a store-less site keeps at most (the oldest go first)
+# A session nobody has logged into (only the OIDC state of a login under way) lives this long.
+ANONYMOUS_LIFETIME = timedelta(minutes=15)
 
 
 class WebSession(Base):
@@ -47,6 +52,7 @@ class WebSessions:
         self.lifetime = timedelta(seconds=lifetime_seconds)
         self._memory: dict[str, tuple[dict[str, Any], datetime]] = {}
         self._lock = threading.Lock()
+        self._created = 0
 
     def load(self, token: str) -> dict[str, Any] | None:
         if len(token) > 100:
@@ -62,21 +68,37 @@ class WebSessions:
                 return None
             return dict(row.data)
 
-    def save(self, token: str, data: dict[str, Any]) -> None:
-        key, expires = _key(token), now() + self.lifetime
+    def save(self, token: str, data: dict[str, Any], *, new: bool, lifetime: timedelta) -> bool:
+        """Write a session; a `new` one is created, a known one only updated: a request that
+        loaded it before a logout cannot bring it back (False: it is gone)."""
+        key, expires = _key(token), now() + lifetime
         if self._store is None:
             with self._lock:
-                moment = now()
-                self._memory = {k: v for k, v in self._memory.items() if v[1] > moment}
+                if not new and key not in self._memory:
+                    return False
+                if new and len(self._memory) >= MEMORY_MAX:
+                    moment = now()
+                    self._memory = {k: v for k, v in self._memory.items() if v[1] > moment}
+                    while len(self._memory) >= MEMORY_MAX:  # still full: the oldest go
+                        self._memory.pop(next(iter(self._memory)))
                 self._memory[key] = (dict(data), expires)
-            return
+            return True
         with unit_of_work(self._store) as session:
-            row = session.get(WebSession, key)
-            if row is None:  # a login: the expired sessions go at the same time
-                session.execute(delete(WebSession).where(WebSession.expires_at <= now()))
+            if new:
+                with self._lock:
+                    self._created += 1
+                    prune = self._created % PRUNE_EVERY == 0
+                if prune:  # now and then, the expired sessions go with a new one
+                    session.execute(delete(WebSession).where(WebSession.expires_at <= now()))
                 session.add(WebSession(key=key, data=dict(data), expires_at=expires))
-            else:
-                row.data, row.expires_at = dict(data), expires
+                return True
+            updated = session.execute(
+                update(WebSession)
+                .where(WebSession.key == key)
+                .values(data=dict(data), expires_at=expires)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(updated.rowcount)  # type: ignore[attr-defined]
 
     def forget(self, token: str) -> None:
         key = _key(token)

@@ -27,6 +27,7 @@ from bridge.audit.service import Actor, record
 from bridge.db import now
 from bridge.errors import BridgeError
 from bridge.habilitation.models import Habilitation
+from bridge.habilitation.operators import is_designated
 from bridge.identity.tokens import OPERATOR_ROLE
 from bridge.keycloak_admin import HABILITATION_ATTRIBUTE, KeycloakRejectedError
 from bridge.outbox import OutboxEntry, enqueue
@@ -162,14 +163,16 @@ def _handle(
 
 def _actor(projector: Projector, auth: dict[str, Any]) -> Actor:
     """The administrator who made the edit: named when of this realm (a master-realm one
-    keeps its id), and an operator only if this realm gives them the role `operateur`."""
+    keeps its id), and an operator only if designated in the store and holding the role."""
     user_id = str(auth.get("userId") or "inconnu")
     name = projector.directory.username(user_id)
+    with projector.sessions() as session:
+        designated = is_designated(session, user_id)
     return Actor(
         subject=user_id,
         display_name=f"{name} (console Keycloak)",
         client_ip=auth.get("ipAddress"),
-        operator=OPERATOR_ROLE in projector.directory.realm_roles(user_id),
+        operator=designated and OPERATOR_ROLE in projector.directory.realm_roles(user_id),
     )
 
 

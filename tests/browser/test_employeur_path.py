@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from bridge.settings import REPO_ROOT
 from tests.browser.conftest import Screens
 from tests.browser.keycloak_pages import accept_cgu, choose_password, log_in_on_keycloak
-from tests.support.employeur import temporary_password_of
+from tests.support.employeur import make_operator, temporary_password_of
 from tests.support.sirets import new_siret
 from tests.support.stack import PASSWORD, Platform
 
@@ -108,8 +108,7 @@ def test_the_employer_guide_from_appointment_to_the_gestionnaire_login(
     platform: Platform, browser: Browser, screens: Screens
 ) -> None:
     operator_person = platform.new_person("Opé", "Rateur")
-    admin = platform.admin()
-    admin.assign_realm_roles(operator_person.id, [admin.get_realm_role("operateur")])
+    make_operator(platform, operator_person.id)
     operator = login_page(browser, platform, operator_person.username, PASSWORD)
     expect(operator.get_by_test_id("bienvenue")).to_be_visible()
 

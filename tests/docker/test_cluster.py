@@ -72,7 +72,10 @@ def test_a_session_survives_a_node_and_no_change_is_lost_when_one_of_each_stops(
     # An operator opens an organisation and appoints its main administrator, via the proxy.
     admin_a = stack_admin(stack, node_a)
     operator_id = new_account(admin_a, "operateur.cluster@exemple.fr")
-    admin_a.assign_realm_roles(operator_id, [admin_a.get_realm_role("operateur")])
+    # As an operator of the platform would: the designation the bridge believes, and the role.
+    stack.project.run(
+        "exec", "-T", "bridge", "python", "-m", "bridge", "operateur", "designer", operator_id
+    )
     operator = code_flow_tokens(
         portal_client(stack, proxy), "operateur.cluster@exemple.fr", PASSWORD
     )

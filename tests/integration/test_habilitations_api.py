@@ -14,6 +14,7 @@ from bridge.audit.service import Actor
 from bridge.db import make_engine
 from bridge.habilitation.models import Habilitation
 from tests.support.callers import MAF, Caller, gestionnaire_of_new_siret, may, new_caller
+from tests.support.employeur import make_operator
 from tests.support.seed import etablissement_with_code
 from tests.support.sirets import new_siret
 from tests.support.stack import Platform
@@ -460,10 +461,8 @@ def test_the_operator_issues_codes_and_nobody_else_does(
         "/operateur/codes", json={"siret": siret, "demarche": MAF, "reemettre": True}
     )
     assert refused.status_code == 403
-    admin = platform.admin()
-    role = admin.get_realm_role("operateur")
     operator = new_caller(platform, callers, "Opé", "Rateur")
-    admin.assign_realm_roles(operator.person.id, [role])
+    make_operator(platform, operator.person.id)
     operator.http.headers["Authorization"] = f"Bearer {platform.token_for(operator.person)}"
     reissued = operator.post(
         "/operateur/codes", json={"siret": siret, "demarche": MAF, "reemettre": True}

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from bridge.audit.models import AuditEvent
 from bridge.habilitation.models import GrantedHow, Habilitation
-from tests.support.callers import MAF, Caller, new_caller
+from tests.support.callers import MAF, Caller, caller_of, new_caller
+from tests.support.employeur import make_operator
 from tests.support.projection import eventually, values_of
 from tests.support.seed import etablissement_with_code
 from tests.support.stack import Person, Platform
@@ -30,7 +31,7 @@ def realm_administrator(platform: Platform, *, operator: bool) -> tuple[Person, 
     roles = [admin.get_client_role(management, r) for r in ("manage-users", "view-users")]
     admin.assign_client_role(person.id, management, roles)
     if operator:
-        admin.assign_realm_roles(person.id, [admin.get_realm_role("operateur")])
+        make_operator(platform, person.id)
     connection = KeycloakOpenIDConnection(
         server_url=platform.keycloak.url,
         username=person.username,
@@ -94,6 +95,40 @@ def test_a_realm_administrator_cannot_make_a_first_gestionnaire_from_the_console
     assert holdings(platform, subject, siret) == []
     admin = platform.admin()
     eventually(lambda: value not in values_of(admin, subject), what="valeur retirée")
+
+
+def test_nor_give_any_right_on_a_siret_nobody_holds_yet(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    subject, siret = target(platform, callers)
+    _, console = realm_administrator(platform, operator=False)
+    add_value(console, subject, f"{MAF}:declarant:{siret}")
+    [refusal] = eventually(lambda: refusals(platform, subject), what="refus signalé")
+    assert "pas encore de gestionnaire" in refusal.details["raison"]
+    assert holdings(platform, subject, siret) == []
+
+
+def test_an_administrator_who_gives_themselves_the_operator_role_gets_no_operator_power(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    """Keycloak lets anyone with `manage-users` (the bridge's own account included) map any
+    realm role that is not an admin role, `operateur` too: the bridge believes only operators
+    designated in its store (`python -m bridge operateur designer`)."""
+    administrator, console = realm_administrator(platform, operator=False)
+    mappable = console.get_available_realm_roles_of_user(administrator.id)
+    console.assign_realm_roles(administrator.id, [r for r in mappable if r["name"] == "operateur"])
+    assert "operateur" in {r["name"] for r in console.get_realm_roles_of_user(administrator.id)}
+    as_operator = caller_of(platform, callers, administrator)  # its token says « operateur »
+    siret, _ = etablissement_with_code(platform.context)
+    issued = as_operator.post(
+        "/operateur/codes", json={"siret": siret, "demarche": MAF, "reemettre": True}
+    )
+    assert issued.status_code == 403, issued.text
+    subject, other_siret = target(platform, callers)
+    add_value(console, subject, f"{MAF}:gestionnaire:{other_siret}")
+    [refusal] = eventually(lambda: refusals(platform, subject), what="refus signalé")
+    assert "operateur" in refusal.details["raison"]
+    assert holdings(platform, subject, other_siret) == []
 
 
 def test_an_operator_in_the_console_may_appoint_the_first_gestionnaire(

@@ -72,7 +72,9 @@ def run_schemathesis(
     if token is not None:
         command += ["--header", f"Authorization: Bearer {token}"]
     started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS_PER_RUN + 120)
+    done = subprocess.run(  # in tmp_path: schemathesis keeps a cache in its working folder
+        command, capture_output=True, text=True, timeout=SECONDS_PER_RUN + 120, cwd=tmp_path
+    )
     figures = _figures(report)
     with capsys.disabled():  # the figures reach the CI log, test passed or not
         print(

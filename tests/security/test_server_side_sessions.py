@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import select
 
 from bridge.identity.web_sessions import WebSession
+from tests.support.employeur import make_operator
 from tests.support.portal_login import csrf_of, log_in_to_portal, logged_in_client
 from tests.support.stack import Platform
 
@@ -66,9 +67,9 @@ def test_an_operator_role_taken_away_in_keycloak_ends_at_the_next_recheck(
     platform: Platform,
 ) -> None:
     operator = platform.new_person("Ope", "Retiree")
+    make_operator(platform, operator.id)
     admin = platform.admin()
     role = admin.get_realm_role("operateur")
-    admin.assign_realm_roles(operator.id, [role])
     with logged_in_client(platform, operator) as client:
         assert client.get("/operateur/organisations").status_code == 200
         admin.delete_realm_roles_of_user(operator.id, [role])
@@ -80,7 +81,14 @@ def test_a_disabled_account_is_logged_out_at_the_next_recheck(platform: Platform
     person = platform.new_person("Compte", "Desactive")
     with logged_in_client(platform, person) as client:
         assert "Bonjour Compte Desactive" in client.get("/").text
+        cookie = client.cookies.get(platform.portal_settings.session_cookie)
+        assert cookie is not None
         platform.admin().update_user(person.id, {"enabled": False})
         time.sleep(platform.portal_settings.session_recheck_seconds + 0.5)
         home = client.get("/", follow_redirects=False)
+        assert home.status_code == 200
         assert "Bonjour Compte Desactive" not in home.text
+        assert 'href="/auth/login"' in home.text  # the anonymous home: « Se connecter »
+        with platform.context.sessions() as session:
+            gone = session.get(WebSession, hashlib.sha256(cookie.encode()).hexdigest())
+        assert gone is None

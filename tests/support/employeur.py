@@ -13,6 +13,8 @@ import unicodedata
 import uuid
 from typing import Any
 
+from bridge.audit.service import Actor
+from bridge.habilitation.operators import designate
 from tests.support.callers import Caller, caller_of, new_caller
 from tests.support.projection import eventually, values_of
 from tests.support.sirets import new_siret
@@ -22,11 +24,18 @@ ESPACE = "/employeur/organisations"
 TEMPORARY = re.compile(r"Mot de passe temporaire : (\S+)")
 
 
-def operator_caller(platform: Platform, callers: list[Caller]) -> Caller:
-    """A person holding the realm role `operateur`, with a token that says so."""
-    operator = new_caller(platform, callers, "Opé", "Rateur")
+def make_operator(platform: Platform, subject: str) -> None:
+    """What `python -m bridge operateur designer` does: the store's designation and the role."""
+    with platform.context.work() as work:
+        designate(work.session, Actor("tests", "Tests"), subject)
     admin = platform.admin()
-    admin.assign_realm_roles(operator.person.id, [admin.get_realm_role("operateur")])
+    admin.assign_realm_roles(subject, [admin.get_realm_role("operateur")])
+
+
+def operator_caller(platform: Platform, callers: list[Caller]) -> Caller:
+    """A designated operator holding the realm role `operateur`, with a token that says so."""
+    operator = new_caller(platform, callers, "Opé", "Rateur")
+    make_operator(platform, operator.person.id)
     operator.http.headers["Authorization"] = f"Bearer {platform.token_for(operator.person)}"
     return operator
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from bridge.api.auth.csrf import require_csrf
 from bridge.api.errors import KeycloakUnavailableError, LoginError
+from bridge.errors import BridgeError
 from bridge.identity.ended_sessions import EndedSessions
 from bridge.identity.tokens import ALLOWED_ALGORITHMS
 from bridge.settings import OidcClientSettings
@@ -53,6 +54,16 @@ ACCOUNT_ACTIONS = {
     "coordonnees": "UPDATE_PROFILE",
     "mot-de-passe": "UPDATE_PASSWORD",
 }
+
+
+def _error_of(response: httpx.Response) -> str | None:
+    """The OAuth `error` of a token endpoint's refusal, if it says one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
 
 
 def local_path(value: str | None) -> str | None:
@@ -126,7 +137,10 @@ class OidcLogin:
         due = not isinstance(checked, int | float) or (
             time.time() - checked >= self.settings.session_recheck_seconds
         )
-        return self._rechecked(request, user) if due else user
+        # Only on reads: a form posted after a long pause is never lost to a recheck.
+        if not due or request.method not in ("GET", "HEAD"):
+            return user
+        return self._rechecked(request, user)
 
     def _rechecked(self, request: Request, user: SessionUser) -> SessionUser | None:
         refresh_token = request.session.get(_SESSION_REFRESH)
@@ -142,22 +156,36 @@ class OidcLogin:
                     "client_id": self.settings.client_id,
                     "client_secret": self.settings.client_secret.get_secret_value(),
                 },
-                timeout=5,
+                timeout=2,
             )
         except httpx.HTTPError:
-            return user  # Keycloak away: keep the session, ask again on the next page
-        if response.status_code in (400, 401):  # the SSO session is over, or the account
+            return self._later(request, user)  # Keycloak away: keep the session, ask later
+        if response.status_code == 400 and _error_of(response) == "invalid_grant":
+            # The SSO session is over, or the account is disabled: this session ends too.
             log.info("session-terminee-a-la-verification", extra={"sub": user.sub})
             request.session.clear()
             return None
-        if response.status_code != 200:
-            return user
+        if response.status_code != 200:  # e.g. this client's secret refused: not the person's
+            log.warning(
+                "verification-de-session-impossible", extra={"statut": response.status_code}
+            )
+            return self._later(request, user)
         tokens: dict[str, Any] = response.json()
         if self.recheck is not None:
-            user = self.recheck(user, tokens)
+            try:
+                user = self.recheck(user, tokens)
+            except BridgeError:  # the new token cannot be read now: no operator power meanwhile
+                user = user.model_copy(update={"operator": False})
         request.session[_SESSION_USER] = user.model_dump()
         request.session[_SESSION_REFRESH] = tokens.get("refresh_token", refresh_token)
         request.session[_SESSION_CHECKED] = time.time()
+        return user
+
+    def _later(self, request: Request, user: SessionUser) -> SessionUser:
+        """Ask again in a minute, not on every page: a Keycloak away must not hold each request
+        for the timeout. Meanwhile the session stays as it was last checked."""
+        retry = max(0.0, self.settings.session_recheck_seconds - 60.0)
+        request.session[_SESSION_CHECKED] = time.time() - retry
         return user
 
     async def _metadata(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ fixation). Static files never touch the store.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +16,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bridge.identity.web_sessions import WebSessions, new_token
+from bridge.identity.web_sessions import ANONYMOUS_LIFETIME, WebSessions, new_token
 
 WHO = "user"  # the key whose change (login, logout) renews the token
 
@@ -66,12 +67,19 @@ class ServerSideSessions:
             return self._cookie("", max_age=0)
         if known and current == initial:
             return None
-        if token is None or not known or current.get(WHO) != initial.get(WHO):
+        lifetime = self.sessions.lifetime if current.get(WHO) else ANONYMOUS_LIFETIME
+        new = token is None or not known or current.get(WHO) != initial.get(WHO)
+        if new:
             if token is not None and known:
                 await run_in_threadpool(self.sessions.forget, token)
             token = new_token()
-        await run_in_threadpool(self.sessions.save, token, current)
-        return self._cookie(token, max_age=int(self.sessions.lifetime.total_seconds()))
+        assert token is not None  # noqa: S101 - made just above when there was none
+        saved = await run_in_threadpool(
+            partial(self.sessions.save, token, current, new=new, lifetime=lifetime)
+        )
+        if not saved:  # logged out meanwhile (another request): it stays out
+            return self._cookie("", max_age=0)
+        return self._cookie(token, max_age=int(lifetime.total_seconds()))
 
     def _cookie(self, value: str, *, max_age: int) -> str:
         parts = [f"{self.cookie}={value}", "Path=/", f"Max-Age={max_age}", "HttpOnly"]

@@ -146,21 +146,35 @@ export function solve(challenge, difficulty) {
   if (typeof Worker === "undefined") {
     return solveHere(challenge, difficulty);
   }
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const running = [];
+    let settled = false;
     const stop = () => running.forEach((worker) => worker.terminate());
-    for (let index = 0; index < workers; index++) {
-      const worker = new Worker(import.meta.url, { type: "module" });
-      worker.onmessage = (message) => {
+    // A browser without module workers (they load this file as a classic script, where
+    // `export` fails) or any worker error: the page's own thread searches instead.
+    const fallBack = () => {
+      if (!settled) {
+        settled = true;
         stop();
-        resolve(message.data.nonce);
-      };
-      worker.onerror = (error) => {
-        stop();
-        reject(error);
-      };
-      worker.postMessage({ challenge, difficulty, index, workers });
-      running.push(worker);
+        resolve(solveHere(challenge, difficulty));
+      }
+    };
+    try {
+      for (let index = 0; index < workers; index++) {
+        const worker = new Worker(import.meta.url, { type: "module" });
+        worker.onmessage = (message) => {
+          if (!settled) {
+            settled = true;
+            stop();
+            resolve(message.data.nonce);
+          }
+        };
+        worker.onerror = fallBack;
+        running.push(worker);
+        worker.postMessage({ challenge, difficulty, index, workers });
+      }
+    } catch {
+      fallBack();
     }
   });
 }

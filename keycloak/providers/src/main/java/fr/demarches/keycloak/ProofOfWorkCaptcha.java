@@ -99,9 +99,10 @@ public class ProofOfWorkCaptcha extends StatelessFormAction {
                 authSession.getAuthNote(NOTE_CHALLENGE), authSession.getAuthNote(NOTE_EMIS),
                 Time.currentTimeSeconds(), validitySeconds(config),
                 issuedDifficulty(authSession.getAuthNote(NOTE_DIFFICULTE), difficulty(config)));
-        String address = context.getConnection().getRemoteAddr();
-        if (refusal == null
-                && BY_ADDRESS.count(address, Time.currentTimeMillis()) >= perAddress(config)) {
+        String address = SlidingWindow.addressKey(context.getConnection().getRemoteAddr());
+        // Reserved here, not when the account is made: pages solved in advance and sent at
+        // once cannot all pass (a later refusal of the form still counts: on the safe side).
+        if (refusal == null && !BY_ADDRESS.tryAdd(address, Time.currentTimeMillis(), perAddress(config))) {
             // A solved captcha, but this connection already registered too many accounts.
             context.getEvent().detail("limite", "inscription");
             refusal = TROP_D_INSCRIPTIONS;
@@ -122,12 +123,10 @@ public class ProofOfWorkCaptcha extends StatelessFormAction {
         context.validationError(kept, List.of(new FormMessage(FIELD, refusal)));
     }
 
-    /** Counted once the account is made (every form action of the page accepted it). */
+    /** The node's rate counts the accounts made (every form action of the page accepted it). */
     @Override
     public void success(FormContext context) {
-        long now = Time.currentTimeMillis();
-        BY_ADDRESS.add(context.getConnection().getRemoteAddr(), now);
-        LAST_MINUTE.add(NODE, now);
+        LAST_MINUTE.add(NODE, Time.currentTimeMillis());
     }
 
     /**

@@ -7,7 +7,6 @@ import jakarta.ws.rs.core.Response;
 
 import org.keycloak.Config;
 import org.keycloak.authentication.AuthenticationFlowContext;
-import org.keycloak.authentication.AuthenticationFlowError;
 import org.keycloak.authentication.Authenticator;
 import org.keycloak.authentication.AuthenticatorFactory;
 import org.keycloak.common.util.Time;
@@ -23,8 +22,9 @@ import org.keycloak.provider.ProviderConfigurationBuilder;
 /**
  * Authenticator {@code demarches-limite-reinitialisation}, placed before the e-mail of the
  * « Mot de passe oublié ? » flow: at most {@code parHeure} reset e-mails per client address
- * and hour, so that nobody floods a mailbox (or our mail server) from one connection. Beyond,
- * the form says so in French and no e-mail leaves. Stateless: one instance serves all.
+ * and hour, and at most {@value #PAR_COMPTE} to one account whatever the addresses, so that
+ * nobody floods a mailbox (or our mail server). Beyond, the form says so in French and no
+ * e-mail leaves. Stateless: one instance serves all.
  */
 public class ResetEmailLimit implements Authenticator, AuthenticatorFactory {
 
@@ -33,19 +33,28 @@ public class ResetEmailLimit implements Authenticator, AuthenticatorFactory {
     static final int DEFAULT_PAR_HEURE = 5;
     static final String REFUS = "reinitialisationsTropNombreuses";
 
+    /** Reset e-mails one account receives per hour, whatever the addresses asking. */
+    static final int PAR_COMPTE = 3;
+
     private static final SlidingWindow BY_ADDRESS = new SlidingWindow(3_600_000L, 100_000);
+    private static final SlidingWindow BY_USER = new SlidingWindow(3_600_000L, 100_000);
 
     @Override
     public void authenticate(AuthenticationFlowContext context) {
-        String address = context.getConnection().getRemoteAddr();
-        int limit = perHour(context.getAuthenticatorConfig());
-        if (BY_ADDRESS.tryAdd(address, Time.currentTimeMillis(), limit)) {
+        long now = Time.currentTimeMillis();
+        String address = SlidingWindow.addressKey(context.getConnection().getRemoteAddr());
+        UserModel user = context.getUser(); // set by the previous step when the account exists
+        boolean allowed = BY_ADDRESS.tryAdd(address, now, perHour(context.getAuthenticatorConfig()))
+                && (user == null || BY_USER.tryAdd(user.getId(), now, PAR_COMPTE));
+        if (allowed) {
             context.success();
             return;
         }
-        context.getEvent().detail("limite", "reinitialisation").error("too_many_requests");
+        context.getEvent().detail("limite", "reinitialisation");
+        // A plain challenge, not a failure: a failure would count against the chosen account's
+        // brute-force protection, and an attacker could lock its owner out.
         Response page = context.form().setError(REFUS).createPasswordReset();
-        context.failureChallenge(AuthenticationFlowError.ACCESS_DENIED, page);
+        context.challenge(page);
     }
 
     /** The configured limit, or the default when absent or not positive. */

@@ -62,6 +62,29 @@ final class SlidingWindow {
         return true;
     }
 
+    /**
+     * The key of a client address: an IPv4 address as is, an IPv6 one by its /64 (one
+     * subscriber's network, which holds more addresses than any limit could count).
+     */
+    static String addressKey(String address) {
+        if (address == null || address.indexOf(':') < 0) {
+            return String.valueOf(address);
+        }
+        try {
+            byte[] bytes = java.net.InetAddress.getByName(address).getAddress();
+            if (bytes.length != 16) {
+                return address;
+            }
+            StringBuilder key = new StringBuilder();
+            for (int i = 0; i < 8; i += 2) {
+                key.append(String.format("%02x%02x:", bytes[i], bytes[i + 1]));
+            }
+            return key.append(":/64").toString();
+        } catch (java.net.UnknownHostException e) {
+            return address;
+        }
+    }
+
     private void forgetOld(Deque<Long> times, long now) {
         while (!times.isEmpty() && times.peekFirst() <= now - windowMillis) {
             times.pollFirst();

@@ -38,4 +38,11 @@ class SlidingWindowTest {
         assertEquals(0, window.count("a", 3));
         assertEquals(1, window.count("c", 3));
     }
+
+    @Test
+    void anIpv6ClientIsCountedByItsSlash64() {
+        assertEquals(SlidingWindow.addressKey("2001:db8:1:2::1"), SlidingWindow.addressKey("2001:db8:1:2:ffff::9"));
+        assertEquals("2001:0db8:0001:0002::/64", SlidingWindow.addressKey("2001:db8:1:2::1"));
+        assertEquals("192.0.2.7", SlidingWindow.addressKey("192.0.2.7"));
+    }
 }
