@@ -86,6 +86,7 @@ def run_schemathesis(
         print(done.stdout[-6000:], done.stderr[-2000:])
     assert done.returncode == 0, f"schemathesis ({label}) a trouvé des écarts"
     assert figures["cas"] > 0
+    assert figures["erreurs_serveur"] == figures["non_conformes"] == 0
     return figures
 
 
@@ -101,7 +102,7 @@ def _figures(report: Path) -> dict[str, int]:
             cases += len(recorder.get("interactions", {}))
             for checks in recorder.get("checks", {}).values():
                 for check in checks:
-                    if check.get("status") != "FAILURE":
+                    if str(check.get("status", "")).lower() != "failure":
                         continue
                     if check.get("name") == "not_a_server_error":
                         server_errors += 1
