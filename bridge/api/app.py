@@ -29,11 +29,11 @@ from bridge.api.pages import portal as portal_pages
 from bridge.api.pages.common import LoginRequiredError
 from bridge.api.proxies import ForwardedFor, TrustedProxies
 from bridge.api.routes import bpf, delegations, employeur, habilitations, verifications
-from bridge.api.routes.delegations import PARIS
 from bridge.api.security_headers import SecurityHeaders
 from bridge.api.templating import make_templates, mount_assets
 from bridge.bootstrap import AppContext, bootstrap, make_projector
 from bridge.delegation.jobs import end_dates_every
+from bridge.delegation.service import PARIS
 from bridge.identity.web_sessions import WebSessions
 from bridge.logging import configure_logging
 from bridge.settings import Settings

@@ -115,6 +115,53 @@ def problem(
     )
 
 
+# Pydantic's error types, in French (the person reads them); the rest keep a generic sentence.
+_FRENCH = {
+    "missing": "Champ obligatoire.",
+    "string_type": "Texte attendu.",
+    "string_too_short": "Texte trop court (au moins {min_length} caractère(s)).",
+    "string_too_long": "Texte trop long (au plus {max_length} caractères).",
+    "string_pattern_mismatch": "Format invalide.",
+    "int_type": "Nombre entier attendu.",
+    "int_parsing": "Nombre entier attendu.",
+    "int_from_float": "Nombre entier attendu.",
+    "float_parsing": "Nombre attendu.",
+    "bool_parsing": "Valeur « true » ou « false » attendue.",
+    "bool_type": "Valeur « true » ou « false » attendue.",
+    "greater_than": "Nombre trop petit (plus de {gt} attendu).",
+    "greater_than_equal": "Nombre trop petit (au moins {ge}).",
+    "less_than": "Nombre trop grand (moins de {lt} attendu).",
+    "less_than_equal": "Nombre trop grand (au plus {le}).",
+    "date_parsing": "Date attendue (AAAA-MM-JJ).",
+    "date_from_datetime_parsing": "Date attendue (AAAA-MM-JJ).",
+    "date_type": "Date attendue (AAAA-MM-JJ).",
+    "datetime_parsing": "Date et heure attendues (ISO 8601).",
+    "list_type": "Liste attendue.",
+    "dict_type": "Objet JSON attendu.",
+    "model_attributes_type": "Objet JSON attendu.",
+    "too_short": "Liste trop courte (au moins {min_length} élément(s)).",
+    "too_long": "Liste trop longue (au plus {max_length} éléments).",
+    "literal_error": "Valeur non admise (attendu : {expected}).",
+    "enum": "Valeur non admise (attendu : {expected}).",
+    "json_invalid": "JSON invalide.",
+    "extra_forbidden": "Champ inconnu.",
+}
+
+
+def in_french(error: Mapping[str, Any]) -> str:
+    """A validation error's message for a person: French, with its bound when it has one."""
+    kind = str(error.get("type", ""))
+    if kind == "value_error":  # our own validators already speak French
+        return str(error.get("msg", "")).removeprefix("Value error, ")
+    template = _FRENCH.get(kind)
+    if template is None:
+        return "Valeur invalide."
+    try:
+        return template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError):
+        return template.split(" (")[0].rstrip(".") + "."
+
+
 def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     """Map every error to problem+json on `/api/` and to a French page elsewhere."""
 
@@ -167,7 +214,7 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [
-            {"champ": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
+            {"champ": ".".join(str(p) for p in err.get("loc", ())), "message": in_french(err)}
             for err in exc.errors()
         ]
         return render(

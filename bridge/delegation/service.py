@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import EllipsisType
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -31,6 +32,8 @@ from bridge.habilitation.service import HabilitationService
 from bridge.notification import Email, notify
 from bridge.outbox import enqueue_rows
 from bridge.person.models import Person
+
+PARIS = ZoneInfo("Europe/Paris")  # the time the tiers reads in its e-mail
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -547,6 +550,7 @@ class DelegationService:
                 .execution_options(synchronize_session=False)
             )
             enqueue_rows(self.session, "revoquee", revoked_rights)
+        was_accepted = delegation.status == DelegationStatus.ACCEPTED
         delegation.status = DelegationStatus.REVOKED
         delegation.token_hash = None
         delegation.ended_by = actor.subject
@@ -559,7 +563,37 @@ class DelegationService:
             delegation=delegation.id,
             tiers=delegation.tiers_siret,
         )
+        notify(self.session, self._revocation_notice(delegation, moment, was_accepted))
         return delegation
+
+    def _revocation_notice(
+        self, delegation: Delegation, moment: datetime, was_accepted: bool
+    ) -> Email:
+        """The tiers is told, by the organisation's name and in words, that it may no longer
+        act (or that its invitation no longer works), and who to ask."""
+        demarche = self.catalog.demarche(delegation.demarche)
+        title = demarche.title if demarche else delegation.demarche
+        found = demarche.role(delegation.role) if demarche else None
+        role = found.label if found else delegation.role
+        etablissement = self.session.get(Etablissement, delegation.delegator_siret)
+        name = etablissement.name if etablissement else delegation.delegator_siret
+        day = moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+        what = (
+            f"Vous ne pouvez plus agir comme « {role} » sur {title} pour cet organisme depuis "
+            f"le {day}."
+            if was_accepted
+            else "L'invitation qui vous avait été envoyée ne fonctionne plus."
+        )
+        return Email(
+            to=(delegation.tiers_email,),
+            subject=f"Délégation révoquée : {name} sur {title}",
+            text=(
+                f"Bonjour,\n\n{name} (SIRET {delegation.delegator_siret}) a révoqué la "
+                f"délégation qu'il vous avait donnée sur {title}. {what}\n\n"
+                "Pour toute question, adressez-vous directement à cet organisme : seul un de ses "
+                "gestionnaires peut vous déléguer de nouveau ce rôle.\n"
+            ),
+        )
 
     def modify(
         self,

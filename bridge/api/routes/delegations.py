@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 
@@ -21,13 +20,12 @@ from bridge.delegation.schemas import (
     PortfolioOut,
     RecapOut,
 )
-from bridge.delegation.service import DelegationDraft
+from bridge.delegation.service import PARIS, DelegationDraft
 from bridge.habilitation.schemas import HabilitationOut
 from bridge.identity.tokens import Principal
 from bridge.services import Services
 
 router = APIRouter(responses=API_PROBLEMS, prefix="/api/v1", tags=["délégations"])
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def end_of(day: date | None) -> datetime | None:
