@@ -29,7 +29,7 @@ from bridge.api.pages import portal as portal_pages
 from bridge.api.pages.common import LoginRequiredError
 from bridge.api.proxies import ForwardedFor, TrustedProxies
 from bridge.api.routes import bpf, delegations, employeur, habilitations, verifications
-from bridge.api.security_headers import SecurityHeaders
+from bridge.api.security_headers import SecurityHeaders, security_headers
 from bridge.api.templating import make_templates, mount_assets
 from bridge.bootstrap import AppContext, bootstrap, make_projector
 from bridge.delegation.jobs import end_dates_every
@@ -122,6 +122,7 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
     app.add_middleware(
         SecurityHeaders, keycloak_url=settings.keycloak_url, https=settings.secure_cookies
     )
+    app.state.security_headers = security_headers(settings.keycloak_url, settings.secure_cookies)
     proxies = TrustedProxies(settings.trusted_proxies.split(","))
     if proxies:
         app.add_middleware(ForwardedFor, proxies=proxies)

@@ -229,10 +229,14 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("erreur inattendue", extra={"path": request.url.path})
+        # Sent by Starlette's outermost middleware, past ours: the security headers here.
+        headers = dict(getattr(request.app.state, "security_headers", {}))
+        headers["Cache-Control"] = "no-store"
         return render(
             request,
             500,
             "erreur-interne",
             "Erreur interne",
             "Une erreur inattendue est survenue ; elle a été consignée. Réessayez dans un instant.",
+            headers,
         )

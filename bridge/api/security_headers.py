@@ -42,22 +42,29 @@ def content_security_policy(keycloak_url: str) -> str:
     )
 
 
+def security_headers(keycloak_url: str, https: bool) -> dict[str, str]:
+    headers = {
+        "Content-Security-Policy": content_security_policy(keycloak_url),
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        # Invitation links carry their token in the path: never sent to another site.
+        "Referrer-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    if https:
+        headers["Strict-Transport-Security"] = HSTS
+    return headers
+
+
 class SecurityHeaders:
-    """Pure ASGI middleware: adds the headers to every HTTP answer, errors included."""
+    """Pure ASGI middleware: adds the headers to every HTTP answer. The 500 page is sent by
+    Starlette's outermost middleware, outside this one: its handler adds them itself
+    (`bridge.api.errors`, from `app.state.security_headers`)."""
 
     def __init__(self, app: ASGIApp, *, keycloak_url: str, https: bool) -> None:
         self.app = app
-        self.headers = {
-            "Content-Security-Policy": content_security_policy(keycloak_url),
-            "X-Frame-Options": "DENY",
-            "X-Content-Type-Options": "nosniff",
-            # Invitation links carry their token in the path: never sent to another site.
-            "Referrer-Policy": "same-origin",
-            "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
-            "Cross-Origin-Opener-Policy": "same-origin",
-        }
-        if https:
-            self.headers["Strict-Transport-Security"] = HSTS
+        self.headers = security_headers(keycloak_url, https)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

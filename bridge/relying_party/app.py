@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from bridge.api.auth.oidc import OidcLogin
 from bridge.api.auth.sessions import ServerSideSessions
 from bridge.api.errors import install_error_handlers
-from bridge.api.security_headers import SecurityHeaders
+from bridge.api.security_headers import SecurityHeaders, security_headers
 from bridge.api.templating import make_templates, mount_assets
 from bridge.identity.web_sessions import WebSessions
 from bridge.logging import configure_logging
@@ -45,6 +45,7 @@ def create_app(settings: RelyingPartySettings | None = None) -> FastAPI:
     app.add_middleware(
         SecurityHeaders, keycloak_url=settings.keycloak_url, https=settings.secure_cookies
     )
+    app.state.security_headers = security_headers(settings.keycloak_url, settings.secure_cookies)
     install_error_handlers(app, templates)
     mount_assets(app, theme=settings.theme, dsfr_dist=settings.dsfr_dist)
     app.include_router(login.router())

@@ -79,3 +79,21 @@ def test_login_while_keycloak_is_away_is_a_french_503_page(client_of: ClientOf) 
     response = client_of(keycloak_url="http://127.0.0.1:9").get("/auth/login")
     assert response.status_code == 503
     assert "Le service d&#39;authentification ne répond pas" in response.text
+
+
+def test_the_500_page_carries_the_security_headers_too(client_of: ClientOf) -> None:
+    """Starlette sends it from its outermost middleware, past ours (#17)."""
+    client = client_of()
+    app = client.app
+    assert isinstance(app, FastAPI)
+
+    @app.get("/panne-pour-le-test")
+    def broken() -> None:
+        raise RuntimeError("panne")
+
+    page = TestClient(app, raise_server_exceptions=False).get("/panne-pour-le-test")
+    assert page.status_code == 500
+    assert "Erreur interne" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
