@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -162,6 +163,24 @@ def in_french(error: Mapping[str, Any]) -> str:
         return template.split(" (")[0].rstrip(".") + "."
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """Who the header names on an error page."""
+
+    display_name: str
+
+
+def _logged_in(request: Request) -> _Shown | None:
+    """The person of the session, as the header shows them: an error page must not offer
+    « Se connecter » to someone logged in (read as is, without asking Keycloak again)."""
+    session = request.scope.get("session")
+    user = session.get("user") if isinstance(session, dict) else None
+    if not isinstance(user, dict):
+        return None
+    name = f"{user.get('given_name', '')} {user.get('family_name', '')}".strip()
+    return _Shown(name or str(user.get("email", "")))
+
+
 def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     """Map every error to problem+json on `/api/` and to a French page elsewhere."""
 
@@ -179,7 +198,7 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"title": title, "detail": detail},
+            {"title": title, "detail": detail, "user": _logged_in(request)},
             status_code=status,
             headers=headers,
         )

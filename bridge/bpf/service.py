@@ -48,10 +48,29 @@ class BpfService:
                 field="exercice",
             )
         if not may_act(self.session, self.catalog, actor.subject, DEMARCHE, ROLE, siret):
+            if self._had_a_delegation(actor, siret):  # an outside firm: no access to request
+                raise ForbiddenError(
+                    f"La délégation qui vous permettait d'agir pour le SIRET {siret} a pris fin : "
+                    "seul cet organisme peut vous déléguer de nouveau ce rôle ; adressez-vous à "
+                    "lui."
+                )
             raise ForbiddenError(
                 f"Vous n'êtes ni gestionnaire ni déclarant du SIRET {siret} pour Mon Activité "
                 "Formation : demandez l'accès à un gestionnaire."
             )
+
+    def _had_a_delegation(self, actor: Actor, siret: str) -> bool:
+        found = self.session.scalar(
+            select(Habilitation.id)
+            .where(
+                Habilitation.subject == actor.subject,
+                Habilitation.demarche == DEMARCHE,
+                Habilitation.siret == siret,
+                Habilitation.granted_how == GrantedHow.DELEGATION,
+            )
+            .limit(1)
+        )
+        return found is not None
 
     def _tiers_siret(self, actor: Actor, siret: str) -> str | None:
         """The tiers' own SIRET when the actor holds the right only through a delegation."""

@@ -73,7 +73,11 @@ def test_a_tiers_acts_for_its_client_until_the_delegation_is_revoked(
     assert save["pour_le_compte_de"] == siret
     assert gestionnaire.http.delete(f"/delegations/{delegation_id}").status_code == 204
     # The same token, still valid, is refused on the very next request.
-    assert put(tiers, siret, {"c1": "20"}, 1).status_code == 403
+    refused = put(tiers, siret, {"c1": "20"}, 1)
+    assert refused.status_code == 403
+    # An outside firm is not told to ask a gestionnaire for access (#20, item 8).
+    assert "La délégation qui vous permettait d'agir" in refused.json()["detail"]
+    assert "demandez l'accès" not in refused.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -154,3 +154,18 @@ def test_a_session_ended_in_keycloak_ends_on_every_replica_of_the_portal(
         home = replica.get("/", follow_redirects=True)
         assert f"Bonjour {person.display_name}" not in home.text
         assert "Connectez-vous" in home.text
+
+
+def test_an_error_page_shows_the_person_logged_in_not_a_login_button(
+    platform: Platform,
+) -> None:
+    """#20, item 8: a refused page offered « Se connecter » to someone logged in."""
+    person = platform.new_person("Erreur", "Connectee")
+    with logged_in_client(platform, person) as client:
+        forbidden = client.get("/operateur/organisations")
+        missing = client.get("/page-qui-n-existe-pas")
+    for page in (forbidden, missing):
+        assert page.status_code in (403, 404)
+        assert "Erreur Connectee" in page.text
+        assert "Se déconnecter" in page.text
+        assert 'href="/auth/login"' not in page.text
