@@ -490,7 +490,14 @@ class EmployeurService:
             identifiant=login_id,
             unite=unite.name if unite else None,
         )
-        self._send_password(details.email, password, created=True)
+        # Who hands over the login id: the operator for a main administrator, else the
+        # organisation's administrator.
+        by = (
+            "l'opérateur de la plateforme"
+            if actor.operator
+            else "l'administrateur de votre organisation"
+        )
+        self._send_password(details.email, password, created=True, login_id_from=by)
         return gestionnaire
 
     def _new_account(
@@ -539,7 +546,14 @@ class EmployeurService:
             LEVEL_ATTRIBUTE: [details.level] if details.level else [],
         }
 
-    def _send_password(self, to: str, password: str, *, created: bool) -> None:
+    def _send_password(
+        self,
+        to: str,
+        password: str,
+        *,
+        created: bool,
+        login_id_from: str = "l'administrateur de votre organisation",
+    ) -> None:
         """The temporary password, e-mailed once the account's unit of work commits."""
         opening = (
             "Un compte a été créé pour vous dans l'espace employeur."
@@ -553,8 +567,8 @@ class EmployeurService:
                 subject="Votre mot de passe temporaire — espace employeur",
                 text=(
                     f"Bonjour,\n\n{opening}\n\nMot de passe temporaire : {password}\n\n"
-                    "Votre identifiant vous est communiqué par l'administrateur de votre "
-                    "organisation. À la connexion, vous choisirez un mot de passe personnel, puis "
+                    f"Votre identifiant vous est communiqué par {login_id_from}. À la connexion, "
+                    "vous choisirez un mot de passe personnel, puis "
                     f"accepterez les conditions générales d'utilisation :\n{self.portal_url}/\n\n"
                     "Si vous n'êtes pas à l'origine de cette demande, prévenez votre "
                     "administrateur.\n"

@@ -570,3 +570,18 @@ def test_a_modification_reaches_the_store_and_the_keycloak_user(
     assert platform.admin().get_user(o.gestionnaire.person.id)["attributes"]["unite"] == [
         "Direction financière"
     ]
+
+
+def test_each_new_account_is_told_who_hands_over_its_login_id(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    """#20: the main administrator's e-mail said the id came « de l'administrateur de votre
+    organisation »; the operator appoints them."""
+    operator = operator_caller(platform, callers)
+    siret = new_organisation(operator)
+    principal = appoint(operator, siret, "Ines", "Principale")
+    to_principal = platform.mail.wait_for(principal["email"])
+    assert "communiqué par l'opérateur de la plateforme" in to_principal.text
+    colleague = created(add(account_caller(platform, callers, principal), siret, "Jules"))
+    to_colleague = platform.mail.wait_for(colleague["email"])
+    assert "communiqué par l'administrateur de votre organisation" in to_colleague.text

@@ -90,3 +90,25 @@ def test_pages_send_an_anonymous_visitor_to_the_login(platform: Platform) -> Non
     response = httpx.get(f"{platform.portal_url}/demarches/{MAF}/ajouter")
     assert response.status_code == 303
     assert response.headers["location"] == "/auth/login"
+
+
+def test_the_add_form_proposes_the_least_powerful_role_and_the_history_speaks_in_words(
+    platform: Platform,
+) -> None:
+    """#20: « + Ajouter une habilitation » defaulted to « Gestionnaire », and the history
+    showed « (gestionnaire) », a raw identifier."""
+    siret, code = etablissement_with_code(platform.context)
+    person = platform.new_person("Premier", "Gestionnaire")
+    with logged_in_client(platform, person) as client:
+        form = client.get(f"/demarches/{MAF}/ajouter")
+        client.post(
+            f"/demarches/{MAF}/activation",
+            data={"siret": siret, "code": code, "csrf_token": csrf_of(form)},
+        )
+        page = client.get(f"/demarches/{MAF}/utilisateurs", params={"personne": person.id})
+    text = html.unescape(page.text)
+    assert page.status_code == 200
+    assert '<option value="declarant" selected>Déclarant</option>' in text
+    assert '<option value="gestionnaire">Gestionnaire</option>' in text
+    assert "(Gestionnaire)" in text
+    assert "(gestionnaire)" not in text
