@@ -59,7 +59,7 @@ def open_services(
         settings.code_pepper.get_secret_value(),
         timedelta(days=settings.code_validity_days),
     )
-    habilitations = HabilitationService(session, catalog, etablissements)
+    habilitations = HabilitationService(session, catalog, etablissements, settings.public_url)
     return Services(
         session=session,
         etablissements=etablissements,

@@ -163,11 +163,16 @@ class PersonDetail:
 
 class HabilitationService:
     def __init__(
-        self, session: Session, catalog: Catalog, etablissements: EtablissementService
+        self,
+        session: Session,
+        catalog: Catalog,
+        etablissements: EtablissementService,
+        portal_url: str = "",
     ) -> None:
         self.session = session
         self.catalog = catalog
         self.etablissements = etablissements
+        self.portal_url = portal_url.rstrip("/")  # where e-mails send people to act
         etablissements.holders = self.has_unrevoked_first_holder
         # What ends with a right, told by the packages above (a delegation ends with its
         # right: `DelegationService` registers it).
@@ -632,7 +637,12 @@ class HabilitationService:
                 text=(
                     f"Bonjour,\n\n{actor.display_name} demande l'accès à la démarche {demarche.title} "
                     f"pour le SIRET {siret}{wished}.\n\nConnectez-vous au portail Mes démarches, "
-                    "écran « Utilisateurs de la démarche », pour valider ou refuser cette demande.\n"
+                    "écran « Utilisateurs de la démarche », pour valider ou refuser cette demande"
+                    + (
+                        f" :\n{self.portal_url}/demarches/{demarche.id}/utilisateurs\n"
+                        if self.portal_url
+                        else ".\n"
+                    )
                 ),
             ),
         )

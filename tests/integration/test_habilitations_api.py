@@ -191,6 +191,8 @@ def test_an_access_request_is_mailed_to_the_gestionnaires_and_approved_with_anot
     mail = platform.mail.wait_for(gestionnaire.person.email)
     assert mail.subject == f"Demande d'accès à Mon Activité Formation pour le SIRET {siret}"
     assert "Paul Durand" in mail.text
+    # a link to act on it (#20): the users screen of the démarche, on this portal
+    assert f"{platform.portal_url}/demarches/{MAF}/utilisateurs" in mail.links
 
     duplicate = colleague.post(f"/demarches/{MAF}/demandes", json={"siret": siret})
     assert duplicate.status_code == 409
