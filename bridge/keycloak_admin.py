@@ -170,11 +170,6 @@ class KeycloakDirectory:
         if not enabled:
             _call(lambda: self._admin.user_logout(user_id))
 
-    def ensure_realm_role(self, user_id: str, role: str) -> None:
-        """Give the person a realm role (the local platform's demo operator)."""
-        found: dict[str, Any] = _call(lambda: self._admin.get_realm_role(role))
-        _call(lambda: self._admin.assign_realm_roles(user_id, [found]))
-
     def sessions(self, user_id: str) -> list[dict[str, Any]]:
         """The person's open SSO sessions."""
         sessions: list[dict[str, Any]] = _call(lambda: self._admin.get_sessions(user_id))

@@ -52,11 +52,13 @@ class OutboxEntry(Base):
 
 
 class Projected:
-    """Mixin of the models whose changes Keycloak must see (a model with `subject` and
-    `revoked_at` columns), each naming itself in the queue."""
+    """Marks the models whose changes Keycloak must see: a right with `subject`, `demarche`,
+    `role`, `siret` and `revoked_at` columns (named in the queue by `label`)."""
 
-    def outbox_label(self) -> str:
-        raise NotImplementedError
+
+def label(demarche: str, role: str, siret: str) -> str:
+    """How a right is named in the queue: its Keycloak value `demarche:role:siret`."""
+    return f"{demarche}:{role}:{siret}"
 
 
 def enqueue(session: Session, subject: str, change: str) -> None:
@@ -67,7 +69,7 @@ def enqueue(session: Session, subject: str, change: str) -> None:
 def enqueue_rows(session: Session, verb: str, rows: Iterable[Any]) -> None:
     """Outbox rows for habilitations changed by a bulk statement (`RETURNING` rows)."""
     for row in rows:
-        enqueue(session, row.subject, f"{verb} {row.demarche}:{row.role}:{row.siret}")
+        enqueue(session, row.subject, f"{verb} {label(row.demarche, row.role, row.siret)}")
 
 
 def _changes(session: Session, _context: Any, _instances: Any) -> None:
@@ -85,7 +87,7 @@ def _changes(session: Session, _context: Any, _instances: Any) -> None:
 def _record(session: Session, item: Any, verb: str) -> None:
     if verb == "modifiee" and item.revoked_at is not None:
         verb = "revoquee"
-    enqueue(session, item.subject, f"{verb} {item.outbox_label()}")
+    enqueue(session, item.subject, f"{verb} {label(item.demarche, item.role, item.siret)}")
 
 
 def install(sessions: sessionmaker[Session]) -> sessionmaker[Session]:

@@ -119,10 +119,8 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
         cookie=settings.session_cookie,
         https=settings.secure_cookies,
     )
-    app.add_middleware(
-        SecurityHeaders, keycloak_url=settings.keycloak_url, https=settings.secure_cookies
-    )
     app.state.security_headers = security_headers(settings.keycloak_url, settings.secure_cookies)
+    app.add_middleware(SecurityHeaders, headers=app.state.security_headers)
     proxies = TrustedProxies(settings.trusted_proxies.split(","))
     if proxies:
         app.add_middleware(ForwardedFor, proxies=proxies)

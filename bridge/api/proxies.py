@@ -37,8 +37,8 @@ class TrustedProxies:
         self._resolved_at = float("-inf")
         self._resolving = False
         self._lock = threading.Lock()
-        if self.names:
-            self.wait_for_names()
+        if self.names:  # at start: a proxy already up is trusted from the first call
+            self._resolve()
 
     def __bool__(self) -> bool:
         return bool(self.networks or self.names)
@@ -63,10 +63,6 @@ class TrustedProxies:
             found.extend(ipaddress.ip_network(str(info[4][0])) for info in infos)
         with self._lock:
             self._resolved, self._resolved_at, self._resolving = found, time.monotonic(), False
-
-    def wait_for_names(self) -> None:
-        """Resolve the names now (at start: a proxy already up is trusted from the first call)."""
-        self._resolve()
 
     def trusts(self, host: str) -> bool:
         try:

@@ -62,9 +62,9 @@ class SecurityHeaders:
     Starlette's outermost middleware, outside this one: its handler adds them itself
     (`bridge.api.errors`, from `app.state.security_headers`)."""
 
-    def __init__(self, app: ASGIApp, *, keycloak_url: str, https: bool) -> None:
+    def __init__(self, app: ASGIApp, *, headers: dict[str, str]) -> None:
         self.app = app
-        self.headers = security_headers(keycloak_url, https)
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -87,7 +87,7 @@ def run() -> int:
             ),
             password,
         )
-        directory.ensure_realm_role(operator_id, "operateur")
+        directory.set_realm_role(operator_id, "operateur", held=True)
         assert stack.context is not None  # noqa: S101 - set by start()
         with stack.context.work() as work:  # the bridge believes designated operators only
             designate(work.session, Actor("devstack", "Plateforme locale"), operator_id)

@@ -59,9 +59,6 @@ class Habilitation(Base, Projected):
     def active_at(self, moment: datetime) -> bool:
         return self.revoked_at is None and (self.valid_until is None or self.valid_until > moment)
 
-    def outbox_label(self) -> str:
-        return f"{self.demarche}:{self.role}:{self.siret}"
-
 
 class RequestStatus(StrEnum):
     PENDING = "en-attente"

@@ -42,10 +42,8 @@ def create_app(settings: RelyingPartySettings | None = None) -> FastAPI:
         cookie=settings.session_cookie,
         https=settings.secure_cookies,
     )
-    app.add_middleware(
-        SecurityHeaders, keycloak_url=settings.keycloak_url, https=settings.secure_cookies
-    )
     app.state.security_headers = security_headers(settings.keycloak_url, settings.secure_cookies)
+    app.add_middleware(SecurityHeaders, headers=app.state.security_headers)
     install_error_handlers(app, templates)
     mount_assets(app, theme=settings.theme, dsfr_dist=settings.dsfr_dist)
     app.include_router(login.router())

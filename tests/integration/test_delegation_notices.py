@@ -6,10 +6,10 @@ from tests.support.callers import (
     MAF,
     Caller,
     gestionnaire_of_new_siret,
+    invite,
     invite_and_accept,
     new_caller,
 )
-from tests.support.sirets import new_siret
 from tests.support.stack import Platform
 
 
@@ -32,16 +32,7 @@ def test_an_invitation_revoked_before_its_answer_is_told_too(
 ) -> None:
     gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
     tiers = new_caller(platform, callers, "Cabinet", "Invite")
-    invited = gestionnaire.post(
-        f"/demarches/{MAF}/delegations",
-        json={
-            "siret_tiers": new_siret(),
-            "email": tiers.person.email,
-            "role": "declarant",
-            "siret_habilitation": siret,
-        },
-    )
-    assert invited.status_code == 201, invited.text
-    assert gestionnaire.http.delete(f"/delegations/{invited.json()['id']}").status_code == 204
+    delegation_id = invite(gestionnaire, siret, tiers.person.email)
+    assert gestionnaire.http.delete(f"/delegations/{delegation_id}").status_code == 204
     notice = platform.mail.wait_for(tiers.person.email, count=2)
     assert "L'invitation qui vous avait été envoyée ne fonctionne plus." in notice.text

@@ -58,22 +58,28 @@ def may(caller: Caller, siret: str, role: str) -> bool:
     return verdict
 
 
-def invite_and_accept(
-    platform: Platform, callers: list[Caller], gestionnaire: Caller, siret: str
-) -> tuple[Caller, int]:
-    """A tiers invited by the gestionnaire who accepts: its delegation's id."""
-    tiers = new_caller(platform, callers, "Cabinet", "Tiers")
+def invite(gestionnaire: Caller, siret: str, email: str) -> int:
+    """The gestionnaire invites a tiers at `email` to act as declarant for `siret`: its id."""
     response = gestionnaire.post(
         f"/demarches/{MAF}/delegations",
         json={
             "siret_tiers": new_siret(),
-            "email": tiers.person.email,
+            "email": email,
             "role": "declarant",
             "siret_habilitation": siret,
         },
     )
     assert response.status_code == 201, response.text
     delegation_id: int = response.json()["id"]
+    return delegation_id
+
+
+def invite_and_accept(
+    platform: Platform, callers: list[Caller], gestionnaire: Caller, siret: str
+) -> tuple[Caller, int]:
+    """A tiers invited by the gestionnaire who accepts: its delegation's id."""
+    tiers = new_caller(platform, callers, "Cabinet", "Tiers")
+    delegation_id = invite(gestionnaire, siret, tiers.person.email)
     invitation = platform.mail.wait_for(tiers.person.email)
     token = next(u for u in invitation.links if "/invitations/" in u).rsplit("/", 1)[1]
     accepted = tiers.post(f"/invitations/{token}/acceptation")
