@@ -28,7 +28,7 @@ from bridge.api.pages import habilitations as habilitation_pages
 from bridge.api.pages import portal as portal_pages
 from bridge.api.pages.common import LoginRequiredError
 from bridge.api.proxies import ForwardedFor, TrustedProxies
-from bridge.api.routes import bpf, delegations, employeur, habilitations, verifications
+from bridge.api.routes import authzen, bpf, delegations, employeur, habilitations, verifications
 from bridge.api.security_headers import SecurityHeaders, security_headers
 from bridge.api.templating import make_templates, mount_assets
 from bridge.bootstrap import AppContext, bootstrap, make_projector
@@ -131,8 +131,9 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
     app.include_router(health_router(settings.discovery_url, http))
     app.include_router(metrics_router(context.sessions, settings.metrics_token.get_secret_value()))
     app.include_router(login.router(on_login=_on_login(context)))
-    for api in (habilitations, delegations, employeur, verifications, bpf):
+    for api in (habilitations, delegations, employeur, verifications, authzen, bpf):
         app.include_router(api.router)
+    app.include_router(authzen.discovery)
     for pages in (habilitation_pages, delegation_pages, employeur_pages, bpf_pages, portal_pages):
         app.include_router(pages.router)
 

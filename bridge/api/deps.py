@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from bridge.audit.service import Actor
 from bridge.bootstrap import REMEMBERED_MAX, AppContext
 from bridge.db import MAX_STORE_INT
+from bridge.errors import ForbiddenError
 from bridge.identity.tokens import MissingTokenError, Principal
 
 # A store id in a path: a positive integer the store can hold (422 otherwise, never a 500).
@@ -75,6 +76,24 @@ METRICS_TOKEN = HTTPBearer(
     auto_error=False,
 )
 Declared = HTTPAuthorizationCredentials | None
+
+
+def demarche_client(request: Request, context: AppContext) -> str:
+    """The Keycloak client of the démarche calling with its own client-credentials token.
+
+    Shared by the check API and the AuthZEN endpoints: a person's token, or a token for
+    another audience, is refused (401 or 403).
+    """
+    token = bearer_token(
+        request,
+        "Un jeton de la démarche (Authorization: Bearer, identifiants du client) est requis.",
+    )
+    principal = context.verifier.verify(token, audience=context.settings.verification_audience)
+    client = principal.claims.get("azp")
+    # Keycloak puts `client_id` in client-credentials tokens only: a person's token has none.
+    if not isinstance(client, str) or principal.claims.get("client_id") != client:
+        raise ForbiddenError("Cette API est réservée aux démarches (identifiants du client).")
+    return client
 
 
 def bearer_principal(

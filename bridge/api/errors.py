@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -195,6 +195,8 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
     ) -> Response:
         if request.url.path.startswith("/api/") or request.url.path == "/metrics":
             return problem(status, code, title, detail, headers, **extra)
+        if request.url.path.startswith("/access/"):  # AuthZEN's transport: a message string
+            return PlainTextResponse(detail, status_code=status, headers=headers)
         return templates.TemplateResponse(
             request,
             "error.html",

@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.yaml")
 OPERATOR = "operateur"
+# The action a relying party may ask about besides each role: act with any role of the
+# démarche (AuthZEN action search and the démarche site use it). No role may take the name.
+ANY_ROLE = "agir"
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=64)]
 
@@ -107,6 +110,17 @@ class Demarche(_Strict):
     def roles_acting_as(self, role_id: str) -> frozenset[str]:
         """Held roles that allow acting as `role_id` (empty for an unknown role)."""
         return self._satisfying.get(role_id, frozenset())
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """What a relying party may ask whether a person may do: each role, then `agir`."""
+        return (*(r.id for r in self.roles), ANY_ROLE)
+
+    def roles_for_action(self, action: str) -> frozenset[str]:
+        """Held roles that allow `action`: a role's own answer, or every role for `agir`."""
+        if action == ANY_ROLE:
+            return frozenset(r.id for r in self.roles)
+        return self.roles_acting_as(action)
 
     def may_grant(self, granter_roles: set[str], role_id: str, *, operator: bool = False) -> bool:
         """May someone holding `granter_roles` on a SIRET grant `role_id` on that SIRET?"""
@@ -250,6 +264,8 @@ def _cross_check(catalog: Catalog) -> Iterator[tuple[tuple[Any, ...], str]]:
             at = (*here, "roles", r_index)
             if role_ids.count(role.id) > 1:
                 yield (*at, "id"), f"le rôle « {role.id} » est déclaré deux fois"
+            if role.id == ANY_ROLE:
+                yield (*at, "id"), f"« {ANY_ROLE} » est réservé (agir avec n'importe quel rôle)"
             for field in ("granted_by", "implies", "password_renewed_by"):
                 for i, ref in enumerate(getattr(role, field)):
                     allowed = ref in role_ids or (ref == OPERATOR and field != "implies")

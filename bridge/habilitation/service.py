@@ -94,12 +94,13 @@ def may_act(
 ) -> bool:
     """May `subject` act as `role` for `siret` in the démarche, now? Read from the store each time.
 
-    The product's hot path: one indexed lookup (subject, demarche, siret).
+    `role` may also be the catalog's derived action `agir` (any role). The product's hot
+    path: one indexed lookup (subject, demarche, siret).
     """
     demarche = catalog.demarche(demarche_id)
     if demarche is None:
         return False
-    roles = demarche.roles_acting_as(role)
+    roles = demarche.roles_for_action(role)
     if not roles:
         return False
     found = session.scalar(

@@ -9,29 +9,19 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.callers import MAF, Caller, gestionnaire_of_new_siret, invite_and_accept
+from tests.support.callers import (
+    MAF,
+    Caller,
+    client_token,
+    gestionnaire_of_new_siret,
+    invite_and_accept,
+)
 from tests.support.seed import etablissement_with_code
 from tests.support.sirets import new_siret
 from tests.support.stack import Platform
 
 pytestmark = pytest.mark.keycloak
 OTHER_DEMARCHE = "mes-collectes-formation"
-
-
-def client_token(platform: Platform, client_id: str) -> str:
-    """A token of the démarche itself, from its client credentials (as a relying party does)."""
-    admin = platform.admin()
-    client = admin.get_client_id(client_id)
-    assert client is not None
-    secret = admin.get_client_secrets(client)["value"]
-    response = httpx.post(
-        f"{platform.keycloak.url}/realms/{platform.keycloak.realm}/protocol/openid-connect/token",
-        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
 
 
 @pytest.fixture(scope="module")

@@ -85,3 +85,19 @@ def invite_and_accept(
     accepted = tiers.post(f"/invitations/{token}/acceptation")
     assert accepted.status_code == 201, accepted.text
     return tiers, delegation_id
+
+
+def client_token(platform: Platform, client_id: str) -> str:
+    """A token of the démarche itself, from its client credentials (as a relying party does)."""
+    admin = platform.admin()
+    client = admin.get_client_id(client_id)
+    assert client is not None
+    secret = admin.get_client_secrets(client)["value"]
+    response = httpx.post(
+        f"{platform.keycloak.url}/realms/{platform.keycloak.realm}/protocol/openid-connect/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token

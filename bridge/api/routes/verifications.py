@@ -13,14 +13,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Security
 from pydantic import BaseModel, Field
 
-from bridge.api.deps import DEMARCHE_TOKEN, ContextDep, Declared, bearer_token
+from bridge.api.deps import DEMARCHE_TOKEN, ContextDep, Declared, demarche_client
 from bridge.api.errors import API_PROBLEMS
 from bridge.catalog import Demarche
 from bridge.db import now
 from bridge.errors import ForbiddenError, NotFoundError
 from bridge.habilitation.schemas import HabilitationOut
 from bridge.habilitation.service import known_role
-from bridge.verification.checks import Question
+from bridge.verification.checks import Link, Question
 
 router = APIRouter(
     responses=API_PROBLEMS, prefix="/api/v1/verifications", tags=["vérifications (démarches)"]
@@ -36,15 +36,7 @@ def calling_demarche(
     _: Annotated[Declared, Security(DEMARCHE_TOKEN)],
 ) -> Demarche:
     """The démarche of the path, when the caller is that démarche's own client."""
-    token = bearer_token(
-        request,
-        "Un jeton de la démarche (Authorization: Bearer, identifiants du client) est requis.",
-    )
-    principal = context.verifier.verify(token, audience=context.settings.verification_audience)
-    client = principal.claims.get("azp")
-    # Keycloak puts `client_id` in client-credentials tokens only: a person's token has none.
-    if principal.claims.get("client_id") != client:
-        raise ForbiddenError("Cette API est réservée aux démarches (identifiants du client).")
+    client = demarche_client(request, context)
     if client != demarche:
         raise ForbiddenError(
             f"La démarche « {client} » ne peut interroger que ses propres habilitations."
@@ -91,6 +83,26 @@ class LinkOut(BaseModel):
     active: bool
     motif: str
     delegation: DelegationOut | None
+
+    @classmethod
+    def of(cls, link: Link) -> LinkOut:
+        """One link of the chain as the explain API and AuthZEN's decision context give it."""
+        delegation = link.delegation
+        return cls(
+            habilitation=HabilitationOut.of(link.habilitation),
+            active=link.active,
+            motif=link.reason,
+            delegation=None
+            if delegation is None
+            else DelegationOut(
+                id=delegation.id,
+                siret_delegant=delegation.delegator_siret,
+                siret_tiers=delegation.tiers_siret,
+                invitee_par=delegation.invited_by_name,
+                statut=str(delegation.status),
+                jusqu_au=delegation.valid_until,
+            ),
+        )
 
 
 class ExplanationOut(AnswerOut):
@@ -149,24 +161,7 @@ def explanation(
     known_role(demarche, role)
     with context.work() as work:
         found = work.verifications.explain(demarche, Question(sujet, role, siret))
-        chain = [
-            LinkOut(
-                habilitation=HabilitationOut.of(link.habilitation),
-                active=link.active,
-                motif=link.reason,
-                delegation=None
-                if link.delegation is None
-                else DelegationOut(
-                    id=link.delegation.id,
-                    siret_delegant=link.delegation.delegator_siret,
-                    siret_tiers=link.delegation.tiers_siret,
-                    invitee_par=link.delegation.invited_by_name,
-                    statut=str(link.delegation.status),
-                    jusqu_au=link.delegation.valid_until,
-                ),
-            )
-            for link in found.links
-        ]
+        chain = [LinkOut.of(link) for link in found.links]
     return ExplanationOut(sujet=sujet, role=role, siret=siret, autorise=found.allowed, chaine=chain)
 
 
