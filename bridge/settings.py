@@ -147,5 +147,6 @@ class RelyingPartySettings(OidcClientSettings):
     client_secret: SecretStr = SecretStr("dev-maf-secret-a-changer")
     session_cookie: str = "maf_session"
     portal_url: str = "http://127.0.0.1:8000"
-    # Where the site calls the bridge's check API (server to server).
+    # Where the site reaches the bridge's AuthZEN endpoints (server to server); the PDP's
+    # identifier in its metadata is `portal_url`, the bridge's public address.
     bridge_url: str = "http://127.0.0.1:8000"

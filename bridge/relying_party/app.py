@@ -34,6 +34,7 @@ def create_app(settings: RelyingPartySettings | None = None) -> FastAPI:
         settings.bridge_url,
         settings.client_id,
         settings.client_secret.get_secret_value(),
+        pdp=settings.portal_url,  # the PDP's identifier: the bridge's public address
     )
     app.state.login = login
     app.add_middleware(

@@ -1,7 +1,9 @@
-"""How the démarche site learns a person's rights: the bridge's check API, called with the
-démarche's own client credentials (no list of SIRETs in the person's token).
+"""How the démarche site learns a person's rights: the bridge's AuthZEN endpoints, called
+with the démarche's own client credentials (no list of SIRETs in the person's token).
 
-This is the whole integration a relying party needs beyond standard OIDC; see
+One resource search (« for which SIRETs may this person act at all? », the derived action
+`agir`), then one batch of evaluations (each of those SIRETs × each of the démarche's
+roles). This is the whole integration a relying party needs beyond standard OIDC; see
 docs/relying-parties.md.
 """
 
@@ -12,6 +14,10 @@ import time
 from dataclasses import dataclass
 
 import httpx
+
+from bridge.relying_party.authzen import AuthzenClient, AuthzenUnavailableError, Entity
+
+ANY_ROLE = "agir"
 
 
 class RightsUnavailableError(Exception):
@@ -25,11 +31,21 @@ class SiretRight:
 
 
 class RightsClient:
-    def __init__(self, token_url: str, bridge_url: str, client_id: str, client_secret: str) -> None:
+    def __init__(
+        self,
+        token_url: str,
+        bridge_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        pdp: str | None = None,
+        roles: tuple[str, ...] = ("gestionnaire", "declarant"),
+    ) -> None:
         self.token_url = token_url
-        self.bridge_url = bridge_url.rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret
+        self.roles = roles
+        self.pdp = AuthzenClient(pdp or bridge_url, self._client_token, connect_url=bridge_url)
         self._token: str | None = None
         self._expires = 0.0
         self._lock = threading.Lock()
@@ -50,20 +66,19 @@ class RightsClient:
                 self._expires = time.monotonic() + max(int(body.get("expires_in", 60)) - 30, 5)
             return self._token
 
-    def sirets(
-        self, subject: str, page: int = 1, per_page: int = 100
-    ) -> tuple[list[SiretRight], int]:
-        """The SIRETs `subject` may act for in this démarche now, and their total."""
+    def sirets(self, subject: str, per_page: int = 100) -> tuple[list[SiretRight], int]:
+        """The first SIRETs `subject` may act for in this démarche now, with the roles they
+        may act as, and how many SIRETs there are in all."""
+        person = Entity("user", subject)
         try:
-            response = httpx.get(
-                f"{self.bridge_url}/api/v1/verifications/{self.client_id}/personnes/{subject}/sirets",
-                params={"page": page, "par_page": per_page},
-                headers={"Authorization": f"Bearer {self._client_token()}"},
-                timeout=5,
-            )
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
+            found = self.pdp.search_resources(person, ANY_ROLE, "siret", limit=per_page)
+            sirets = [str(r["id"]) for r in found.results]
+            asked = [(role, Entity("siret", s)) for s in sirets for role in self.roles]
+            decisions = iter(self.pdp.evaluations(person, asked))
+        except AuthzenUnavailableError as exc:
             raise RightsUnavailableError(str(exc)) from exc
-        body = response.json()
-        rights = [SiretRight(e["siret"], tuple(e["roles"])) for e in body["elements"]]
-        return rights, int(body["total"])
+        rights = []
+        for siret in sirets:
+            allowed = [role for role in self.roles if next(decisions).decision]
+            rights.append(SiretRight(siret, tuple(allowed)))
+        return rights, found.total if found.total is not None else len(rights)
