@@ -2,9 +2,9 @@
 
 schemathesis (its command line, as an outside client would run it) reads `/openapi.json` from
 the running bridge and sends generated requests: without a token, with a gestionnaire's, with
-a tiers', and with a démarche's client-credentials token on the check API. Each run is
-bounded (examples per operation and a time budget) and prints the cases sent, the server
-errors and the conformance failures; all must be zero failures.
+a tiers', and with a démarche's client-credentials token on the check API and the AuthZEN
+endpoints. Each run is bounded (examples per operation and a time budget) and prints the
+cases sent, the server errors and the conformance failures; all must be zero failures.
 """
 
 from __future__ import annotations
@@ -154,5 +154,5 @@ def test_the_check_api_conforms_to_its_document_for_a_demarche(
         "demarche",
         demarche_token(platform),
         "--include-path-regex",
-        "^/api/v1/verifications",
+        r"^/(api/v1/verifications|access/v1/|\.well-known/)",
     )
