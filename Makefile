@@ -131,6 +131,7 @@ bench: setup
 	$(PY) -m bench.habilitations
 	$(PY) -m bench.delegations
 	$(PY) -m bench.authorization
+	$(PY) -m bench.verifications
 
 clean:
 	rm -rf $(VENV) node_modules .cache test-artifacts .mypy_cache .ruff_cache .pytest_cache

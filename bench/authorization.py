@@ -66,10 +66,21 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(label: str, url: str, token: str | None, seconds: int, connections: int) -> WrkResult:
+def run_wrk(
+    label: str,
+    url: str,
+    token: str | None,
+    seconds: int,
+    connections: int,
+    *,
+    script: Path | None = None,
+) -> WrkResult:
+    """wrk on `url` (GET, or what the Lua `script` sets: method, body, headers)."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if token is not None:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    if script is not None:
+        command[1:1] = ["-s", str(script)]
     # A fixed program and our own arguments (loopback URL, our token).
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
