@@ -172,3 +172,29 @@ def test_a_menu_entry_for_an_unknown_organisation_type_names_its_line(tmp_path: 
     )
     with pytest.raises(CatalogError, match="« banque » n'existe pas dans « espace-employeur-cpf »"):
         load_catalog(path)
+
+
+def test_the_actions_a_relying_party_may_ask_are_the_roles_then_agir(tmp_path: Path) -> None:
+    maf = load_catalog().demarche("mon-activite-formation")
+    assert maf is not None
+    assert maf.actions == ("gestionnaire", "declarant", "agir")
+    assert maf.roles_for_action("agir") == {"gestionnaire", "declarant"}
+    assert maf.roles_for_action("declarant") == maf.roles_acting_as("declarant")
+
+    path = tmp_path / "catalog.yaml"
+    path.write_text(
+        "version: 1\n"
+        "demarches:\n"
+        "  - id: essai\n"
+        "    title: Essai\n"
+        "    audience: organisme-de-formation\n"
+        "    entry: activation-code\n"
+        "    first_holder_role: agir\n"
+        "    roles:\n"
+        "      - id: agir\n"
+        "        label: Agir\n"
+        "        granted_by: [agir]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogError, match=r"ligne 9 : « agir » est réservé"):
+        load_catalog(path)
