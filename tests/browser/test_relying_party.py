@@ -35,7 +35,7 @@ def test_the_demarche_site_lists_the_sirets_read_through_authzen(
             work.habilitations.activate(Actor(person.id, person.display_name), MAF, siret, code)
         sirets.append(siret)
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="bridge.api.routes.authzen"):
+    with caplog.at_level(logging.DEBUG, logger="bridge.api.routes.authzen"):
         page.reload()
         expect(page.get_by_test_id("total-droits")).to_have_text("2 établissements")
     for siret in sirets:

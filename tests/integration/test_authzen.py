@@ -75,8 +75,12 @@ def second_siret(platform: Platform, gestionnaire: Caller) -> str:
 
 def test_the_metadata_names_every_endpoint_under_the_pdp_identifier(platform: Platform) -> None:
     """§ Policy Decision Point Metadata Response: GET, 200, application/json, no token."""
-    response = httpx.get(f"{platform.portal_url}/.well-known/authzen-configuration")
+    response = httpx.get(
+        f"{platform.portal_url}/.well-known/authzen-configuration",
+        headers={"X-Request-ID": REQUEST_ID},
+    )
     assert response.status_code == 200
+    assert response.headers["X-Request-ID"] == REQUEST_ID
     assert response.headers["content-type"] == "application/json"
     metadata = response.json()
     # § Metadata Validation: the identifier is the URL the well-known path was added to.

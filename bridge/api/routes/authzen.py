@@ -144,7 +144,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(
     route_class=AuthzenRoute, prefix="/access/v1", responses=ERRORS, tags=["AuthZEN (démarches)"]
 )
-discovery = APIRouter(tags=["AuthZEN (démarches)"])
+discovery = APIRouter(route_class=AuthzenRoute, tags=["AuthZEN (démarches)"])
 
 
 # --- the information model ---------------------------------------------------------------
@@ -412,7 +412,7 @@ def _decide(
                 else None
             )
             decisions.append(DecisionOut(decision=next(answers), context=found))
-    log.info(
+    log.debug(  # on the hot path: one line per call only when asked for (BRIDGE_LOG_LEVEL)
         "authzen-decisions",
         extra={
             "demarche": demarche.id,
