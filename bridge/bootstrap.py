@@ -28,6 +28,7 @@ from bridge.identity.ended_sessions import EndedSessions
 from bridge.identity.tokens import TokenVerifier
 from bridge.keycloak_admin import KeycloakDirectory
 from bridge.notification import Email, Mailer
+from bridge.person.models import Person
 from bridge.services import Delivery, Services, open_services
 from bridge.settings import Settings
 from bridge.sync.worker import Projector
@@ -107,6 +108,12 @@ class AppContext:
         `operateur` role count."""
         with self.sessions() as session:
             return is_designated(session, subject)
+
+    def is_disabled(self, subject: str) -> bool:
+        """The person's account is disabled in Keycloak (`bridge.accounts`): they may not act."""
+        with self.sessions() as session:
+            person = session.get(Person, subject)
+            return person is not None and person.disabled_at is not None
 
     def close(self) -> None:
         """Release the store's connections (the web app's lifespan, the CLI, fixtures)."""

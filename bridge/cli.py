@@ -520,7 +520,7 @@ def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -
         projector = make_projector(context)
         if command == "rapprocher":
             projector.load_catalog()
-            report = reconcile(projector, repair=repair, progress=True)
+            report = reconcile(projector, repair=repair, progress=True, work=context.work)
             for line in report.lines():
                 print(line)
             if report.drifts and not repair:

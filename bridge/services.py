@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from bridge.accounts import AccountService
 from bridge.bpf.service import BpfService
 from bridge.catalog import Catalog
 from bridge.delegation.service import DelegationService
@@ -42,6 +43,7 @@ class Services:
     bpf: BpfService
     persons: PersonService
     verifications: VerificationService
+    accounts: AccountService
     delivery: Delivery = field(default_factory=Delivery)
 
 
@@ -60,19 +62,18 @@ def open_services(
         timedelta(days=settings.code_validity_days),
     )
     habilitations = HabilitationService(session, catalog, etablissements, settings.public_url)
+    delegations = DelegationService(
+        session, catalog, habilitations, timedelta(days=settings.invitation_validity_days)
+    )
     return Services(
         session=session,
         etablissements=etablissements,
         habilitations=habilitations,
-        delegations=DelegationService(
-            session,
-            catalog,
-            habilitations,
-            timedelta(days=settings.invitation_validity_days),
-        ),
+        delegations=delegations,
         employeur=EmployeurService(session, catalog, habilitations, directory, settings.public_url),
         bpf=BpfService(session, catalog),
         persons=PersonService(session),
         verifications=VerificationService(session, catalog),
+        accounts=AccountService(session, catalog, habilitations, delegations),
         delivery=delivery or Delivery(),
     )

@@ -21,6 +21,11 @@ from bridge.db import MAX_STORE_INT
 from bridge.errors import ForbiddenError
 from bridge.identity.tokens import MissingTokenError, Principal
 
+DISABLED_ACCOUNT = (
+    "Votre compte est désactivé : vous ne pouvez pas agir tant qu'il n'est pas réactivé "
+    "(adressez-vous à l'assistance)."
+)
+
 # A store id in a path: a positive integer the store can hold (422 otherwise, never a 500).
 StoreId = Annotated[int, Path(ge=1, le=MAX_STORE_INT)]
 
@@ -101,6 +106,8 @@ def bearer_principal(
 ) -> Principal:
     """The verified caller of an API route (401 problem+json otherwise)."""
     principal = context.verifier.verify(bearer_token(request))
+    if context.is_disabled(principal.subject):  # its token lives on for minutes after
+        raise ForbiddenError(DISABLED_ACCOUNT)
     _remember(context, principal)
     if principal.operator and not context.is_operator(principal.subject):
         principal = replace(principal, operator=False)  # the realm role alone is not believed

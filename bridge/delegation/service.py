@@ -533,6 +533,10 @@ class DelegationService:
         delegation = self._managed(actor, delegation_id)
         if delegation.status not in (DelegationStatus.INVITED, DelegationStatus.ACCEPTED):
             raise ConflictError("Cette délégation est déjà terminée.")
+        return self.end(actor, delegation)
+
+    def end(self, actor: Actor, delegation: Delegation) -> Delegation:
+        """End a live delegation whose end the caller has allowed; the tiers is told."""
         moment = now()
         if delegation.habilitation_id is not None:
             revoked_rights = self.session.execute(

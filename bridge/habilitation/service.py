@@ -68,6 +68,20 @@ def active_clause(moment: datetime) -> ColumnElement[bool]:
     )
 
 
+# A disabled account keeps its rights (they show on the users screen) but may not act with
+# them until Keycloak enables it again (bridge/accounts.py).
+_HOLDER_DISABLED = (
+    select(Person.subject)
+    .where(Person.subject == Habilitation.subject, Person.disabled_at.is_not(None))
+    .exists()
+)
+
+
+def acting_clause(moment: datetime) -> ColumnElement[bool]:
+    """A right its holder may use now: active, and the holder's account not disabled."""
+    return and_(active_clause(moment), ~_HOLDER_DISABLED)
+
+
 # Built once: building the statement costs more than running it (measured: 3x faster).
 _MAY_ACT = (
     select(Habilitation.id)
@@ -78,6 +92,7 @@ _MAY_ACT = (
         Habilitation.role.in_(bindparam("roles", expanding=True)),
         Habilitation.revoked_at.is_(None),
         or_(Habilitation.valid_until.is_(None), Habilitation.valid_until > bindparam("moment")),
+        ~_HOLDER_DISABLED,
     )
     .limit(1)
 )

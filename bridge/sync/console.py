@@ -127,6 +127,11 @@ def _handle(
     if len(parts) < 2 or parts[0] != "users":
         return True
     subject = parts[1]
+    if kind == "USER" and len(parts) == 2 and operation == "DELETE":
+        follow_deletions(work, [subject], _actor(projector, auth))
+        return True
+    if kind == "USER" and len(parts) == 2 and operation == "UPDATE":
+        _follow_enabled(work, projector, subject, event, auth)
     membership: tuple[str, str] | None = None
     if kind == "GROUP_MEMBERSHIP" and len(parts) == 4 and parts[2] == "groups":
         membership = by_group.get(parts[3])
@@ -159,6 +164,43 @@ def _handle(
                 if services.session.get(Person, subject) is not None:
                     enqueue(services.session, subject, "reecriture apres une modification")
     return True
+
+
+def follow_deletions(work: Work, subjects: list[str], actor: Actor) -> int:
+    """End the rights of people whose Keycloak account is gone; how many had some."""
+    ended = 0
+    for subject in subjects:
+        with work() as services:
+            report = services.accounts.deleted(actor, subject)
+        if report.habilitations or report.delegations or report.requests:
+            ended += 1
+        log.warning(
+            "compte-supprime",
+            extra={
+                "sujet": subject,
+                "par": actor.subject,
+                "habilitations": report.habilitations,
+                "delegations": report.delegations,
+                "sans_gestionnaire": [f"{d}:{s}" for d, s in report.orphaned],
+            },
+        )
+    return ended
+
+
+def _follow_enabled(
+    work: Work, projector: Projector, subject: str, event: dict[str, Any], auth: dict[str, Any]
+) -> None:
+    """An account disabled (or enabled again) in Keycloak: its rights are suspended (or not)."""
+    try:
+        representation = json.loads(event.get("representation") or "null")
+    except ValueError:
+        return
+    enabled = representation.get("enabled") if isinstance(representation, dict) else None
+    if not isinstance(enabled, bool):
+        return
+    actor = _actor(projector, auth)
+    with work() as services:
+        services.accounts.disabled(actor, subject, not enabled)
 
 
 def _actor(projector: Projector, auth: dict[str, Any]) -> Actor:

@@ -46,7 +46,7 @@ class ProjectionLoop:
             import_console_changes(self.work, self.projector, self.bridge_client_id)
         if self.reconcile_interval and moment - self._last_reconcile >= self.reconcile_interval:
             self._last_reconcile = moment
-            report = reconcile(self.projector, repair=True)
+            report = reconcile(self.projector, repair=True, work=self.work)
             log.info(
                 "rapprochement", extra={"personnes": report.persons, "ecarts": len(report.drifts)}
             )

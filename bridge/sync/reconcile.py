@@ -16,15 +16,18 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from tqdm import tqdm
 
+from bridge.audit.service import Actor
 from bridge.db import now
 from bridge.habilitation.models import Habilitation
 from bridge.keycloak_admin import KeycloakRejectedError
 from bridge.outbox import OutboxEntry
+from bridge.sync.console import Work, follow_deletions
 from bridge.sync.models import SyncState
 from bridge.sync.plan import Operation, describe, plan
 from bridge.sync.worker import Projector
 
 LAST_RECONCILE = "rapprochement"
+RECONCILE_ACTOR = Actor("rapprochement", "Rapprochement avec Keycloak")
 
 
 @dataclass
@@ -39,6 +42,7 @@ class ReconcileReport:
     drifts: list[Drift] = field(default_factory=list)
     repaired: int = 0
     unreachable: list[str] = field(default_factory=list)
+    deleted: int = 0  # people gone from Keycloak whose rights the store then ended
     failed_rows: list[tuple[str, str, str]] = field(default_factory=list)
 
     def lines(self) -> Iterable[str]:
@@ -50,6 +54,8 @@ class ReconcileReport:
                 yield f"  {drift.subject} : {describe(operation)}"
         if self.repaired:
             yield f"Réparées : {self.repaired}"
+        if self.deleted:
+            yield f"Comptes supprimés dans Keycloak, droits terminés : {self.deleted}"
         for subject in self.unreachable:
             yield f"  {subject} : compte absent de Keycloak"
         if self.failed_rows:
@@ -67,9 +73,16 @@ def subjects_to_compare(projector: Projector) -> set[str]:
 
 
 def reconcile(
-    projector: Projector, *, repair: bool = False, progress: bool = False
+    projector: Projector,
+    *,
+    repair: bool = False,
+    progress: bool = False,
+    work: Work | None = None,
 ) -> ReconcileReport:
+    """Compare (and with `repair`, fix); with `work` too, a person whose account is gone
+    from Keycloak (a deletion whose event was missed) has their rights ended in the store."""
     report = ReconcileReport()
+    gone: list[str] = []
     subjects = sorted(subjects_to_compare(projector))
     for subject in tqdm(subjects, desc="Rapprochement", unit="pers.", disable=not progress):
         report.persons += 1
@@ -77,8 +90,10 @@ def reconcile(
             wanted = projector.wanted(session, subject)
         try:
             operations = plan(wanted, projector.seen(subject))
-        except KeycloakRejectedError:
+        except KeycloakRejectedError as exc:
             report.unreachable.append(subject)
+            if exc.status == 404:
+                gone.append(subject)
             continue
         if not operations:
             continue
@@ -90,6 +105,8 @@ def reconcile(
                 report.repaired += 1
             finally:
                 projector.release(subject)
+    if repair and work is not None and gone:
+        report.deleted = follow_deletions(work, gone, RECONCILE_ACTOR)
     with projector.sessions() as session:
         report.failed_rows = [
             (row.subject, row.change, row.error or "")

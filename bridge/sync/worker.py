@@ -216,6 +216,16 @@ class Projector:
         self.apply(subject, operations, user)
         return operations
 
+    def _exists(self, subject: str) -> bool:
+        """Whether Keycloak still has the account (a 404 may come from a group instead)."""
+        try:
+            self.directory.person(subject)
+        except KeycloakRejectedError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     # --- claims -------------------------------------------------------------------------
 
     def claim(self, subject: str) -> bool:
@@ -314,6 +324,7 @@ class Projector:
             moment = now()
             wanted = {s: desired([h for h in held if h.subject == s], moment) for s in claimed}
         applied: list[int] = []
+        gone: list[int] = []  # rows of people deleted from Keycloak: nothing left to project
         failed: dict[str, list[int]] = {}
         retry: list[tuple[int, int]] = []
         away_reason = ""
@@ -330,6 +341,10 @@ class Projector:
                 log.warning("projection-reportee", extra={"sujet": subject, "raison": away_reason})
                 break
             except KeycloakRejectedError as exc:
+                if exc.status == 404 and not self._exists(subject):
+                    gone.extend(ids)  # the store follows the deletion (bridge/accounts.py)
+                    log.info("projection-sans-compte", extra={"sujet": subject})
+                    continue
                 failed.setdefault(str(exc), []).extend(ids)
                 log.error("projection-refusee", extra={"sujet": subject, "raison": str(exc)})
         with self.sessions() as session:
@@ -343,6 +358,17 @@ class Projector:
                         applied_by=self.worker_id,
                         attempts=OutboxEntry.attempts + 1,
                         error=None,
+                    )
+                )
+            if gone:
+                session.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(gone), OutboxEntry.applied_at.is_(None))
+                    .values(
+                        applied_at=now(),
+                        applied_by=self.worker_id,
+                        attempts=OutboxEntry.attempts + 1,
+                        error="compte absent de Keycloak : rien à projeter",
                     )
                 )
             for reason, ids in failed.items():

@@ -18,7 +18,8 @@ from bridge.db import now
 from bridge.delegation.models import Delegation
 from bridge.etablissement.models import Etablissement
 from bridge.habilitation.models import GrantedHow, Habilitation
-from bridge.habilitation.service import active_clause, may_act
+from bridge.habilitation.service import acting_clause, may_act
+from bridge.person.models import Person
 
 T = TypeVar("T")
 
@@ -98,7 +99,7 @@ def _held_roles(
             Habilitation.subject.in_(sorted(subjects)),
             Habilitation.demarche == demarche.id,
             Habilitation.siret.in_(sorted(sirets)),
-            active_clause(at),
+            acting_clause(at),
         )
     )
     for subject, siret, role in rows:
@@ -117,6 +118,13 @@ def _reason(habilitation: Habilitation, at: datetime) -> str:
             f"accordée le {habilitation.granted_at:%d/%m/%Y}."
         )
     return f"Accordée le {habilitation.granted_at:%d/%m/%Y}."
+
+
+def _suspended(since: datetime) -> str:
+    return (
+        f"Compte désactivé dans Keycloak le {since:%d/%m/%Y à %H:%M} : droit suspendu "
+        "jusqu'à sa réactivation."
+    )
 
 
 def explain(
@@ -147,7 +155,14 @@ def explain(
             select(Delegation).where(Delegation.habilitation_id.in_([h.id for h in habilitations]))
         )
     }
-    links = [Link(h, delegations.get(h.id), h.active_at(at), _reason(h, at)) for h in habilitations]
+    holder = session.get(Person, question.subject)
+    suspended = holder.disabled_at if holder is not None else None
+    links = [
+        Link(h, delegations.get(h.id), False, _suspended(suspended))
+        if suspended is not None and h.active_at(at)
+        else Link(h, delegations.get(h.id), h.active_at(at), _reason(h, at))
+        for h in habilitations
+    ]
     links.sort(key=lambda link: not link.active)
     allowed = may_act(
         session, catalog, question.subject, demarche.id, question.role, question.siret, at
@@ -172,7 +187,7 @@ def sirets_for(
     where = [
         Habilitation.subject == subject,
         Habilitation.demarche == demarche.id,
-        active_clause(at),
+        acting_clause(at),
     ]
     if acting_as is not None:
         where.append(Habilitation.role.in_(sorted(demarche.roles_for_action(acting_as))))
@@ -237,7 +252,7 @@ def subjects_for(
         Habilitation.demarche == demarche.id,
         Habilitation.siret == siret,
         Habilitation.role.in_(sorted(demarche.roles_for_action(action))),
-        active_clause(at),
+        acting_clause(at),
     ]
     total = session.scalar(select(func.count(func.distinct(Habilitation.subject))).where(*where))
     query = select(Habilitation.subject).where(*where).distinct().order_by(Habilitation.subject)
@@ -262,7 +277,7 @@ def resources_for(
         Habilitation.subject == subject,
         Habilitation.demarche == demarche.id,
         Habilitation.role.in_(sorted(demarche.roles_for_action(action))),
-        active_clause(at),
+        acting_clause(at),
     ]
     held = select(Habilitation.siret, Etablissement.name).join(
         Etablissement, Etablissement.siret == Habilitation.siret

@@ -146,7 +146,7 @@ def test_a_delegated_right_explains_its_delegation_and_its_end(
     ended = post(pdp, "/access/v1/evaluation", request)
     assert ended["decision"] is False
     assert ended["context"]["chaine"][0]["motif"].startswith("Retirée le")
-    assert "retiré" in ended["context"]["reason_user"]["fr"]
+    assert "Retirée le" in ended["context"]["reason_user"]["fr"]
 
 
 # --- Access Evaluations API ---------------------------------------------------------------

@@ -19,10 +19,10 @@ from fastapi.templating import Jinja2Templates
 
 from bridge.api.auth.csrf import require_csrf
 from bridge.api.auth.oidc import OidcLogin, SessionUser
-from bridge.api.deps import ContextDep, TemplatesDep, client_ip
+from bridge.api.deps import DISABLED_ACCOUNT, ContextDep, TemplatesDep, client_ip
 from bridge.audit.service import Actor
 from bridge.bootstrap import AppContext
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, ForbiddenError
 from bridge.services import Services
 
 _FLASH = "flash"
@@ -52,6 +52,9 @@ def page_user(request: Request) -> SessionUser:
     user = current_user(request)
     if user is None:
         raise LoginRequiredError
+    context: AppContext = request.app.state.context
+    if context.is_disabled(user.sub):
+        raise ForbiddenError(DISABLED_ACCOUNT)
     return user
 
 

@@ -353,7 +353,7 @@ def _explained(demarche: Demarche, found: Explanation, at: datetime) -> Properti
         user = "Habilitation active."
         admin = " ".join(link.reason for link in active) or user
     elif found.links:
-        user = "Aucune habilitation active : le droit a été retiré ou est arrivé à échéance."
+        user = f"Aucune habilitation active : {found.links[0].reason}"
         admin = " ".join(link.reason for link in found.links)
     else:
         user = "Aucune habilitation pour ce rôle sur cet établissement."

@@ -1,0 +1,175 @@
+"""An account's life in Keycloak, followed by the store: deleted, disabled, enabled again.
+
+Keycloak owns the account; the store owns the rights. When an administrator deletes a
+person (console or admin API), the admin event reaches the console round-trip
+(`bridge/sync/console.py`), or the hourly reconcile finds the account gone; either way the
+person's rights end here, audited « compte-supprime » with who deleted it when Keycloak
+says so. A disabled account keeps its rights (the users screen still shows them) but may not
+act with them (`acting_clause`) until it is enabled again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bridge.audit.models import AuditEvent
+from bridge.audit.service import Actor, record
+from bridge.catalog import Catalog
+from bridge.db import now
+from bridge.delegation.models import Delegation, DelegationStatus
+from bridge.delegation.service import DelegationService
+from bridge.habilitation.models import AccessRequest, Habilitation, RequestStatus
+from bridge.habilitation.service import HabilitationService
+from bridge.person.models import Person
+
+DELETED = "compte-supprime"
+DISABLED = "compte-desactive"
+ENABLED = "compte-reactive"
+ORPHANED = "sans-gestionnaire"  # a SIRET left without its first holder by a deletion
+
+
+@dataclass
+class DeletionReport:
+    """What the deletion of one account ended, and the SIRETs it left without a manager."""
+
+    habilitations: int = 0
+    delegations: int = 0
+    requests: int = 0
+    orphaned: list[tuple[str, str]] = field(default_factory=list)  # (démarche, SIRET)
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A SIRET whose first holder's account was deleted, and none has been named since."""
+
+    demarche: str
+    siret: str
+    since: str
+    deleted_person: str
+
+
+class AccountService:
+    def __init__(
+        self,
+        session: Session,
+        catalog: Catalog,
+        habilitations: HabilitationService,
+        delegations: DelegationService,
+    ) -> None:
+        self.session = session
+        self.catalog = catalog
+        self.habilitations = habilitations
+        self.delegations = delegations
+
+    def deleted(self, actor: Actor, subject: str) -> DeletionReport:
+        """End every right of a person whose account is gone; a second call changes nothing.
+
+        Their habilitations end (a delegated one ends its delegation), the delegations they
+        invited end (each tiers is told), their pending access requests are withdrawn; every
+        SIRET left without its first holder is recorded for the operator (`ORPHANED`).
+        """
+        report = DeletionReport()
+        person = self.session.get(Person, subject, with_for_update=True)
+        if person is None or person.deleted_at is not None:
+            return report
+        person.deleted_at = now()
+        held = list(
+            self.session.scalars(
+                select(Habilitation).where(
+                    Habilitation.subject == subject, Habilitation.revoked_at.is_(None)
+                )
+            )
+        )
+        first_held: set[tuple[str, str]] = set()
+        for habilitation in held:
+            demarche = self.catalog.demarche(habilitation.demarche)
+            if demarche is None:
+                continue
+            if habilitation.role == demarche.first_holder_role:
+                first_held.add((demarche.id, habilitation.siret))
+            self.habilitations.remove_checked(actor, demarche, habilitation)
+            report.habilitations += 1
+        invited = self.session.scalars(
+            select(Delegation).where(
+                Delegation.invited_by == subject,
+                Delegation.status.in_((DelegationStatus.INVITED, DelegationStatus.ACCEPTED)),
+            )
+        )
+        for delegation in list(invited):
+            self.delegations.end(actor, delegation)
+            report.delegations += 1
+        for request in self.session.scalars(
+            select(AccessRequest).where(
+                AccessRequest.subject == subject, AccessRequest.status == RequestStatus.PENDING
+            )
+        ):
+            request.status = RequestStatus.WITHDRAWN
+            request.decided_at, request.decided_by = now(), actor.subject
+            request.reason = "compte supprimé"
+            report.requests += 1
+        for demarche_id, siret in sorted(first_held):
+            demarche = self.catalog.demarche(demarche_id)
+            if demarche is not None and not self.habilitations.has_first_holder(demarche, siret):
+                report.orphaned.append((demarche_id, siret))
+                record(
+                    self.session, actor, ORPHANED, target=subject, siret=siret, demarche=demarche_id
+                )
+        record(
+            self.session,
+            actor,
+            DELETED,
+            target=subject,
+            habilitations=report.habilitations,
+            delegations=report.delegations,
+            demandes=report.requests,
+        )
+        return report
+
+    def disabled(self, actor: Actor, subject: str, disabled: bool) -> bool:
+        """Follow Keycloak's `enabled` flag; True when it changed (audited)."""
+        person = self.session.get(Person, subject)
+        if person is None or person.deleted_at is not None:
+            return False
+        if (person.disabled_at is not None) == disabled:
+            return False
+        person.disabled_at = now() if disabled else None
+        record(self.session, actor, DISABLED if disabled else ENABLED, target=subject)
+        return True
+
+    def orphans(self) -> list[Orphan]:
+        """SIRETs left without a first holder by a deletion, still without one now."""
+        found = []
+        seen: set[tuple[str, str]] = set()
+        events = self.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == ORPHANED)
+            .order_by(AuditEvent.id.desc())
+            .limit(1000)
+        )
+        for event in events:
+            key = (event.demarche or "", event.siret or "")
+            demarche = self.catalog.demarche(key[0])
+            if key in seen or demarche is None:
+                continue
+            seen.add(key)
+            if not self.habilitations.has_first_holder(demarche, key[1]):
+                found.append(Orphan(key[0], key[1], f"{event.at:%d/%m/%Y}", event.target or ""))
+        return found
+
+    def gone_with_rights(self, subjects: set[str]) -> set[str]:
+        """Of these people, those the store still gives a right to (for the reconcile)."""
+        if not subjects:
+            return set()
+        return set(
+            self.session.scalars(
+                select(Habilitation.subject)
+                .where(
+                    Habilitation.subject.in_(sorted(subjects)),
+                    Habilitation.revoked_at.is_(None),
+                )
+                .distinct()
+            )
+        )

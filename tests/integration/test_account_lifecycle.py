@@ -1,0 +1,188 @@
+"""A person deleted or disabled in Keycloak: the store follows (#19, first part).
+
+Real Keycloak: the deletion and the disabling are made through its admin API, as an
+administrator's console does; the portal's own console round-trip (every 0.3 s in the tests)
+reads the admin events. A deletion whose event is missed is found by the reconcile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bridge.accounts import DELETED, DISABLED, ENABLED, ORPHANED
+from bridge.audit.models import AuditEvent
+from bridge.delegation.models import Delegation, DelegationStatus
+from bridge.habilitation.models import AccessRequest, RequestStatus
+from bridge.outbox import OutboxEntry
+from bridge.person.models import Person
+from bridge.sync.reconcile import reconcile
+from tests.support.callers import (
+    MAF,
+    Caller,
+    client_token,
+    gestionnaire_of_new_siret,
+    invite_and_accept,
+    new_caller,
+)
+from tests.support.projection import eventually, projector_of
+from tests.support.seed import OPERATOR
+from tests.support.stack import Platform
+
+pytestmark = pytest.mark.keycloak
+
+
+@pytest.fixture(scope="module")
+def maf(platform: Platform) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=f"{platform.portal_url}/api/v1/verifications",
+        headers={"Authorization": f"Bearer {client_token(platform, MAF)}"},
+        timeout=30,
+    ) as client:
+        yield client
+
+
+def allowed(maf: httpx.Client, subject: str, role: str, siret: str) -> bool:
+    response = maf.post(
+        f"/{MAF}", json={"questions": [{"sujet": subject, "role": role, "siret": siret}]}
+    )
+    assert response.status_code == 200, response.text
+    answer: bool = response.json()["reponses"][0]["autorise"]
+    return answer
+
+
+def audit(platform: Platform, action: str, target: str) -> list[AuditEvent]:
+    with platform.context.work() as work:
+        found = list(
+            work.session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action, AuditEvent.target == target)
+            )
+        )
+        work.session.expunge_all()
+        return found
+
+
+def deleted(platform: Platform, subject: str) -> bool:
+    with platform.context.work() as work:
+        person = work.session.get(Person, subject)
+        return person is not None and person.deleted_at is not None
+
+
+def test_a_gestionnaire_deleted_through_the_admin_api_loses_every_right(
+    platform: Platform, callers: list[Caller], maf: httpx.Client
+) -> None:
+    gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
+    tiers, delegation_id = invite_and_accept(platform, callers, gestionnaire, siret)
+    _, other_siret = gestionnaire_of_new_siret(platform, callers)
+    asked = gestionnaire.post(f"/demarches/{MAF}/demandes", json={"siret": other_siret})
+    assert asked.status_code == 201, asked.text
+    subject = gestionnaire.person.id
+    assert allowed(maf, subject, "gestionnaire", siret)
+    assert allowed(maf, tiers.person.id, "declarant", siret)
+
+    platform.admin().delete_user(subject)
+
+    eventually(lambda: deleted(platform, subject), what="la suppression suivie par le pont")
+    assert not allowed(maf, subject, "gestionnaire", siret)
+    assert not allowed(maf, tiers.person.id, "declarant", siret)  # the tiers they invited
+    with platform.context.work() as work:
+        delegation = work.session.get(Delegation, delegation_id)
+        assert delegation is not None
+        assert delegation.status == DelegationStatus.REVOKED
+        request = work.session.get(AccessRequest, asked.json()["id"])
+        assert request is not None
+        assert request.status == RequestStatus.WITHDRAWN
+        orphans = [(o.demarche, o.siret) for o in work.accounts.orphans()]
+    assert (MAF, siret) in orphans  # listed for the operator
+    assert (MAF, other_siret) not in orphans
+    [event] = audit(platform, DELETED, subject)
+    assert event.actor not in ("rapprochement", subject)  # the administrator who deleted it
+    assert event.details["habilitations"] == 1
+    assert event.details["delegations"] == 1
+    assert audit(platform, ORPHANED, subject)[0].siret == siret
+    # The tiers is told its delegation ended.
+    platform.mail.wait_for(tiers.person.email, count=2)  # the invitation, then the notice
+    assert "révoqué" in platform.mail.for_recipient(tiers.person.email)[-1].text
+
+    # The projection does not pile up failures for an account that is gone.
+    def settled() -> bool:
+        with platform.context.work() as work:
+            rows = list(
+                work.session.scalars(select(OutboxEntry).where(OutboxEntry.subject == subject))
+            )
+            return bool(rows) and all(r.applied_at is not None for r in rows)
+
+    eventually(settled, what="les lignes de la projection du compte supprimé")
+    with platform.context.work() as work:
+        assert not work.session.scalars(
+            select(OutboxEntry).where(
+                OutboxEntry.subject == subject, OutboxEntry.failed_at.is_not(None)
+            )
+        ).first()
+
+    # The way out: a new activation code, and a new gestionnaire.
+    with platform.context.work() as work:
+        code = work.etablissements.issue_code(OPERATOR, siret, MAF)
+    successor = new_caller(platform, callers, "Nouvelle", "Gestionnaire")
+    taken = successor.post(f"/demarches/{MAF}/activation", json={"siret": siret, "code": code})
+    assert taken.status_code == 201, taken.text
+    with platform.context.work() as work:
+        assert (MAF, siret) not in [(o.demarche, o.siret) for o in work.accounts.orphans()]
+
+
+def test_a_deletion_whose_event_was_missed_is_found_by_the_reconcile(
+    platform: Platform, callers: list[Caller], maf: httpx.Client
+) -> None:
+    gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
+    subject = gestionnaire.person.id
+    admin = platform.admin()
+    realm = admin.get_realm(platform.keycloak.realm)
+    admin.update_realm(platform.keycloak.realm, {"adminEventsEnabled": False})
+    try:
+        admin.delete_user(subject)  # no admin event: the console round-trip never hears of it
+    finally:
+        admin.update_realm(
+            platform.keycloak.realm, {"adminEventsEnabled": realm.get("adminEventsEnabled", True)}
+        )
+    assert allowed(maf, subject, "gestionnaire", siret)  # the store does not know yet
+
+    report = reconcile(projector_of(platform), repair=True, work=platform.context.work)
+
+    assert report.deleted >= 1
+    assert deleted(platform, subject)
+    assert not allowed(maf, subject, "gestionnaire", siret)
+    [event] = audit(platform, DELETED, subject)
+    assert event.actor == "rapprochement"
+    # A second reconcile finds nothing more to end.
+    again = reconcile(projector_of(platform), repair=True, work=platform.context.work)
+    assert subject in again.unreachable
+    assert len(audit(platform, DELETED, subject)) == 1
+
+
+def test_a_disabled_account_is_refused_until_enabled_again(
+    platform: Platform, callers: list[Caller], maf: httpx.Client
+) -> None:
+    gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
+    subject = gestionnaire.person.id
+    admin = platform.admin()
+
+    admin.update_user(subject, {"enabled": False})
+    eventually(lambda: not allowed(maf, subject, "gestionnaire", siret), what="droit suspendu")
+    # Its access token still verifies for minutes: the bridge refuses it anyway.
+    refused = gestionnaire.http.get("/moi/habilitations")
+    assert refused.status_code == 403
+    assert "désactivé" in refused.json()["detail"]
+    explained = maf.get(
+        f"/{MAF}/explication", params={"sujet": subject, "role": "gestionnaire", "siret": siret}
+    ).json()
+    assert explained["autorise"] is False
+    assert "Compte désactivé" in explained["chaine"][0]["motif"]
+    assert len(audit(platform, DISABLED, subject)) == 1
+
+    admin.update_user(subject, {"enabled": True})
+    eventually(lambda: allowed(maf, subject, "gestionnaire", siret), what="droit rendu")
+    assert gestionnaire.http.get("/moi/habilitations").status_code == 200
+    assert len(audit(platform, ENABLED, subject)) == 1
