@@ -12,6 +12,9 @@ python -m bridge operateur organisation SIRET --type T --raison-sociale R --civi
 python -m bridge operateur designer|retirer PERSONNE
     make a person an operator (the store's designation, which the bridge believes, and the
     realm role) or end it
+python -m bridge operateur sans-gestionnaire
+    the SIRETs whose gestionnaire's account was deleted in Keycloak and that have none since
+    (the way out: a new activation code for a new gestionnaire)
 python -m bridge keycloak catalogue
     the deploy step: the catalog's clients, roles, groups and token scope in the realm, with
     the deploy administrator's account (the always-on bridge may not create clients)
@@ -360,6 +363,23 @@ def name_operator(settings: Settings, person: str, *, designated: bool) -> int:
     return 0
 
 
+def list_orphans(settings: Settings) -> int:
+    """The SIRETs a deleted account left without a gestionnaire, and how to name a new one."""
+    with _platform(settings) as context, context.work() as work:
+        orphans = work.accounts.orphans()
+    if not orphans:
+        print("Aucun SIRET sans gestionnaire après une suppression de compte.")
+        return 0
+    for orphan in orphans:
+        print(
+            f"{orphan.demarche} {orphan.siret} : sans gestionnaire depuis le {orphan.since} "
+            f"(compte supprimé : {orphan.deleted_person}) — nouveau code : "
+            f"python -m bridge operateur code {orphan.siret} --demarche {orphan.demarche} "
+            "--reemettre"
+        )
+    return 0
+
+
 # --- parser and entry point ----------------------------------------------------------------
 
 
@@ -459,6 +479,13 @@ def build_parser() -> argparse.ArgumentParser:
         naming.add_argument(
             "personne", metavar="PERSONNE", help="identifiant Keycloak (sub) ou adresse e-mail"
         )
+    _with_help(
+        operator_commands.add_parser(
+            "sans-gestionnaire",
+            help="SIRET restés sans gestionnaire après la suppression d'un compte",
+            add_help=False,
+        )
+    )
     delegations = _with_help(
         commands.add_parser("delegations", help="délégations à des tiers", add_help=False)
     )
@@ -611,6 +638,8 @@ def _run(args: argparse.Namespace) -> int:
         return open_organisation(settings, args)
     if args.command in ("designer", "retirer"):
         return name_operator(settings, args.personne, designated=args.command == "designer")
+    if args.command == "sans-gestionnaire":
+        return list_orphans(settings)
     return issue_one_code(settings, args.siret, args.demarche, args.reemettre)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bridge.accounts import DELETED, DISABLED, ENABLED, ORPHANED
 from bridge.audit.models import AuditEvent
+from bridge.cli import main
 from bridge.delegation.models import Delegation, DelegationStatus
 from bridge.habilitation.models import AccessRequest, RequestStatus
 from bridge.outbox import OutboxEntry
@@ -72,7 +73,11 @@ def deleted(platform: Platform, subject: str) -> bool:
 
 
 def test_a_gestionnaire_deleted_through_the_admin_api_loses_every_right(
-    platform: Platform, callers: list[Caller], maf: httpx.Client
+    platform: Platform,
+    callers: list[Caller],
+    maf: httpx.Client,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
     tiers, delegation_id = invite_and_accept(platform, callers, gestionnaire, siret)
@@ -123,7 +128,13 @@ def test_a_gestionnaire_deleted_through_the_admin_api_loses_every_right(
             )
         ).first()
 
-    # The way out: a new activation code, and a new gestionnaire.
+    # The operator's list, with the way out: a new activation code, and a new gestionnaire.
+    monkeypatch.setenv("BRIDGE_DATABASE_URL", platform.portal_settings.database_url)
+    capsys.readouterr()
+    assert main(["operateur", "sans-gestionnaire"]) == 0
+    listed = capsys.readouterr().out
+    assert f"{MAF} {siret} : sans gestionnaire" in listed
+    assert f"python -m bridge operateur code {siret} --demarche {MAF} --reemettre" in listed
     with platform.context.work() as work:
         code = work.etablissements.issue_code(OPERATOR, siret, MAF)
     successor = new_caller(platform, callers, "Nouvelle", "Gestionnaire")
