@@ -196,7 +196,10 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
         if request.url.path.startswith("/api/") or request.url.path == "/metrics":
             return problem(status, code, title, detail, headers, **extra)
         if request.url.path.startswith("/access/"):  # AuthZEN's transport: a message string
-            return PlainTextResponse(detail, status_code=status, headers=headers)
+            echoed = dict(headers or {})
+            if "x-request-id" in request.headers:
+                echoed["X-Request-ID"] = request.headers["x-request-id"]
+            return PlainTextResponse(detail, status_code=status, headers=echoed)
         return templates.TemplateResponse(
             request,
             "error.html",

@@ -79,33 +79,43 @@ class AuthzenClient:
                         f"Les métadonnées nomment « {metadata.get('policy_decision_point')} » "
                         f"au lieu de « {self.pdp} » : réponse écartée."
                     )
+                # Only endpoints of that PDP: the démarche's token is never sent elsewhere.
                 self._endpoints = {
                     k: v
                     for k, v in metadata.items()
-                    if k.endswith("_endpoint") and isinstance(v, str)
+                    if k.endswith("_endpoint")
+                    and isinstance(v, str)
+                    and v.startswith(self.pdp + "/")
                 }
             return self._endpoints
 
-    def evaluations(
-        self,
-        subject: Entity,
-        questions: list[tuple[str, Entity]],
-        *,
-        semantic: str = "execute_all",
-    ) -> list[Decision]:
-        """One decision per (action, resource) for `subject`, in order (one call)."""
+    def evaluations(self, subject: Entity, questions: list[tuple[str, Entity]]) -> list[Decision]:
+        """One decision per (action, resource) for `subject`, in order (one call; every
+        question answered: the standard's `execute_all`)."""
         if not questions:
             return []
         body = {
             "subject": subject.json(),
-            "options": {"evaluations_semantic": semantic},
+            "options": {"evaluations_semantic": "execute_all"},
             "evaluations": [
                 {"action": {"name": action}, "resource": resource.json()}
                 for action, resource in questions
             ],
         }
         found = self._call("access_evaluations_endpoint", body)
-        return [Decision(bool(d["decision"]), d.get("context")) for d in found["evaluations"]]
+        try:
+            decisions = [
+                # Only a JSON `true` permits: anything else (a string, a number) is a refusal.
+                Decision(d.get("decision") is True, d.get("context"))
+                for d in found["evaluations"]
+            ]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise AuthzenUnavailableError(f"Réponse illisible : {exc!r}") from exc
+        if len(decisions) != len(questions):
+            raise AuthzenUnavailableError(
+                f"{len(decisions)} décision(s) pour {len(questions)} question(s)."
+            )
+        return decisions
 
     def search_resources(
         self,
@@ -131,30 +141,35 @@ class AuthzenClient:
             body["page"] = page
         found = self._call("search_resource_endpoint", body)
         page_out = found.get("page") or {}
-        total = page_out.get("total")
+        total = page_out.get("total") if isinstance(page_out, dict) else None
+        results = found.get("results")
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            raise AuthzenUnavailableError("Réponse illisible : « results » absent.")
         return Found(
-            list(found["results"]),
-            int(total) if isinstance(total, int) else None,
-            str(page_out.get("next_token", "")),
+            results,
+            total if isinstance(total, int) else None,
+            str(page_out.get("next_token", "")) if isinstance(page_out, dict) else "",
         )
 
     def _call(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
         url = self.endpoints().get(endpoint)
         if url is None:
             raise AuthzenUnavailableError(f"Le point de décision n'annonce pas « {endpoint} ».")
-        if url.startswith(self.pdp + "/"):  # the same PDP, reached by this process's route
-            url = self.connect_url + url.removeprefix(self.pdp)
-        return self._send("POST", url, body)
+        # The same PDP (the metadata named only its own endpoints), by this process's route.
+        return self._send("POST", self.connect_url + url.removeprefix(self.pdp), body)
 
     def _send(self, method: str, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
         try:
             headers = {} if body is None else {"Authorization": f"Bearer {self._token()}"}
             response = httpx.request(method, url, json=body, headers=headers, timeout=self._timeout)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, KeyError, ValueError) as exc:  # the PDP, or the token's issuer
             raise AuthzenUnavailableError(str(exc)) from exc
         if response.status_code != 200:
             raise AuthzenUnavailableError(f"{response.status_code} : {response.text[:300]}")
-        found = response.json()
+        try:
+            found = response.json()
+        except ValueError as exc:
+            raise AuthzenUnavailableError("Réponse qui n'est pas du JSON.") from exc
         if not isinstance(found, dict):
             raise AuthzenUnavailableError("Réponse qui n'est pas un objet JSON.")
         return found

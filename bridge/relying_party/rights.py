@@ -72,7 +72,7 @@ class RightsClient:
         person = Entity("user", subject)
         try:
             found = self.pdp.search_resources(person, ANY_ROLE, "siret", limit=per_page)
-            sirets = [str(r["id"]) for r in found.results]
+            sirets = [str(r.get("id", "")) for r in found.results]
             asked = [(role, Entity("siret", s)) for s in sirets for role in self.roles]
             decisions = iter(self.pdp.evaluations(person, asked))
         except AuthzenUnavailableError as exc:

@@ -313,8 +313,10 @@ class VerificationService:
     ) -> list[bool]:
         return check_many(self.session, self.catalog, demarche, questions, moment)
 
-    def explain(self, demarche: Demarche, question: Question) -> Explanation:
-        return explain(self.session, self.catalog, demarche, question)
+    def explain(
+        self, demarche: Demarche, question: Question, moment: datetime | None = None
+    ) -> Explanation:
+        return explain(self.session, self.catalog, demarche, question, moment)
 
     def sirets_for(
         self,

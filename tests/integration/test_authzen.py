@@ -8,6 +8,8 @@ whose id is a Keycloak `sub`, a resource of type `siret`, an action that is a ca
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -465,3 +467,76 @@ def test_transport_errors_are_a_status_and_a_message_string(
     assert httpx.post(url, json=complete, headers=other).json()["decision"] is False
     # Not a POST: 405 as a message string too.
     refused(pdp.get("/access/v1/evaluation"), 405)
+
+
+def test_forged_tokens_and_hostile_inputs_are_refused_with_a_400(
+    platform: Platform, callers: list[Caller], pdp: httpx.Client
+) -> None:
+    """Found by a review: a page token is sealed (no forged limit or key), `limit: 0` counts
+    without looping, no NUL reaches the store, nested objects are bounded, bodies too."""
+    gestionnaire, first = gestionnaire_of_new_siret(platform, callers)
+    for _ in range(2):
+        second_siret(platform, gestionnaire)
+    question = {
+        "subject": user(gestionnaire),
+        "action": {"name": "declarant"},
+        "resource": {"type": "siret"},
+    }
+    token = post(pdp, "/access/v1/search/resource", {**question, "page": {"limit": 1}})["page"][
+        "next_token"
+    ]
+    body, _, seal = token.partition(".")
+
+    def encoded(payload: dict[str, Any] | str) -> str:
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    for forged in (
+        f"{encoded({'a': '', 'l': 10**30})}.{seal}",  # a huge page, the same seal
+        f"{encoded({'a': '', 'l': -2})}.{seal}",
+        encoded('{"a": "", "l": 1e400}') + "." + seal,
+        f"{body}.{'A' * len(seal)}",
+        body,  # no seal at all
+        "@@@",
+    ):
+        refused = pdp.post(
+            "/access/v1/search/resource", json={**question, "page": {"token": forged}}
+        )
+        assert refused.status_code == 400, (forged, refused.text)
+        assert refused.headers["content-type"].startswith("text/plain")
+
+    counted = post(pdp, "/access/v1/search/resource", {**question, "page": {"limit": 0}})
+    assert counted == {"page": {"next_token": "", "count": 0, "total": 3}, "results": []}
+
+    nul = {**question, "subject": {"type": "user", "id": "a\u0000b"}}
+    assert pdp.post("/access/v1/search/resource", json=nul).status_code == 400
+    single = {
+        "subject": nul["subject"],
+        "action": {"name": "declarant"},
+        "resource": siret_of(first),
+    }
+    assert pdp.post("/access/v1/evaluation", json=single).status_code == 400
+    nested: dict[str, Any] = {}
+    for _ in range(50):
+        nested = {"x": nested}
+    deep = {**question, "subject": {**user(gestionnaire), "properties": nested}}
+    refused = pdp.post("/access/v1/search/resource", json=deep)
+    assert refused.status_code == 400
+    assert "niveaux" in refused.text
+    huge = pdp.post(
+        "/access/v1/evaluation",
+        content=b'{"pad": "' + b"x" * (2 << 20) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert huge.status_code == 413
+    # An identifier of any form is echoed, on a refusal too (§ Request Identification).
+    odd = "essai 42 / " + "x" * 300  # spaces, a slash, over 128 characters
+    echoed = pdp.get("/access/v1/evaluation", headers={"X-Request-ID": odd})
+    assert echoed.status_code == 405
+    assert echoed.headers["X-Request-ID"] == odd
+    # The check API refuses a NUL in a subject the same way (422, its own convention).
+    checked = pdp.post(
+        f"/api/v1/verifications/{MAF}",
+        json={"questions": [{"sujet": "a\u0000b", "role": "declarant", "siret": first}]},
+    )
+    assert checked.status_code == 422

@@ -50,9 +50,9 @@ def demarche(platform: Platform) -> Iterator[httpx.Client]:
 
 
 def accepted_with_end(
-    platform: Platform, callers: list[Caller], gestionnaire: Caller, siret: str
+    platform: Platform, callers: list[Caller], gestionnaire: Caller, siret: str, *, passed: bool
 ) -> Caller:
-    """A tiers invited until tomorrow, who accepts; then its end date passes."""
+    """A tiers invited until tomorrow, who accepts; then (when `passed`) its end date passes."""
     tiers = new_caller(platform, callers, "Fin", "Échue")
     invited = gestionnaire.post(
         f"/demarches/{MAF}/delegations",
@@ -68,6 +68,8 @@ def accepted_with_end(
     mail = platform.mail.wait_for(tiers.person.email)
     token = next(u for u in mail.links if "/invitations/" in u).rsplit("/", 1)[1]
     assert tiers.post(f"/invitations/{token}/acceptation").status_code == 201
+    if not passed:
+        return tiers
     past = now() - timedelta(hours=1)  # time passes: the end date is behind us
     with platform.context.work() as work:
         work.session.execute(
@@ -94,7 +96,8 @@ def population(platform: Platform, callers: list[Caller]) -> tuple[list[str], li
     delegated, _ = invite_and_accept(platform, callers, gestionnaire, first)
     ended, ended_id = invite_and_accept(platform, callers, gestionnaire, first)
     assert gestionnaire.http.delete(f"/delegations/{ended_id}").status_code == 204
-    expired = accepted_with_end(platform, callers, gestionnaire, second)
+    expired = accepted_with_end(platform, callers, gestionnaire, second, passed=True)
+    until_tomorrow = accepted_with_end(platform, callers, gestionnaire, second, passed=False)
     removed = new_caller(platform, callers, "Retiré", "Déclarant")
     assert removed.http.get("/moi/habilitations").status_code == 200  # known to the bridge
     granted = gestionnaire.post(
@@ -119,7 +122,8 @@ def population(platform: Platform, callers: list[Caller]) -> tuple[list[str], li
         == 201
     )
     people = [
-        c.person.id for c in (gestionnaire, delegated, ended, expired, removed, elsewhere)
+        c.person.id
+        for c in (gestionnaire, delegated, ended, expired, removed, elsewhere, until_tomorrow)
     ] + ["sujet-inconnu"]
     sirets = [first, second, new_siret()]
     return people, sirets
@@ -139,13 +143,14 @@ def test_authzen_answers_equal_the_check_apis(
     assert checked.status_code == 200, checked.text
     expected = [answer["autorise"] for answer in checked.json()["reponses"]]
     answers = dict(zip(questions, expected, strict=True))
-    gestionnaire, delegated, ended, expired, removed, elsewhere, unknown = people
+    gestionnaire, delegated, ended, expired, removed, elsewhere, until_tomorrow, unknown = people
     first, second, foreign = sirets
     # Each kind of right answers as it should: the parity below is not between two errors.
     assert answers[gestionnaire, "gestionnaire", first]
     assert answers[gestionnaire, "declarant", second]  # a gestionnaire may also declare
     assert answers[delegated, "declarant", first]
     assert not answers[delegated, "gestionnaire", first]
+    assert answers[until_tomorrow, "declarant", second]  # an end date still ahead
     for person, siret in ((ended, first), (expired, second), (removed, second)):
         assert not answers[person, "declarant", siret]
     assert not any(answers[p, r, s] for p in (elsewhere, unknown) for r in ROLES for s in sirets)
@@ -158,19 +163,25 @@ def test_authzen_answers_equal_the_check_apis(
             "resource": {"type": "siret", "id": siret},
         }
 
+    # AuthZEN also knows `agir` (any role); some questions are asked twice in the batch.
+    asked = questions + list(product(people, ["agir"], sirets))
+    asked += asked[:: len(asked) // 10 or 1]
     batch = demarche.post(
-        "/access/v1/evaluations",
-        json={"evaluations": [evaluation(*q) for q in questions]},
+        "/access/v1/evaluations", json={"evaluations": [evaluation(*q) for q in asked]}
     )
     assert batch.status_code == 200, batch.text
-    assert [e["decision"] for e in batch.json()["evaluations"]] == expected
+    batched = [e["decision"] for e in batch.json()["evaluations"]]
+    assert batched[: len(questions)] == expected  # the check API's answers
 
-    singles = []
-    for question in questions:
+    singles = []  # one call each: `may_act`'s path, not the batch's query
+    for question in asked:
         one = demarche.post("/access/v1/evaluation", json=evaluation(*question))
         assert one.status_code == 200, one.text
         singles.append(one.json()["decision"])
-    assert singles == expected
+    assert singles == batched
+    agir = {q: a for q, a in zip(asked, batched, strict=True) if q[1] == "agir"}
+    for person, _, siret in agir:
+        assert agir[person, "agir", siret] == any(answers[person, r, siret] for r in ROLES)
 
     allowed = {q for q, answer in zip(questions, expected, strict=True) if answer}
     for person, role in product(people, ROLES):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -29,7 +30,7 @@ from fastapi import APIRouter, Depends, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bridge.api.deps import DEMARCHE_TOKEN, ContextDep, Declared, demarche_client
@@ -49,7 +50,7 @@ MAX_LIMIT = 1000
 # A PEP's clock may drift: `context.time` within this of now is read as « now ».
 CLOCK_SKEW = timedelta(minutes=5)
 SIRET = re.compile(r"[0-9]{14}")
-REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
+MAX_BODY_BYTES = 1 << 20  # 500 evaluations with their properties fit well within 1 MiB
 ENDPOINTS = {
     "access_evaluation_endpoint": "/access/v1/evaluation",
     "access_evaluations_endpoint": "/access/v1/evaluations",
@@ -82,11 +83,12 @@ class AuthzenRoute(APIRoute):
 
         async def answer(request: Request) -> Response:
             request_id = request.headers.get("x-request-id")
-            if request_id is not None and not REQUEST_ID.fullmatch(request_id):
-                return message_response(
-                    400, "X-Request-ID : de 1 à 128 caractères visibles (ASCII), sans espace."
-                )
             try:
+                size = request.headers.get("content-length", "0")
+                if not size.isdigit() or int(size) > MAX_BODY_BYTES:
+                    raise AuthzenError(
+                        413, f"Corps de requête trop grand (au plus {MAX_BODY_BYTES} octets)."
+                    )
                 response = await handler(request)
             except RequestValidationError as exc:
                 response = message_response(400, _invalid(exc))
@@ -149,14 +151,45 @@ discovery = APIRouter(route_class=AuthzenRoute, tags=["AuthZEN (démarches)"])
 
 # --- the information model ---------------------------------------------------------------
 
-Properties = dict[str, Any]
+MAX_DEPTH = 8
+MAX_MEMBERS = 200
+
+
+def _bounded(value: dict[str, Any]) -> dict[str, Any]:
+    """PEP-supplied objects (`properties`, `context`) are kept, but bounded: at most
+    `MAX_DEPTH` levels and `MAX_MEMBERS` members in all (the standard's JSON considerations)."""
+    members = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        children = (
+            list(current.values())
+            if isinstance(current, dict)
+            else current
+            if isinstance(current, list)
+            else None
+        )
+        if children is None:
+            continue
+        if depth > MAX_DEPTH:
+            raise ValueError(f"au plus {MAX_DEPTH} niveaux d'imbrication")
+        members += len(children)
+        if members > MAX_MEMBERS:
+            raise ValueError(f"au plus {MAX_MEMBERS} membres")
+        stack.extend((child, depth + 1) for child in children)
+    return value
+
+
+Properties = Annotated[dict[str, Any], AfterValidator(_bounded)]
+# An identifier: printable text (no control character: PostgreSQL refuses NUL in text).
+Identifier = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class Entity(BaseModel):
     """A subject or a resource: here a person (`user`, its Keycloak `sub`) or a SIRET."""
 
     type: str = Field(min_length=1, max_length=64)
-    id: str = Field(min_length=1, max_length=256)
+    id: Identifier
     properties: Properties | None = None
 
 
@@ -164,7 +197,7 @@ class SearchedEntity(BaseModel):
     """The entity a search looks for: its type only (an `id` is ignored, as the standard says)."""
 
     type: str = Field(min_length=1, max_length=64)
-    id: str | None = Field(default=None, max_length=256)
+    id: Any = Field(default=None, description="Ignoré (la norme le demande)", exclude=True)
     properties: Properties | None = None
 
 
@@ -289,7 +322,8 @@ def _closed(status: int, message: str) -> DecisionOut:
 def calling_demarche(
     request: Request, context: ContextDep, _: Annotated[Declared, Security(DEMARCHE_TOKEN)]
 ) -> Demarche:
-    """The démarche whose own client calls; read before the body (401 comes before 400)."""
+    """The démarche whose own client calls; checked before the body is validated (a well-formed
+    JSON body with missing members gets 401 without a token, not 400)."""
     demarche = context.catalog.demarche(demarche_client(request, context))
     if demarche is None:
         raise AuthzenError(403, "Ce client n'est pas une démarche du catalogue.")
@@ -406,12 +440,14 @@ def _decide(
             if isinstance(one, DecisionOut):
                 decisions.append(one)
                 continue
-            found = (
-                _explained(demarche, work.verifications.explain(demarche, one), at)
-                if explain
-                else None
-            )
-            decisions.append(DecisionOut(decision=next(answers), context=found))
+            allowed = next(answers)
+            if explain:  # the decision and its reasons read at the same instant
+                found = work.verifications.explain(demarche, one, at)
+                decisions.append(
+                    DecisionOut(decision=found.allowed, context=_explained(demarche, found, at))
+                )
+            else:
+                decisions.append(DecisionOut(decision=allowed))
     log.debug(  # on the hot path: one line per call only when asked for (BRIDGE_LOG_LEVEL)
         "authzen-decisions",
         extra={
@@ -481,32 +517,44 @@ def evaluations(body: EvaluationsIn, demarche: CallerDep, context: ContextDep) -
     return EvaluationsOut(evaluations=_short_circuit(decisions, options.evaluations_semantic))
 
 
-# Pagination: an opaque token holding the last key sent, the page size, and a fingerprint of
-# the question, so that a token is refused on any other search (the standard's SHOULD).
+# Pagination: an opaque token holding the last key sent and the page size, sealed by an HMAC
+# over them and the question (a key derived from the platform's secret pepper, the same on
+# every replica): a token is refused on any other search, and cannot be forged or altered.
 
 
-def _fingerprint(kind: str, demarche: Demarche, question: dict[str, Any]) -> str:
-    text = json.dumps([kind, demarche.id, question], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+def _page_key(context: ContextDep) -> bytes:
+    pepper = context.settings.code_pepper.get_secret_value().encode()
+    return hmac.new(pepper, b"authzen-page-token", hashlib.sha256).digest()
 
 
-def _read_page(page: PageIn | None, fingerprint: str) -> tuple[str | None, int]:
+def _question_text(kind: str, demarche: Demarche, question: dict[str, Any]) -> str:
+    return json.dumps([kind, demarche.id, question], sort_keys=True, ensure_ascii=False)
+
+
+def _seal(key: bytes, question: str, payload: str) -> str:
+    mac = hmac.new(key, f"{question}\n{payload}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:18]).decode()
+
+
+def _read_page(page: PageIn | None, key: bytes, question: str) -> tuple[str | None, int]:
     """The key to start after and the page size, from the request's `page`."""
     if page is None or not page.token:
         limit = DEFAULT_LIMIT if page is None or page.limit is None else page.limit
         return None, limit
+    body, _, seal = page.token.partition(".")
     try:
-        raw = page.token + "=" * (-len(page.token) % 4)
-        held = json.loads(base64.urlsafe_b64decode(raw.encode("ascii")))
-        after, limit, mark = str(held["a"]), int(held["l"]), str(held["e"])
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
+        payload = base64.urlsafe_b64decode((body + "=" * (-len(body) % 4)).encode("ascii"))
+        text = payload.decode()
+    except (ValueError, binascii.Error, UnicodeError):
         raise AuthzenError(400, "page.token : jeton de page illisible.") from None
-    if mark != fingerprint:
+    if not hmac.compare_digest(seal, _seal(key, question, text)):
         raise AuthzenError(
             400,
-            "page.token : ce jeton appartient à une autre recherche ; gardez la même demande "
-            "d'une page à l'autre.",
+            "page.token : ce jeton n'appartient pas à cette recherche (ou a été modifié) ; "
+            "gardez la même demande d'une page à l'autre.",
         )
+    held = json.loads(text)  # sealed by us: well-formed
+    after, limit = str(held["a"]), int(held["l"])
     if page.limit is not None and page.limit != limit:
         raise AuthzenError(
             400, f"page.limit : {page.limit} au lieu de {limit} à la page précédente."
@@ -514,11 +562,15 @@ def _read_page(page: PageIn | None, fingerprint: str) -> tuple[str | None, int]:
     return after, limit
 
 
-def _next_token(found: KeysetPage[Any], last: str | None, limit: int, fingerprint: str) -> str:
-    if not found.more:
+def _next_token(
+    found: KeysetPage[Any], last: str | None, limit: int, key: bytes, question: str
+) -> str:
+    """The next page's token; empty at the end, and for `limit: 0` (a count, no page)."""
+    if not found.more or limit == 0:
         return ""
-    held = {"a": last if last is not None else "", "l": limit, "e": fingerprint}
-    return base64.urlsafe_b64encode(json.dumps(held).encode()).decode().rstrip("=")
+    text = json.dumps({"a": last or "", "l": limit})
+    body = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return f"{body}.{_seal(key, question, text)}"
 
 
 def _action_of(demarche: Demarche, action: Action) -> str:
@@ -553,9 +605,25 @@ def _search_context(demarche: Demarche, found: Properties | None) -> None:
         raise AuthzenError(400, when)
 
 
+def _paged(
+    kind: str, demarche: Demarche, context: ContextDep, body: BaseModel, searched: str | None
+) -> tuple[bytes, str, str | None, int]:
+    """The sealing key, the question's text (the searched entity's ignored id left out), and
+    where the page starts and how long it is."""
+    exclude: dict[str, Any] = {"page": True}
+    if searched is not None:
+        exclude[searched] = {"id"}
+    question = _question_text(kind, demarche, body.model_dump(mode="json", exclude=exclude))
+    key = _page_key(context)
+    page: PageIn | None = getattr(body, "page", None)
+    after, limit = _read_page(page, key, question)
+    return key, question, after, limit
+
+
 @router.post(
     "/search/subject",
     summary="Qui peut faire cette action pour ce SIRET ? (personnes de cette démarche)",
+    response_model_exclude_none=True,
 )
 def search_subject(
     body: SubjectSearchIn, demarche: CallerDep, context: ContextDep
@@ -564,15 +632,13 @@ def search_subject(
     _siret_of(body.resource)
     action = _action_of(demarche, body.action)
     _search_context(demarche, body.context)
-    mark = _fingerprint(
-        "subject", demarche, body.model_dump(mode="json", exclude={"page": True, "subject": {"id"}})
-    )
-    after, limit = _read_page(body.page, mark)
+    key, question, after, limit = _paged("subject", demarche, context, body, "subject")
     with context.work() as work:
         found = work.verifications.subjects_for(demarche, action, body.resource.id, after, limit)
+    last = found.items[-1] if found.items else after
     return EntitySearchOut(
         page=PageOut(
-            next_token=_next_token(found, found.items[-1] if found.items else after, limit, mark),
+            next_token=_next_token(found, last, limit, key, question),
             count=len(found.items),
             total=found.total,
         ),
@@ -583,6 +649,7 @@ def search_subject(
 @router.post(
     "/search/resource",
     summary="Pour quels SIRET cette personne peut-elle faire cette action ?",
+    response_model_exclude_none=True,
 )
 def search_resource(
     body: ResourceSearchIn, demarche: CallerDep, context: ContextDep
@@ -591,18 +658,13 @@ def search_resource(
     _siret_of(body.resource.model_copy(update={"id": None}))
     action = _action_of(demarche, body.action)
     _search_context(demarche, body.context)
-    mark = _fingerprint(
-        "resource",
-        demarche,
-        body.model_dump(mode="json", exclude={"page": True, "resource": {"id"}}),
-    )
-    after, limit = _read_page(body.page, mark)
+    key, question, after, limit = _paged("resource", demarche, context, body, "resource")
     with context.work() as work:
         found = work.verifications.resources_for(demarche, body.subject.id, action, after, limit)
     last = found.items[-1][0] if found.items else after
     return EntitySearchOut(
         page=PageOut(
-            next_token=_next_token(found, last, limit, mark),
+            next_token=_next_token(found, last, limit, key, question),
             count=len(found.items),
             total=found.total,
         ),
@@ -616,6 +678,7 @@ def search_resource(
 @router.post(
     "/search/action",
     summary="Que peut faire cette personne pour ce SIRET ? (rôles, puis « agir »)",
+    response_model_exclude_none=True,
 )
 def search_action(
     body: ActionSearchIn, demarche: CallerDep, context: ContextDep
@@ -623,16 +686,19 @@ def search_action(
     _person_of(body.subject)
     _siret_of(body.resource)
     _search_context(demarche, body.context)
-    mark = _fingerprint("action", demarche, body.model_dump(mode="json", exclude={"page"}))
-    after, limit = _read_page(body.page, mark)
+    key, question, after, limit = _paged("action", demarche, context, body, None)
     with context.work() as work:
         allowed = work.verifications.actions_for(demarche, body.subject.id, body.resource.id)
-    start = allowed.index(after) + 1 if after in allowed else 0
-    shown = allowed[start : start + limit]
-    found = KeysetPage(shown, len(allowed), start + len(shown) < len(allowed))
+    # Ordered by the catalog: a page starts after the last action sent, even if that one was
+    # withdrawn meanwhile.
+    order = demarche.actions
+    start = order.index(after) + 1 if after in order else 0
+    remaining = [a for a in allowed if order.index(a) >= start]
+    shown = remaining[:limit]
+    found = KeysetPage(shown, len(allowed), len(remaining) > len(shown))
     return ActionSearchOut(
         page=PageOut(
-            next_token=_next_token(found, shown[-1] if shown else after, limit, mark),
+            next_token=_next_token(found, shown[-1] if shown else after, limit, key, question),
             count=len(shown),
             total=len(allowed),
         ),

@@ -27,6 +27,7 @@ router = APIRouter(
 )
 MAX_QUESTIONS = 500
 SIRET_PATTERN = r"^[0-9]{14}$"
+SUBJECT_PATTERN = r"^[^\x00-\x1f\x7f]+$"  # printable: PostgreSQL refuses NUL in text
 
 
 def calling_demarche(
@@ -51,7 +52,12 @@ DemarcheDep = Annotated[Demarche, Depends(calling_demarche)]
 
 
 class QuestionIn(BaseModel):
-    sujet: str = Field(min_length=1, max_length=64, description="Identifiant (sub) de la personne")
+    sujet: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=SUBJECT_PATTERN,
+        description="Identifiant (sub) de la personne",
+    )
     role: str = Field(min_length=1, max_length=64)
     siret: str = Field(pattern=SIRET_PATTERN)
 
@@ -154,7 +160,7 @@ def check(body: QuestionsIn, demarche: DemarcheDep, context: ContextDep) -> Answ
 def explanation(
     demarche: DemarcheDep,
     context: ContextDep,
-    sujet: Annotated[str, Query(min_length=1, max_length=64)],
+    sujet: Annotated[str, Query(min_length=1, max_length=64, pattern=SUBJECT_PATTERN)],
     role: Annotated[str, Query(min_length=1, max_length=64)],
     siret: Annotated[str, Query(pattern=SIRET_PATTERN)],
 ) -> ExplanationOut:
@@ -172,7 +178,7 @@ def explanation(
 def sirets(
     demarche: DemarcheDep,
     context: ContextDep,
-    sujet: Annotated[str, Path(min_length=1, max_length=64)],
+    sujet: Annotated[str, Path(min_length=1, max_length=64, pattern=SUBJECT_PATTERN)],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     par_page: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SiretsOut:
