@@ -202,17 +202,18 @@ def test_a_group_the_bridge_did_not_create_is_never_touched(
 def test_a_keycloak_refusal_marks_the_change_failed_with_its_reason_and_the_queue_goes_on(
     platform: Platform, callers: list[Caller]
 ) -> None:
-    ghost = str(uuid.uuid4())  # a person of the store whose Keycloak account does not exist
+    # A right whose role has no group in Keycloak (a catalog edited without its deploy step).
+    ghost = platform.new_person("Rôle", "Sans Groupe").id
     siret = new_siret()
     with platform.context.work() as work:
         work.session.add(Etablissement(siret=siret, siren=siren_of(siret), name="FANTÔME"))
-        remember_person(work.session, ghost, f"{ghost}@exemple.fr", "Personne", "Absente")
+        remember_person(work.session, ghost, f"{ghost}@exemple.fr", "Rôle", "Sans Groupe")
         work.session.flush()
         work.session.add(
             Habilitation(
                 subject=ghost,
                 demarche=MAF,
-                role="declarant",
+                role="role-sans-groupe",
                 siret=siret,
                 granted_how=GrantedHow.OPERATOR,
             )
@@ -230,7 +231,7 @@ def test_a_keycloak_refusal_marks_the_change_failed_with_its_reason_and_the_queu
     row = eventually(failed, what="échec")
     assert row.error is not None
     assert "Keycloak refuse" in row.error
-    assert "404" in row.error
+    assert "aucun groupe /demarches/mon-activite-formation/role-sans-groupe" in row.error
     admin = platform.admin()
     eventually(lambda: values_of(admin, gestionnaire.person.id), what="la file continue")
     metrics = metrics_of(platform).text
@@ -243,7 +244,40 @@ def test_a_keycloak_refusal_marks_the_change_failed_with_its_reason_and_the_queu
     assert float(failed_total.split()[1]) >= 1
     report = reconcile(projector_of(platform))
     assert any(ghost in line and "Keycloak refuse" in line for line in report.lines())
-    assert ghost in report.unreachable
+
+
+def test_the_rows_of_a_person_without_a_keycloak_account_are_done_not_failed(
+    platform: Platform,
+) -> None:
+    """An account gone from Keycloak (#19): nothing to project onto, so no failure piles up;
+    the store follows the deletion (tests/integration/test_account_lifecycle.py)."""
+    ghost = str(uuid.uuid4())
+    siret = new_siret()
+    with platform.context.work() as work:
+        work.session.add(Etablissement(siret=siret, siren=siren_of(siret), name="FANTÔME"))
+        remember_person(work.session, ghost, f"{ghost}@exemple.fr", "Personne", "Absente")
+        work.session.flush()
+        work.session.add(
+            Habilitation(
+                subject=ghost,
+                demarche=MAF,
+                role="declarant",
+                siret=siret,
+                granted_how=GrantedHow.OPERATOR,
+            )
+        )
+
+    def done() -> OutboxEntry | None:
+        with platform.context.sessions() as session:
+            return session.scalar(
+                select(OutboxEntry).where(
+                    OutboxEntry.subject == ghost, OutboxEntry.applied_at.is_not(None)
+                )
+            )
+
+    row = eventually(done, what="ligne traitée")
+    assert row.failed_at is None
+    assert row.error == "compte absent de Keycloak : rien à projeter"
 
 
 def metrics_of(platform: Platform) -> httpx.Response:
