@@ -10,6 +10,7 @@ and the outbox rows Keycloak refused; with `repair`, each drifted person is proj
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -26,7 +27,10 @@ from bridge.sync.models import SyncState
 from bridge.sync.plan import Operation, describe, plan
 from bridge.sync.worker import Projector
 
+log = logging.getLogger(__name__)
+
 LAST_RECONCILE = "rapprochement"
+MAX_GONE = 20  # accounts absent at once beyond which the reconcile ends nothing (and 10 %)
 RECONCILE_ACTOR = Actor("rapprochement", "Rapprochement avec Keycloak")
 
 
@@ -43,6 +47,7 @@ class ReconcileReport:
     repaired: int = 0
     unreachable: list[str] = field(default_factory=list)
     deleted: int = 0  # people gone from Keycloak whose rights the store then ended
+    deletions_held: int = 0  # too many gone at once: nothing ended, an operator looks
     failed_rows: list[tuple[str, str, str]] = field(default_factory=list)
 
     def lines(self) -> Iterable[str]:
@@ -56,6 +61,11 @@ class ReconcileReport:
             yield f"Réparées : {self.repaired}"
         if self.deleted:
             yield f"Comptes supprimés dans Keycloak, droits terminés : {self.deleted}"
+        if self.deletions_held:
+            yield (
+                f"{self.deletions_held} comptes absents de Keycloak d'un coup : rien n'est "
+                "terminé (mauvais realm ? Keycloak restauré ?) ; vérifiez avant d'agir."
+            )
         for subject in self.unreachable:
             yield f"  {subject} : compte absent de Keycloak"
         if self.failed_rows:
@@ -106,7 +116,17 @@ def reconcile(
             finally:
                 projector.release(subject)
     if repair and work is not None and gone:
-        report.deleted = follow_deletions(work, gone, RECONCILE_ACTOR)
+        if len(gone) > max(MAX_GONE, report.persons // 10):
+            # So many accounts at once is more likely a wrong realm or a restored Keycloak
+            # than deletions: nothing is ended, an operator looks (the console's events
+            # still end the rights of people really deleted).
+            report.deletions_held = len(gone)
+            log.error(
+                "rapprochement-suppressions-suspendues",
+                extra={"absents": len(gone), "personnes": report.persons},
+            )
+        else:
+            report.deleted = follow_deletions(work, gone, RECONCILE_ACTOR)
     with projector.sessions() as session:
         report.failed_rows = [
             (row.subject, row.change, row.error or "")

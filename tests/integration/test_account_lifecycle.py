@@ -7,6 +7,7 @@ reads the admin events. A deletion whose event is missed is found by the reconci
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -17,10 +18,12 @@ from bridge.accounts import DELETED, DISABLED, ENABLED, ORPHANED
 from bridge.audit.models import AuditEvent
 from bridge.cli import main
 from bridge.delegation.models import Delegation, DelegationStatus
-from bridge.habilitation.models import AccessRequest, RequestStatus
+from bridge.etablissement.models import Etablissement
+from bridge.habilitation.models import AccessRequest, GrantedHow, Habilitation, RequestStatus
 from bridge.outbox import OutboxEntry
 from bridge.person.models import Person
-from bridge.sync.reconcile import reconcile
+from bridge.person.service import remember_person
+from bridge.sync.reconcile import MAX_GONE, reconcile, subjects_to_compare
 from tests.support.callers import (
     MAF,
     Caller,
@@ -31,6 +34,7 @@ from tests.support.callers import (
 )
 from tests.support.projection import eventually, projector_of
 from tests.support.seed import OPERATOR
+from tests.support.sirets import new_siret
 from tests.support.stack import Platform
 
 pytestmark = pytest.mark.keycloak
@@ -197,3 +201,36 @@ def test_a_disabled_account_is_refused_until_enabled_again(
     eventually(lambda: allowed(maf, subject, "gestionnaire", siret), what="droit rendu")
     assert gestionnaire.http.get("/moi/habilitations").status_code == 200
     assert len(audit(platform, ENABLED, subject)) == 1
+
+
+def test_too_many_accounts_absent_at_once_end_nothing(platform: Platform) -> None:
+    """A wrong realm or a restored Keycloak looks like mass deletions: the reconcile holds."""
+    projector = projector_of(platform)
+    many = max(MAX_GONE, len(subjects_to_compare(projector)) // 10) + 5
+    ghosts = [str(uuid.uuid4()) for _ in range(many)]
+    with platform.context.work() as work:
+        for ghost in ghosts:
+            siret = new_siret()
+            work.session.add(Etablissement(siret=siret, siren=siret[:9], name="FANTÔME"))
+            remember_person(work.session, ghost, f"{ghost}@exemple.fr", "Personne", "Absente")
+            work.session.flush()
+            work.session.add(
+                Habilitation(
+                    subject=ghost,
+                    demarche=MAF,
+                    role="declarant",
+                    siret=siret,
+                    granted_how=GrantedHow.OPERATOR,
+                )
+            )
+
+    try:
+        report = reconcile(projector, repair=True, work=platform.context.work)
+        assert report.deleted == 0
+        assert report.deletions_held >= many
+        assert any("rien n'est terminé" in line for line in report.lines())
+        assert not any(deleted(platform, ghost) for ghost in ghosts)
+    finally:  # the shared store keeps no person without an account holding a right
+        with platform.context.work() as work:
+            for ghost in ghosts:
+                work.accounts.deleted(OPERATOR, ghost)
