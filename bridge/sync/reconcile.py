@@ -116,6 +116,9 @@ def reconcile(
             finally:
                 projector.release(subject)
     if repair and work is not None and gone:
+        with work() as services:  # only those the store still gives a right to
+            gone = sorted(services.accounts.gone_with_rights(set(gone)))
+    if repair and work is not None and gone:
         if len(gone) > max(MAX_GONE, report.persons // 10):
             # So many accounts at once is more likely a wrong realm or a restored Keycloak
             # than deletions: nothing is ended, an operator looks (the console's events

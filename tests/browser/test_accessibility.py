@@ -1,0 +1,114 @@
+"""Accessibility measured in Chromium: axe-core's WCAG 2.1 A and AA rules (RGAA 4.1's ground)
+on the pages a person meets, Keycloak's with our theme included (#20, first measurement).
+
+One walk, logged out then logged in as a gestionnaire with a tiers: each page is audited once
+it has loaded. The figures (pages, violations by impact, each violation with its rule and
+how many elements) are printed in the CI log and written to
+`test-artifacts/accessibilite.json`; serious and critical violations fail the test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page
+
+from bridge.audit.service import Actor
+from bridge.settings import REPO_ROOT
+from tests.browser.test_habilitation_path import log_in
+from tests.support.callers import MAF
+from tests.support.seed import etablissement_with_code
+from tests.support.stack import Platform
+
+pytestmark = [pytest.mark.browser, pytest.mark.keycloak]
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING = ("critical", "serious")
+REPORT = REPO_ROOT / "test-artifacts" / "accessibilite.json"
+
+
+class Audit:
+    def __init__(self) -> None:
+        self.axe = Axe()
+        self.pages: dict[str, list[dict[str, Any]]] = {}
+
+    def check(self, page: Page, name: str) -> None:
+        page.wait_for_load_state("networkidle")
+        found = self.axe.run(
+            page,
+            options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]},
+        )
+        self.pages[name] = [
+            {
+                "regle": v["id"],
+                "impact": v["impact"],
+                "elements": len(v["nodes"]),
+                "aide": v["help"],
+                "exemples": [n["target"] for n in v["nodes"][:3]],
+            }
+            for v in found.response["violations"]
+        ]
+
+    def by_impact(self) -> Counter[str]:
+        return Counter(v["impact"] for found in self.pages.values() for v in found)
+
+
+def test_the_pages_people_meet_have_no_serious_or_critical_violation(
+    platform: Platform, browser: Browser, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audit = Audit()
+    page = browser.new_context(locale="fr-FR").new_page()
+    page.goto(platform.portal_url)
+    audit.check(page, "portail (non connecté)")
+    page.goto(f"{platform.portal_url}/auth/login")
+    audit.check(page, "Keycloak : connexion")
+    page.get_by_role("link", name="Mot de passe oublié ?").click()
+    audit.check(page, "Keycloak : mot de passe oublié")
+    page.goto(f"{platform.portal_url}/auth/login")
+    page.get_by_role("link", name="Créer un compte").click()
+    audit.check(page, "Keycloak : création de compte")
+    page.get_by_role("button", name="Créer mon compte").click()
+    audit.check(page, "Keycloak : création de compte (erreurs)")
+
+    person = platform.new_person("Amandine", "Munoz Ortega")
+    siret, code = etablissement_with_code(platform.context)
+    with platform.context.work() as work:
+        work.habilitations.activate(Actor(person.id, person.display_name), MAF, siret, code)
+    log_in(page, platform, person)
+    audit.check(page, "portail : accueil")
+    for name, path in (
+        ("ajouter une démarche", f"/demarches/{MAF}/ajouter"),
+        ("utilisateurs", f"/demarches/{MAF}/utilisateurs?siret={siret}"),
+        ("nouvelle délégation", f"/demarches/{MAF}/delegations/nouvelle"),
+        ("mes clients (tiers)", "/mes-clients"),
+        ("mes données personnelles", "/mes-donnees"),
+        ("mentions légales", "/mentions-legales"),
+        ("conditions d'utilisation", "/cgu"),
+        ("page introuvable", "/cette-page-n-existe-pas"),
+    ):
+        page.goto(platform.portal_url + path)
+        audit.check(page, f"portail : {name}")
+    page.goto(f"{platform.portal_url}/demarches/{MAF}/ajouter")
+    page.get_by_role("button", name="Valider mon accès").click()
+    audit.check(page, "portail : ajouter une démarche (erreurs)")
+    page.goto(platform.relying_party_url)
+    audit.check(page, "démarche Mon Activité Formation")
+
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(json.dumps(audit.pages, ensure_ascii=False, indent=2), encoding="utf-8")
+    counts = audit.by_impact()
+    with capsys.disabled():  # the figures reach the CI log, test passed or not
+        print(
+            f"\naxe-core (WCAG 2.1 A/AA) : {len(audit.pages)} pages auditées ; violations : "
+            + ", ".join(f"{counts[i]} {i}" for i in ("critical", "serious", "moderate", "minor"))
+        )
+        for name, found in audit.pages.items():
+            for v in found:
+                print(f"  {name} : {v['impact']} {v['regle']} ({v['elements']}) — {v['aide']}")
+    blocking = {
+        name: [v for v in found if v["impact"] in BLOCKING] for name, found in audit.pages.items()
+    }
+    assert not any(blocking.values()), json.dumps(blocking, ensure_ascii=False, indent=1)
