@@ -74,10 +74,11 @@ def test_the_pages_people_meet_have_no_serious_or_critical_violation(
     audit.check(page, "Keycloak : création de compte (erreurs)")
 
     person = platform.new_person("Amandine", "Munoz Ortega")
+    log_in(page, platform, person)  # known to the portal from here
     siret, code = etablissement_with_code(platform.context)
     with platform.context.work() as work:
         work.habilitations.activate(Actor(person.id, person.display_name), MAF, siret, code)
-    log_in(page, platform, person)
+    page.reload()
     audit.check(page, "portail : accueil")
     for name, path in (
         ("ajouter une démarche", f"/demarches/{MAF}/ajouter"),

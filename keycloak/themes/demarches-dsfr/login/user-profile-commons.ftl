@@ -62,7 +62,7 @@
 	<#local enErreur = messagesPerField.existsError(name)>
 	<#local inputType = attribute.annotations.inputType!''>
 	<#if inputType == 'select-radiobuttons' || inputType == 'multiselect-checkboxes'>
-		<fieldset id="${name}" class="fr-fieldset<#if enErreur> fr-fieldset--error</#if>" aria-labelledby="${name}-legende<#if enErreur> input-error-${name}</#if>"<#if attribute.required> aria-required="true"</#if>>
+		<fieldset id="${name}" class="fr-fieldset<#if enErreur> fr-fieldset--error</#if>" aria-labelledby="${name}-legende<#if enErreur> input-error-${name}</#if>"<#if attribute.required && inputType == 'select-radiobuttons'> role="radiogroup" aria-required="true"</#if>>
 			<legend id="${name}-legende" class="fr-fieldset__legend fr-fieldset__legend--regular">
 				${advancedMsg(attribute.displayName!'')}<#if attribute.required><@marqueRequis/></#if>
 				<@aides attribute=attribute/>
