@@ -19,10 +19,15 @@ from playwright.sync_api import Browser, Page
 
 from bridge.audit.service import Actor
 from bridge.settings import REPO_ROOT
+from tests.browser.conftest import Screens
+from tests.browser.keycloak_pages import accept_cgu, choose_password
+from tests.browser.test_employeur_path import NEW_PASSWORD, login_page, open_organisation
 from tests.browser.test_habilitation_path import log_in
 from tests.support.callers import MAF
+from tests.support.employeur import make_operator, temporary_password_of
 from tests.support.seed import etablissement_with_code
-from tests.support.stack import Platform
+from tests.support.sirets import new_siret
+from tests.support.stack import PASSWORD, Platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.keycloak]
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -54,6 +59,29 @@ class Audit:
 
     def by_impact(self) -> Counter[str]:
         return Counter(v["impact"] for found in self.pages.values() for v in found)
+
+    def report(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Print the figures, add them to the JSON report, fail on serious or critical."""
+        REPORT.parent.mkdir(exist_ok=True)
+        known = json.loads(REPORT.read_text(encoding="utf-8")) if REPORT.exists() else {}
+        known.update(self.pages)
+        REPORT.write_text(json.dumps(known, ensure_ascii=False, indent=2), encoding="utf-8")
+        counts = self.by_impact()
+        with capsys.disabled():  # the figures reach the CI log, test passed or not
+            print(
+                f"\naxe-core (WCAG 2.1 A/AA) : {len(self.pages)} pages auditées ; violations : "
+                + ", ".join(
+                    f"{counts[i]} {i}" for i in ("critical", "serious", "moderate", "minor")
+                )
+            )
+            for name, found in self.pages.items():
+                for v in found:
+                    print(f"  {name} : {v['impact']} {v['regle']} ({v['elements']}) — {v['aide']}")
+        blocking = {
+            name: [v for v in found if v["impact"] in BLOCKING]
+            for name, found in self.pages.items()
+        }
+        assert not any(blocking.values()), json.dumps(blocking, ensure_ascii=False, indent=1)
 
 
 def test_the_pages_people_meet_have_no_serious_or_critical_violation(
@@ -98,18 +126,39 @@ def test_the_pages_people_meet_have_no_serious_or_critical_violation(
     page.goto(platform.relying_party_url)
     audit.check(page, "démarche Mon Activité Formation")
 
-    REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text(json.dumps(audit.pages, ensure_ascii=False, indent=2), encoding="utf-8")
-    counts = audit.by_impact()
-    with capsys.disabled():  # the figures reach the CI log, test passed or not
-        print(
-            f"\naxe-core (WCAG 2.1 A/AA) : {len(audit.pages)} pages auditées ; violations : "
-            + ", ".join(f"{counts[i]} {i}" for i in ("critical", "serious", "moderate", "minor"))
-        )
-        for name, found in audit.pages.items():
-            for v in found:
-                print(f"  {name} : {v['impact']} {v['regle']} ({v['elements']}) — {v['aide']}")
-    blocking = {
-        name: [v for v in found if v["impact"] in BLOCKING] for name, found in audit.pages.items()
-    }
-    assert not any(blocking.values()), json.dumps(blocking, ensure_ascii=False, indent=1)
+    audit.report(capsys)
+
+
+def test_the_employer_space_has_no_serious_or_critical_violation(
+    platform: Platform, browser: Browser, screens: Screens, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The second guide: the operator's form, the first login (temporary password, terms),
+    the organisation's home, its gestionnaires, the add form and its errors."""
+    audit = Audit()
+    operator_person = platform.new_person("Opé", "Rateur")
+    make_operator(platform, operator_person.id)
+    operator = login_page(browser, platform, operator_person.username, PASSWORD)
+    operator.goto(f"{platform.portal_url}/operateur/organisations")
+    audit.check(operator, "opérateur : ouvrir une organisation")
+    email = f"claire.{new_siret()}@employeur.example.fr"
+    siret, login_id = open_organisation(
+        platform, operator, "Employeur", ("Claire", "Principale", email), screens
+    )
+    audit.check(operator, "opérateur : organisation ouverte")
+
+    page = login_page(browser, platform, login_id, temporary_password_of(platform, email))
+    audit.check(page, "Keycloak : changer le mot de passe temporaire")
+    choose_password(page, NEW_PASSWORD, screens, "accessibilite")
+    audit.check(page, "Keycloak : conditions d'utilisation")
+    accept_cgu(page, screens)
+    audit.check(page, "employeur : après la première connexion")
+    for name, path in (
+        ("espace de l'organisation", f"/employeur/{siret}"),
+        ("gestionnaires", f"/employeur/{siret}/gestionnaires"),
+        ("ajouter un gestionnaire", f"/employeur/{siret}/gestionnaires/nouveau"),
+    ):
+        page.goto(platform.portal_url + path)
+        audit.check(page, f"employeur : {name}")
+    page.get_by_test_id("enregistrer").click()
+    audit.check(page, "employeur : ajouter un gestionnaire (erreurs)")
+    audit.report(capsys)
