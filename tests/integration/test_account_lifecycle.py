@@ -19,23 +19,20 @@ from bridge.accounts import DELETED, DISABLED, ENABLED, ORPHANED
 from bridge.audit.models import AuditEvent
 from bridge.cli import main
 from bridge.delegation.models import Delegation, DelegationStatus
-from bridge.etablissement.models import Etablissement
-from bridge.habilitation.models import AccessRequest, GrantedHow, Habilitation, RequestStatus
+from bridge.habilitation.models import AccessRequest, RequestStatus
 from bridge.outbox import OutboxEntry
 from bridge.person.models import Person
-from bridge.person.service import remember_person
 from bridge.sync.reconcile import MAX_GONE, reconcile, subjects_to_compare
 from tests.support.callers import (
     MAF,
     Caller,
-    client_token,
+    demarche_http,
     gestionnaire_of_new_siret,
     invite_and_accept,
     new_caller,
 )
 from tests.support.projection import eventually, projector_of, values_of
-from tests.support.seed import OPERATOR
-from tests.support.sirets import new_siret
+from tests.support.seed import OPERATOR, right_written_in_store
 from tests.support.stack import Platform
 
 pytestmark = pytest.mark.keycloak
@@ -43,11 +40,7 @@ pytestmark = pytest.mark.keycloak
 
 @pytest.fixture(scope="module")
 def maf(platform: Platform) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=f"{platform.portal_url}/api/v1/verifications",
-        headers={"Authorization": f"Bearer {client_token(platform, MAF)}"},
-        timeout=30,
-    ) as client:
+    with demarche_http(platform, "/api/v1/verifications") as client:
         yield client
 
 
@@ -224,21 +217,8 @@ def test_too_many_accounts_absent_at_once_end_nothing(platform: Platform) -> Non
     projector = projector_of(platform)
     many = max(MAX_GONE, len(subjects_to_compare(projector)) // 9) + 5  # past 10 % with them
     ghosts = [str(uuid.uuid4()) for _ in range(many)]
-    with platform.context.work() as work:
-        for ghost in ghosts:
-            siret = new_siret()
-            work.session.add(Etablissement(siret=siret, siren=siret[:9], name="FANTÔME"))
-            remember_person(work.session, ghost, f"{ghost}@exemple.fr", "Personne", "Absente")
-            work.session.flush()
-            work.session.add(
-                Habilitation(
-                    subject=ghost,
-                    demarche=MAF,
-                    role="declarant",
-                    siret=siret,
-                    granted_how=GrantedHow.OPERATOR,
-                )
-            )
+    for ghost in ghosts:
+        right_written_in_store(platform.context, ghost)
 
     try:
         report = reconcile(projector, repair=True, work=platform.context.work)

@@ -21,6 +21,7 @@ from tests.support.callers import (
     MAF,
     Caller,
     client_token,
+    demarche_http,
     gestionnaire_of_new_siret,
     invite_and_accept,
     new_caller,
@@ -37,11 +38,7 @@ REQUEST_ID = "bfe9eb29-ab87-4ca3-be83-a1d5d8305716"  # the standard's own exampl
 @pytest.fixture(scope="module")
 def pdp(platform: Platform) -> Iterator[httpx.Client]:
     """The bridge as a policy decision point, called with the démarche's own token."""
-    with httpx.Client(
-        base_url=platform.portal_url,
-        headers={"Authorization": f"Bearer {client_token(platform, MAF)}"},
-        timeout=30,
-    ) as client:
+    with demarche_http(platform) as client:
         yield client
 
 

@@ -26,7 +26,7 @@ from bridge.habilitation.models import Habilitation
 from tests.support.callers import (
     MAF,
     Caller,
-    client_token,
+    demarche_http,
     gestionnaire_of_new_siret,
     invite_and_accept,
     new_caller,
@@ -41,11 +41,7 @@ ROLES = ("gestionnaire", "declarant")
 
 @pytest.fixture(scope="module")
 def demarche(platform: Platform) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=platform.portal_url,
-        headers={"Authorization": f"Bearer {client_token(platform, MAF)}"},
-        timeout=60,
-    ) as client:
+    with demarche_http(platform) as client:
         yield client
 
 

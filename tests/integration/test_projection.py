@@ -39,6 +39,7 @@ from bridge.settings import REPO_ROOT
 from bridge.sync.reconcile import reconcile
 from tests.support.callers import Caller, gestionnaire_of_new_siret, invite_and_accept, new_caller
 from tests.support.projection import eventually, projector_of, role_groups_of, values_of
+from tests.support.seed import right_written_in_store
 from tests.support.sirets import new_siret
 from tests.support.stack import Person, Platform
 
@@ -204,20 +205,7 @@ def test_a_keycloak_refusal_marks_the_change_failed_with_its_reason_and_the_queu
 ) -> None:
     # A right whose role has no group in Keycloak (a catalog edited without its deploy step).
     ghost = platform.new_person("Rôle", "Sans Groupe").id
-    siret = new_siret()
-    with platform.context.work() as work:
-        work.session.add(Etablissement(siret=siret, siren=siren_of(siret), name="FANTÔME"))
-        remember_person(work.session, ghost, f"{ghost}@exemple.fr", "Rôle", "Sans Groupe")
-        work.session.flush()
-        work.session.add(
-            Habilitation(
-                subject=ghost,
-                demarche=MAF,
-                role="role-sans-groupe",
-                siret=siret,
-                granted_how=GrantedHow.OPERATOR,
-            )
-        )
+    right_written_in_store(platform.context, ghost, "role-sans-groupe")
     gestionnaire, _ = gestionnaire_of_new_siret(platform, callers)  # queued after it
 
     def failed() -> OutboxEntry | None:
@@ -252,20 +240,7 @@ def test_the_rows_of_a_person_without_a_keycloak_account_are_done_not_failed(
     """An account gone from Keycloak (#19): nothing to project onto, so no failure piles up;
     the store follows the deletion (tests/integration/test_account_lifecycle.py)."""
     ghost = str(uuid.uuid4())
-    siret = new_siret()
-    with platform.context.work() as work:
-        work.session.add(Etablissement(siret=siret, siren=siren_of(siret), name="FANTÔME"))
-        remember_person(work.session, ghost, f"{ghost}@exemple.fr", "Personne", "Absente")
-        work.session.flush()
-        work.session.add(
-            Habilitation(
-                subject=ghost,
-                demarche=MAF,
-                role="declarant",
-                siret=siret,
-                granted_how=GrantedHow.OPERATOR,
-            )
-        )
+    right_written_in_store(platform.context, ghost)
 
     def done() -> OutboxEntry | None:
         with platform.context.sessions() as session:

@@ -13,6 +13,7 @@ from tests.support.callers import (
     MAF,
     Caller,
     client_token,
+    demarche_http,
     gestionnaire_of_new_siret,
     invite_and_accept,
 )
@@ -26,11 +27,7 @@ OTHER_DEMARCHE = "mes-collectes-formation"
 
 @pytest.fixture(scope="module")
 def maf(platform: Platform) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=f"{platform.portal_url}/api/v1/verifications",
-        headers={"Authorization": f"Bearer {client_token(platform, MAF)}"},
-        timeout=30,
-    ) as client:
+    with demarche_http(platform, "/api/v1/verifications") as client:
         yield client
 
 

@@ -3,6 +3,8 @@ make one gestionnaire of a new SIRET."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -101,3 +103,16 @@ def client_token(platform: Platform, client_id: str) -> str:
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+@contextmanager
+def demarche_http(
+    platform: Platform, path: str = "", demarche: str = MAF
+) -> Iterator[httpx.Client]:
+    """An HTTP client of the bridge carrying the démarche's own client-credentials token."""
+    with httpx.Client(
+        base_url=f"{platform.portal_url}{path}",
+        headers={"Authorization": f"Bearer {client_token(platform, demarche)}"},
+        timeout=60,
+    ) as client:
+        yield client

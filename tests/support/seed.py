@@ -1,9 +1,13 @@
-"""Put the store in a known state through the services (never through raw SQL)."""
+"""Put the store in a known state through the services (one helper writes a right straight
+into the store, for the cases no service may make)."""
 
 from __future__ import annotations
 
 from bridge.audit.service import Actor
 from bridge.bootstrap import AppContext
+from bridge.etablissement.models import Etablissement
+from bridge.habilitation.models import GrantedHow, Habilitation
+from bridge.person.service import remember_person
 from tests.support.sirets import new_siret
 
 OPERATOR = Actor("operateur-tests", "Opérateur des tests", operator=True)
@@ -44,3 +48,25 @@ def siret_delegated_to(
         )
         delegation = work.delegations.invite(gestionnaire, draft, portal_url)
         return siret, delegation.id
+
+
+def right_written_in_store(
+    context: AppContext, subject: str, role: str = "declarant", *, name: str = "FANTÔME"
+) -> str:
+    """A right written straight into the store for `subject` on a new SIRET (no service: a
+    person Keycloak may not know, a role the catalog may not have); the SIRET."""
+    siret = new_siret()
+    with context.work() as work:
+        work.session.add(Etablissement(siret=siret, siren=siret[:9], name=name))
+        remember_person(work.session, subject, f"{subject}@exemple.fr", "Personne", "Absente")
+        work.session.flush()
+        work.session.add(
+            Habilitation(
+                subject=subject,
+                demarche="mon-activite-formation",
+                role=role,
+                siret=siret,
+                granted_how=GrantedHow.OPERATOR,
+            )
+        )
+    return siret
