@@ -110,10 +110,13 @@ class AppContext:
             return is_designated(session, subject)
 
     def is_disabled(self, subject: str) -> bool:
-        """The person's account is disabled in Keycloak (`bridge.accounts`): they may not act."""
+        """The person's account is disabled, or deleted, in Keycloak (`bridge.accounts`): its
+        tokens, still valid for minutes, may not act."""
         with self.sessions() as session:
             person = session.get(Person, subject)
-            return person is not None and person.disabled_at is not None
+            return person is not None and (
+                person.disabled_at is not None or person.deleted_at is not None
+            )
 
     def close(self) -> None:
         """Release the store's connections (the web app's lifespan, the CLI, fixtures)."""

@@ -97,6 +97,7 @@ def test_a_gestionnaire_deleted_through_the_admin_api_loses_every_right(
     platform.admin().delete_user(subject)
 
     eventually(lambda: deleted(platform, subject), what="la suppression suivie par le pont")
+    assert gestionnaire.http.get("/moi/habilitations").status_code == 403  # its token lives on
     assert not allowed(maf, subject, "gestionnaire", siret)
     assert not allowed(maf, tiers.person.id, "declarant", siret)  # the tiers they invited
     with platform.context.work() as work:
