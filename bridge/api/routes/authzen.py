@@ -139,6 +139,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "Appelant qui n'est pas une démarche, ou autre démarche",
         "content": _TEXT,
     },
+    413: {"description": "Corps de requête de plus de 1 Mio", "content": _TEXT},
     500: {"description": "Erreur interne", "content": _TEXT},
     503: {"description": "Keycloak injoignable pour vérifier le jeton", "content": _TEXT},
 }
