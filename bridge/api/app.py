@@ -174,7 +174,14 @@ def _on_login(context: AppContext) -> Callable[[SessionUser, dict[str, object]],
     def on_login(user: SessionUser, token: dict[str, object]) -> SessionUser:
         """Keep the person's contact details in the store; read the operator role."""
         with context.work() as work:
-            work.persons.remember(user.sub, user.email, user.given_name, user.family_name)
+            work.persons.remember(
+                user.sub,
+                user.email,
+                user.given_name,
+                user.family_name,
+                civility=user.civilite or None,  # what the users screen shows its gestionnaires
+                phone=user.phone_number or user.telephone_mobile or None,
+            )
         access_token = token.get("access_token")
         if isinstance(access_token, str):
             operator = context.verifier.verify(access_token).operator

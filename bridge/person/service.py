@@ -60,8 +60,16 @@ class PersonService:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def remember(self, subject: str, email: str, first_name: str, last_name: str) -> Person:
-        return remember_person(self.session, subject, email, first_name, last_name)
+    def remember(
+        self,
+        subject: str,
+        email: str,
+        first_name: str,
+        last_name: str,
+        civility: str | None = None,
+        phone: str | None = None,
+    ) -> Person:
+        return remember_person(self.session, subject, email, first_name, last_name, civility, phone)
 
     def refresh(
         self, subject: str, email: str, given: str, family: str, fallback_email: str

@@ -112,3 +112,21 @@ def test_the_add_form_proposes_the_least_powerful_role_and_the_history_speaks_in
     assert '<option value="gestionnaire">Gestionnaire</option>' in text
     assert "(Gestionnaire)" in text
     assert "(gestionnaire)" not in text
+
+
+def test_the_users_screen_shows_the_civility_and_phone_keycloak_holds(platform: Platform) -> None:
+    """#20 item 2: « Civilité » and « Téléphone » read « — » though Keycloak holds both (the
+    login's claims now fill the store's copy)."""
+    siret, code = etablissement_with_code(platform.context)
+    person = platform.new_person("Civile", "Joignable")  # civilite madame, 01 23 45 67 89
+    with logged_in_client(platform, person) as client:
+        form = client.get(f"/demarches/{MAF}/ajouter")
+        client.post(
+            f"/demarches/{MAF}/activation",
+            data={"siret": siret, "code": code, "csrf_token": csrf_of(form)},
+        )
+        page = client.get(f"/demarches/{MAF}/utilisateurs", params={"personne": person.id})
+    text = html.unescape(page.text)
+    assert page.status_code == 200
+    assert "<dt>Civilité</dt><dd>Madame</dd>" in text
+    assert "<dt>Téléphone</dt><dd>01 23 45 67 89</dd>" in text
