@@ -112,36 +112,53 @@ def _phone(value: str | None, pattern: re.Pattern[str], field: str, what: str) -
 
 
 def checked_details(details: Details) -> Details:
-    """The form's fields, trimmed and checked; each refusal names its field in French."""
+    """The form's fields, trimmed and checked; every refusal at once, each naming its field in
+    French (the first one leads; `erreurs` lists them all, for the form's summary)."""
+    errors: list[tuple[str, str]] = []
     civility = details.civility.strip().lower()
     if civility not in CIVILITIES:
-        raise InvalidInputError("Choisissez la civilité : Madame ou Monsieur.", field="civilite")
+        errors.append(("civilite", "Choisissez la civilité : Madame ou Monsieur."))
     last, first = details.last_name.strip(), details.first_name.strip()
     if not last or len(last) > 100:
-        raise InvalidInputError("Le nom est obligatoire (100 caractères au plus).", field="nom")
+        errors.append(("nom", "Le nom est obligatoire (100 caractères au plus)."))
     if not first or len(first) > 100:
-        raise InvalidInputError(
-            "Le prénom est obligatoire (100 caractères au plus).", field="prenom"
-        )
+        errors.append(("prenom", "Le prénom est obligatoire (100 caractères au plus)."))
     email = details.email.strip().lower()
     if not EMAIL.match(email) or len(email) > 254:
-        raise InvalidInputError(
-            "L'adresse électronique est obligatoire et doit être valide (ex. : nom@exemple.fr).",
-            field="email",
+        errors.append(
+            (
+                "email",
+                "L'adresse électronique est obligatoire et doit être valide (ex. : "
+                "nom@exemple.fr).",
+            )
         )
-    if not email.split("@")[0].isascii():
-        raise InvalidInputError(
-            "L'adresse électronique ne peut pas contenir d'accent avant le « @ ».", field="email"
+    elif not email.split("@")[0].isascii():
+        errors.append(
+            ("email", "L'adresse électronique ne peut pas contenir d'accent avant le « @ ».")
         )
-    landline = _phone(details.landline, LANDLINE, "telephone_fixe", "téléphone fixe")
-    mobile = _phone(details.mobile, MOBILE, "telephone_mobile", "téléphone mobile")
+    phones: list[str | None] = []
+    for value, pattern, field, what in (
+        (details.landline, LANDLINE, "telephone_fixe", "téléphone fixe"),
+        (details.mobile, MOBILE, "telephone_mobile", "téléphone mobile"),
+    ):
+        try:
+            phones.append(_phone(value, pattern, field, what))
+        except InvalidInputError as exc:
+            errors.append((field, exc.detail))
+            phones.append("")
+    landline, mobile = phones
     if landline is None and mobile is None:
-        raise InvalidInputError(
-            "Indiquez au moins un numéro de téléphone (fixe ou mobile).", field="telephone_fixe"
+        errors.append(
+            ("telephone_fixe", "Indiquez au moins un numéro de téléphone (fixe ou mobile).")
         )
     level = (details.level or "").strip() or None
     if level is not None and len(level) > 64:
-        raise InvalidInputError("Le niveau tient en 64 caractères au plus.", field="niveau")
+        errors.append(("niveau", "Le niveau tient en 64 caractères au plus."))
+    if errors:
+        field, message = errors[0]
+        raise InvalidInputError(
+            message, field=field, erreurs=[{"champ": f, "message": m} for f, m in errors]
+        )
     return Details(civility, last, first, email, landline, mobile, details.unite_id, level)
 
 

@@ -140,6 +140,11 @@ def test_the_employer_guide_from_appointment_to_the_gestionnaire_login(
     principal.fill("#telephone-fixe", "12 34")
     principal.get_by_test_id("enregistrer").click()
     expect(principal.get_by_test_id("erreur-civilite")).to_contain_text("Madame ou Monsieur")
+    # Every error at once (#20 item 5), in a summary that takes the focus, each a link.
+    expect(principal.get_by_test_id("resume-erreurs").locator("li")).to_have_count(3)
+    expect(principal.get_by_test_id("erreur-email")).to_be_visible()
+    expect(principal.get_by_test_id("erreur-telephone_fixe")).to_be_visible()
+    expect(principal.get_by_test_id("erreurs")).to_be_focused()
     pick(principal, "civilite-monsieur")
     principal.get_by_test_id("enregistrer").click()
     expect(principal.get_by_test_id("erreur-email")).to_contain_text("doit être valide")

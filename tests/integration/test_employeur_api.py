@@ -357,6 +357,30 @@ def test_bad_input_is_refused_in_french_and_creates_nothing(
         assert work.session.scalar(select(Person).where(Person.email == form["email"])) is None
 
 
+def test_every_bad_field_is_refused_at_once(platform: Platform, organisation: Organisation) -> None:
+    """#20 item 5: the form reported one error per submission (civilité, then nom, then…)."""
+    o = organisation
+    form = {
+        **person_form("Refus", "Tous"),
+        "role": "gestionnaire",
+        "civilite": "",
+        "nom": " ",
+        "email": "pas-une-adresse",
+        "telephone_fixe": "12 34",
+    }
+    response = o.principal.post(o.path("/gestionnaires"), json=form)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert [e["champ"] for e in problem["erreurs"]] == [
+        "civilite",
+        "nom",
+        "email",
+        "telephone_fixe",
+    ]
+    assert problem["field"] == "civilite"  # the first one leads
+    assert all(e["message"] for e in problem["erreurs"])
+
+
 def test_an_e_mail_already_used_or_a_double_submission_creates_one_account(
     platform: Platform, organisation: Organisation
 ) -> None:

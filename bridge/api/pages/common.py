@@ -135,9 +135,11 @@ class Page:
         if refusal is None:
             return self.render(name, valeurs=values, erreurs={}, **page)
         field = forced_field or str(refusal.extra.get("field", default_field))
-        return self.render(
-            name, refusal.status, valeurs=values, erreurs={field: refusal.detail}, **page
-        )
+        errors = {field: refusal.detail}
+        listed = refusal.extra.get("erreurs")
+        if isinstance(listed, list) and forced_field is None:  # every refusal of the form
+            errors = {str(e["champ"]): str(e["message"]) for e in listed}
+        return self.render(name, refusal.status, valeurs=values, erreurs=errors, **page)
 
     def act(self, done: str, action: Callable[[Services], object]) -> bool:
         """Run one change in its unit of work and tell the person the outcome (the

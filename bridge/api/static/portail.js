@@ -5,3 +5,11 @@ document.addEventListener("click", (event) => {
     window.print();
   }
 });
+
+// A form shown again with its errors: the focus goes to its summary (RGAA 11.10).
+document.addEventListener("DOMContentLoaded", () => {
+  const summary = document.querySelector("[data-focus-au-chargement]");
+  if (summary) {
+    summary.focus();
+  }
+});
