@@ -96,7 +96,18 @@ def test_delegation_to_a_tiers_who_registers_then_revocation(
         assert may_act(
             work.session, platform.context.catalog, tiers_subject or "", MAF, "declarant", siret
         )
+    # #20 item 4: nothing that cannot be undone in one click — a modal dialog asks first.
     delegations.get_by_role("button", name="Révoquer").click()
+    dialog = first.get_by_test_id("confirmation")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"SIRET {tiers_siret}")
+    expect(dialog.get_by_test_id("annuler")).to_be_focused()
+    screens.shot(first, "confirmation-revocation")
+    dialog.get_by_test_id("annuler").click()
+    expect(dialog).to_be_hidden()
+    expect(delegations).to_contain_text("acceptée")  # cancelled: nothing changed
+    delegations.get_by_role("button", name="Révoquer").click()
+    dialog.get_by_test_id("confirmer").click()
     expect(first.get_by_test_id("message")).to_contain_text("La délégation est révoquée")
 
     tiers.goto(f"{platform.portal_url}/mes-clients")

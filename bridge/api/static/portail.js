@@ -13,3 +13,27 @@ document.addEventListener("DOMContentLoaded", () => {
     summary.focus();
   }
 });
+
+// Nothing that cannot be undone in one click: a form marked data-confirmer asks first, in a
+// modal dialog (the browser keeps the focus in it; Échap cancels; « Annuler » has the focus).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  const dialog = document.getElementById("confirmation");
+  if (!form.dataset.confirmer || form.dataset.confirme === "oui" || !dialog) {
+    return;
+  }
+  event.preventDefault();
+  document.getElementById("confirmation-message").textContent = form.dataset.confirmer;
+  dialog.returnValue = "";
+  dialog.addEventListener(
+    "close",
+    () => {
+      if (dialog.returnValue === "confirmer") {
+        form.dataset.confirme = "oui";
+        form.requestSubmit();
+      }
+    },
+    { once: true },
+  );
+  dialog.showModal();
+});
