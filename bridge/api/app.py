@@ -102,6 +102,8 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
     )
     templates = make_templates(theme=settings.theme, service_name=SERVICE_NAME)
     templates.env.globals.update(
+        demarche_title=context.catalog.title_of,
+        role_label=context.catalog.role_label,
         habilitation_line=habilitation_pages.habilitation_line,
         action_label=habilitation_pages.action_label,
         paris=PARIS,

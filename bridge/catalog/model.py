@@ -183,6 +183,17 @@ class Catalog(_Strict):
     def ids(self) -> tuple[str, ...]:
         return tuple(d.id for d in self.demarches)
 
+    def title_of(self, demarche_id: str) -> str:
+        """What a person reads for a démarche: its title, never its identifier."""
+        found = self.demarche(demarche_id)
+        return found.title if found else demarche_id
+
+    def role_label(self, demarche_id: str, role_id: str) -> str:
+        """What a person reads for a role: its label (« Déclarant »), never its identifier."""
+        found = self.demarche(demarche_id)
+        role = found.role(role_id) if found else None
+        return role.label if role else role_id
+
 
 def load_catalog(path: Path = DEFAULT_CATALOG) -> Catalog:
     """Read, validate and cross-check the catalog; any fault raises `CatalogError`."""

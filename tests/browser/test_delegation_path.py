@@ -79,6 +79,11 @@ def test_delegation_to_a_tiers_who_registers_then_revocation(
     screens.shot(tiers, "invitation-connecte")
     tiers.get_by_role("button", name="Accepter la délégation").click()
     expect(tiers.get_by_test_id("clients")).to_contain_text(siret)
+    # #20 item 6: words, not identifiers.
+    expect(tiers.get_by_test_id("clients")).to_contain_text("Mon Activité Formation")
+    expect(tiers.get_by_test_id("clients")).to_contain_text("Déclarant")
+    expect(tiers.get_by_test_id("clients")).not_to_contain_text("mon-activite-formation")
+    expect(tiers.get_by_test_id("clients")).not_to_contain_text("declarant")
     screens.shot(tiers, "mes-clients")
     tiers.goto(platform.portal_url)
     expect(tiers.get_by_test_id("carte-mon-activite-formation")).to_contain_text(
