@@ -103,7 +103,7 @@ def test_delegation_to_a_tiers_who_registers_then_revocation(
         )
     # #20 item 4: nothing that cannot be undone in one click — a modal dialog asks first.
     delegations.get_by_role("button", name="Révoquer").click()
-    dialog = first.get_by_test_id("confirmation")
+    dialog = first.get_by_test_id("dialogue-confirmation")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text(f"SIRET {tiers_siret}")
     expect(dialog.get_by_test_id("annuler")).to_be_focused()

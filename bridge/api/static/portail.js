@@ -18,7 +18,7 @@ document.addEventListener("DOMContentLoaded", () => {
 // modal dialog (the browser keeps the focus in it; Échap cancels; « Annuler » has the focus).
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  const dialog = document.getElementById("confirmation");
+  const dialog = document.getElementById("dialogue-confirmation");
   if (!form.dataset.confirmer || form.dataset.confirme === "oui" || !dialog) {
     return;
   }
