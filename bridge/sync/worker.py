@@ -47,6 +47,7 @@ class CatalogNotInstalledError(SetupError):
 
 LEASE = timedelta(seconds=120)
 MAX_DELAY_SECONDS = 30
+MAX_CONFLICTS = 5  # Keycloak 409s in a row for one person before its rows are failed
 
 
 def install_catalog(
@@ -327,6 +328,7 @@ class Projector:
         gone: list[int] = []  # rows of people deleted from Keycloak: nothing left to project
         failed: dict[str, list[int]] = {}
         retry: list[tuple[int, int]] = []
+        conflicted: list[int] = []  # Keycloak's 409: another write of the person meanwhile
         away_reason = ""
         for index, subject in enumerate(claimed):
             ids = [row_id for row_id, _ in rows[subject]]
@@ -341,6 +343,11 @@ class Projector:
                 log.warning("projection-reportee", extra={"sujet": subject, "raison": away_reason})
                 break
             except KeycloakRejectedError as exc:
+                tries = max((a for _, a in rows[subject]), default=0)
+                if exc.status == 409 and tries < MAX_CONFLICTS:  # a concurrent write (a worker
+                    conflicted.extend(ids)  # killed mid-call, the console): again shortly
+                    log.warning("projection-conflit", extra={"sujet": subject, "raison": str(exc)})
+                    continue
                 if exc.status == 404 and not self._exists(subject):
                     gone.extend(ids)  # the store follows the deletion (bridge/accounts.py)
                     log.info("projection-sans-compte", extra={"sujet": subject})
@@ -379,6 +386,16 @@ class Projector:
                         attempts=OutboxEntry.attempts + 1,
                         failed_at=now(),
                         error=f"Keycloak refuse : {reason}"[:2000],
+                    )
+                )
+            if conflicted:
+                session.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(conflicted))
+                    .values(
+                        attempts=OutboxEntry.attempts + 1,
+                        not_before=now() + timedelta(seconds=1 + random.random()),  # noqa: S311
+                        error="Keycloak : écriture concurrente (409), nouvel essai",
                     )
                 )
             if retry:
