@@ -20,13 +20,14 @@ import pytest
 from tests.support.callers import (
     MAF,
     Caller,
+    another_siret_of,
     client_token,
     demarche_http,
     gestionnaire_of_new_siret,
     invite_and_accept,
     new_caller,
 )
-from tests.support.seed import OPERATOR, etablissement_with_code
+from tests.support.seed import OPERATOR
 from tests.support.sirets import new_siret
 from tests.support.stack import Platform
 
@@ -60,13 +61,6 @@ def post(pdp: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
     assert response.headers["content-type"] == "application/json"
     found: dict[str, Any] = response.json()
     return found
-
-
-def second_siret(platform: Platform, gestionnaire: Caller) -> str:
-    siret, code = etablissement_with_code(platform.context)
-    answer = gestionnaire.post(f"/demarches/{MAF}/activation", json={"siret": siret, "code": code})
-    assert answer.status_code == 201, answer.text
-    return siret
 
 
 # --- Policy Decision Point Metadata -------------------------------------------------------
@@ -156,7 +150,7 @@ def test_three_requests_with_no_default_values(
 ) -> None:
     """§ Access Evaluations API Request: three evaluations, each complete."""
     gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
-    other = second_siret(platform, gestionnaire)
+    other = another_siret_of(platform, gestionnaire)
     evaluations = [
         {
             "subject": user(gestionnaire),
@@ -213,7 +207,7 @@ def test_the_three_evaluation_semantics(
 ) -> None:
     """§ Evaluations semantics example: `read` on three documents, allowed, denied, allowed."""
     gestionnaire, first = gestionnaire_of_new_siret(platform, callers)
-    third = second_siret(platform, gestionnaire)
+    third = another_siret_of(platform, gestionnaire)
 
     def ask(semantic: str | None) -> list[dict[str, Any]]:
         body: dict[str, Any] = {
@@ -300,7 +294,7 @@ def test_pagination_example_three_results_two_per_page(
     """§ Pagination examples: limit 2 over three results, then the token alone."""
     gestionnaire, first = gestionnaire_of_new_siret(platform, callers)
     sirets = sorted(
-        [first, second_siret(platform, gestionnaire), second_siret(platform, gestionnaire)]
+        [first, another_siret_of(platform, gestionnaire), another_siret_of(platform, gestionnaire)]
     )
     question = {
         "subject": user(gestionnaire),
@@ -473,7 +467,7 @@ def test_forged_tokens_and_hostile_inputs_are_refused_with_a_400(
     without looping, no NUL reaches the store, nested objects are bounded, bodies too."""
     gestionnaire, first = gestionnaire_of_new_siret(platform, callers)
     for _ in range(2):
-        second_siret(platform, gestionnaire)
+        another_siret_of(platform, gestionnaire)
     question = {
         "subject": user(gestionnaire),
         "action": {"name": "declarant"},

@@ -26,12 +26,13 @@ from bridge.habilitation.models import Habilitation
 from tests.support.callers import (
     MAF,
     Caller,
+    another_siret_of,
     demarche_http,
     gestionnaire_of_new_siret,
     invite_and_accept,
     new_caller,
 )
-from tests.support.seed import OPERATOR, etablissement_with_code
+from tests.support.seed import OPERATOR
 from tests.support.sirets import new_siret
 from tests.support.stack import Platform
 
@@ -82,13 +83,7 @@ def accepted_with_end(
 def population(platform: Platform, callers: list[Caller]) -> tuple[list[str], list[str]]:
     """The people (their `sub`) and the SIRETs of the generated population."""
     gestionnaire, first = gestionnaire_of_new_siret(platform, callers)
-    second, code = etablissement_with_code(platform.context)
-    assert (
-        gestionnaire.post(
-            f"/demarches/{MAF}/activation", json={"siret": second, "code": code}
-        ).status_code
-        == 201
-    )
+    second = another_siret_of(platform, gestionnaire)
     delegated, _ = invite_and_accept(platform, callers, gestionnaire, first)
     ended, ended_id = invite_and_accept(platform, callers, gestionnaire, first)
     assert gestionnaire.http.delete(f"/delegations/{ended_id}").status_code == 204

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.portal_login import csrf_of, logged_in_client
 from tests.support.seed import etablissement_with_code
-from tests.support.stack import Platform
+from tests.support.stack import Person, Platform
 
 pytestmark = pytest.mark.keycloak
 MAF = "mon-activite-formation"
@@ -92,13 +92,9 @@ def test_pages_send_an_anonymous_visitor_to_the_login(platform: Platform) -> Non
     assert response.headers["location"] == "/auth/login"
 
 
-def test_the_add_form_proposes_the_least_powerful_role_and_the_history_speaks_in_words(
-    platform: Platform,
-) -> None:
-    """#20: « + Ajouter une habilitation » defaulted to « Gestionnaire », and the history
-    showed « (gestionnaire) », a raw identifier."""
-    siret, code = etablissement_with_code(platform.context)
-    person = platform.new_person("Premier", "Gestionnaire")
+def own_detail_after_activation(platform: Platform, person: Person, siret: str, code: str) -> str:
+    """The person activates the SIRET through the page, then opens their own detail on the
+    users screen; its text."""
     with logged_in_client(platform, person) as client:
         form = client.get(f"/demarches/{MAF}/ajouter")
         client.post(
@@ -106,8 +102,18 @@ def test_the_add_form_proposes_the_least_powerful_role_and_the_history_speaks_in
             data={"siret": siret, "code": code, "csrf_token": csrf_of(form)},
         )
         page = client.get(f"/demarches/{MAF}/utilisateurs", params={"personne": person.id})
-    text = html.unescape(page.text)
     assert page.status_code == 200
+    return html.unescape(page.text)
+
+
+def test_the_add_form_proposes_the_least_powerful_role_and_the_history_speaks_in_words(
+    platform: Platform,
+) -> None:
+    """#20: « + Ajouter une habilitation » defaulted to « Gestionnaire », and the history
+    showed « (gestionnaire) », a raw identifier."""
+    siret, code = etablissement_with_code(platform.context)
+    person = platform.new_person("Premier", "Gestionnaire")
+    text = own_detail_after_activation(platform, person, siret, code)
     assert '<option value="declarant" selected>Déclarant</option>' in text
     assert '<option value="gestionnaire">Gestionnaire</option>' in text
     assert "(Gestionnaire)" in text
@@ -119,14 +125,6 @@ def test_the_users_screen_shows_the_civility_and_phone_keycloak_holds(platform: 
     login's claims now fill the store's copy)."""
     siret, code = etablissement_with_code(platform.context)
     person = platform.new_person("Civile", "Joignable")  # civilite madame, 01 23 45 67 89
-    with logged_in_client(platform, person) as client:
-        form = client.get(f"/demarches/{MAF}/ajouter")
-        client.post(
-            f"/demarches/{MAF}/activation",
-            data={"siret": siret, "code": code, "csrf_token": csrf_of(form)},
-        )
-        page = client.get(f"/demarches/{MAF}/utilisateurs", params={"personne": person.id})
-    text = html.unescape(page.text)
-    assert page.status_code == 200
+    text = own_detail_after_activation(platform, person, siret, code)
     assert "<dt>Civilité</dt><dd>Madame</dd>" in text
     assert "<dt>Téléphone</dt><dd>01 23 45 67 89</dd>" in text

@@ -12,12 +12,12 @@ import pytest
 from tests.support.callers import (
     MAF,
     Caller,
+    another_siret_of,
     client_token,
     demarche_http,
     gestionnaire_of_new_siret,
     invite_and_accept,
 )
-from tests.support.seed import etablissement_with_code
 from tests.support.sirets import new_siret
 from tests.support.stack import Platform
 
@@ -89,13 +89,7 @@ def test_the_sirets_a_person_may_act_for_are_paginated(
     maf: httpx.Client,
 ) -> None:
     gestionnaire, first = gestionnaire_of_new_siret(platform, callers)
-    second, code = etablissement_with_code(platform.context)
-    assert (
-        gestionnaire.post(
-            f"/demarches/{MAF}/activation", json={"siret": second, "code": code}
-        ).status_code
-        == 201
-    )
+    second = another_siret_of(platform, gestionnaire)
     path = f"/{MAF}/personnes/{gestionnaire.person.id}/sirets"
     page_one = maf.get(path, params={"par_page": 1}).json()
     page_two = maf.get(path, params={"par_page": 1, "page": 2}).json()

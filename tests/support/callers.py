@@ -53,6 +53,14 @@ def gestionnaire_of_new_siret(platform: Platform, callers: list[Caller]) -> tupl
     return caller, siret
 
 
+def another_siret_of(platform: Platform, gestionnaire: Caller) -> str:
+    """The gestionnaire activates one more new SIRET with its code; that SIRET."""
+    siret, code = etablissement_with_code(platform.context)
+    answer = gestionnaire.post(f"/demarches/{MAF}/activation", json={"siret": siret, "code": code})
+    assert answer.status_code == 201, answer.text
+    return siret
+
+
 def may(caller: Caller, siret: str, role: str) -> bool:
     response = caller.http.get(f"/demarches/{MAF}/droit", params={"siret": siret, "role": role})
     assert response.status_code == 200, response.text

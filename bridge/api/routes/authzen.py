@@ -430,25 +430,28 @@ def _merged(top: EvaluationsIn, item: EvaluationItem, index: int | None) -> Eval
 def _decide(
     demarche: Demarche, context: ContextDep, items: list[EvaluationIn], explain: bool
 ) -> list[DecisionOut]:
-    """All decisions read at the same moment, in one query for the batch."""
+    """All decisions read at the same moment: in one query for the batch, or each with its
+    explanation (which carries the decision: nothing is read twice)."""
     at = now()
     asked = [_ask(demarche, item, at) for item in items]
     questions = [a for a in asked if isinstance(a, Question)]
     with context.work() as work:
-        answers = iter(work.verifications.check_many(demarche, questions, at) if questions else [])
+        answers = iter(
+            []
+            if explain or not questions
+            else work.verifications.check_many(demarche, questions, at)
+        )
         decisions = []
         for one in asked:
             if isinstance(one, DecisionOut):
                 decisions.append(one)
-                continue
-            allowed = next(answers)
-            if explain:  # the decision and its reasons read at the same instant
+            elif explain:  # the decision and its reasons read at the same instant
                 found = work.verifications.explain(demarche, one, at)
                 decisions.append(
                     DecisionOut(decision=found.allowed, context=_explained(demarche, found, at))
                 )
             else:
-                decisions.append(DecisionOut(decision=allowed))
+                decisions.append(DecisionOut(decision=next(answers)))
     log.debug(  # on the hot path: one line per call only when asked for (BRIDGE_LOG_LEVEL)
         "authzen-decisions",
         extra={
@@ -607,14 +610,11 @@ def _search_context(demarche: Demarche, found: Properties | None) -> None:
 
 
 def _paged(
-    kind: str, demarche: Demarche, context: ContextDep, body: BaseModel, searched: str | None
+    kind: str, demarche: Demarche, context: ContextDep, body: BaseModel
 ) -> tuple[bytes, str, str | None, int]:
-    """The sealing key, the question's text (the searched entity's ignored id left out), and
-    where the page starts and how long it is."""
-    exclude: dict[str, Any] = {"page": True}
-    if searched is not None:
-        exclude[searched] = {"id"}
-    question = _question_text(kind, demarche, body.model_dump(mode="json", exclude=exclude))
+    """The sealing key, the question's text (the searched entity's ignored id is excluded by
+    its model), and where the page starts and how long it is."""
+    question = _question_text(kind, demarche, body.model_dump(mode="json", exclude={"page"}))
     key = _page_key(context)
     page: PageIn | None = getattr(body, "page", None)
     after, limit = _read_page(page, key, question)
@@ -633,7 +633,7 @@ def search_subject(
     _siret_of(body.resource)
     action = _action_of(demarche, body.action)
     _search_context(demarche, body.context)
-    key, question, after, limit = _paged("subject", demarche, context, body, "subject")
+    key, question, after, limit = _paged("subject", demarche, context, body)
     with context.work() as work:
         found = work.verifications.subjects_for(demarche, action, body.resource.id, after, limit)
     last = found.items[-1] if found.items else after
@@ -659,7 +659,7 @@ def search_resource(
     _siret_of(body.resource.model_copy(update={"id": None}))
     action = _action_of(demarche, body.action)
     _search_context(demarche, body.context)
-    key, question, after, limit = _paged("resource", demarche, context, body, "resource")
+    key, question, after, limit = _paged("resource", demarche, context, body)
     with context.work() as work:
         found = work.verifications.resources_for(demarche, body.subject.id, action, after, limit)
     last = found.items[-1][0] if found.items else after
@@ -687,7 +687,7 @@ def search_action(
     _person_of(body.subject)
     _siret_of(body.resource)
     _search_context(demarche, body.context)
-    key, question, after, limit = _paged("action", demarche, context, body, None)
+    key, question, after, limit = _paged("action", demarche, context, body)
     with context.work() as work:
         allowed = work.verifications.actions_for(demarche, body.subject.id, body.resource.id)
     # Ordered by the catalog: a page starts after the last action sent, even if that one was
