@@ -140,6 +140,39 @@ class KeycloakDirectory:
         user_id: str = _call(lambda: self._admin.create_user(payload, exist_ok=False))
         return user_id
 
+    def awaiting_activation(self, email: str) -> str | None:
+        """The id of the open account that registered with this e-mail and never opened its
+        activation link (None otherwise: unknown address, activated, or disabled)."""
+        found: list[dict[str, Any]] = _call(
+            lambda: self._admin.get_users({"email": email, "exact": True, "max": 2})
+        )
+        if len(found) != 1:
+            return None
+        user = found[0]
+        if user.get("emailVerified") or not user.get("enabled", True):
+            return None
+        return str(user["id"])
+
+    def send_activation_link(self, user_id: str, client_id: str, lifespan_seconds: int) -> None:
+        """Keycloak's own activation e-mail, with a new link valid `lifespan_seconds`; once
+        activated, the person is offered the way to `client_id`'s home page.
+
+        python-keycloak's `send_verify_email` has no lifespan (Keycloak's default would be
+        the administrator's 12 hours), hence the raw call on its connection.
+        """
+        url = f"admin/realms/{self._admin.connection.realm_name}/users/{user_id}/send-verify-email"
+        response = _call(
+            lambda: self._admin.connection.raw_put(
+                url, data="{}", client_id=client_id, lifespan=lifespan_seconds
+            )
+        )
+        if response.status_code >= 500:
+            raise KeycloakRetriableError(f"send-verify-email : {response.status_code}")
+        if response.status_code >= 400:
+            raise KeycloakRejectedError(
+                f"send-verify-email : {response.text[:200]}", response.status_code
+            )
+
     def delete_account(self, user_id: str) -> None:
         """Undo an account whose store write failed (gone already counts as done)."""
         try:

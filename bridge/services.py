@@ -21,6 +21,7 @@ from bridge.employeur.service import EmployeurService
 from bridge.etablissement.service import EtablissementService
 from bridge.habilitation.service import HabilitationService
 from bridge.keycloak_admin import KeycloakDirectory
+from bridge.person.activation import ActivationLinks, ActivationPolicy
 from bridge.person.service import PersonService
 from bridge.settings import Settings
 from bridge.verification.checks import VerificationService
@@ -44,7 +45,13 @@ class Services:
     persons: PersonService
     verifications: VerificationService
     accounts: AccountService
+    activation_links: ActivationLinks
     delivery: Delivery = field(default_factory=Delivery)
+
+
+def activation_policy(settings: Settings) -> ActivationPolicy:
+    """Where an activated person goes on to (the portal) and how long a new link works."""
+    return ActivationPolicy(settings.client_id, timedelta(seconds=settings.activation_link_seconds))
 
 
 def open_services(
@@ -75,5 +82,6 @@ def open_services(
         persons=PersonService(session),
         verifications=VerificationService(session, catalog),
         accounts=AccountService(session, catalog, habilitations, delegations),
+        activation_links=ActivationLinks(session, directory, activation_policy(settings)),
         delivery=delivery or Delivery(),
     )

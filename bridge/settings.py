@@ -86,6 +86,9 @@ class Settings(OidcClientSettings):
     # Key of the activation codes' HMAC: without it, the database alone reveals no code.
     code_pepper: SecretStr = SecretStr("dev-poivre-des-codes-a-changer")
     code_validity_days: int = 365
+    # A new activation link asked from « Recevoir un nouveau lien » works this long; keep it
+    # equal to the realm's REALM_DUREE_LIEN_ACTIVATION (the first link, sent at registration).
+    activation_link_seconds: int = Field(default=86400, ge=60)
     # A delegation's invitation link works this long (the gestionnaire may resend it).
     invitation_validity_days: int = 7
     # Both sides are e-mailed this many days before a delegation ends.

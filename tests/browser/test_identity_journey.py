@@ -7,6 +7,7 @@ Every Keycloak page passed through is saved under test-artifacts/screenshots/.""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +72,7 @@ def test_registration_with_the_captcha_then_activation_by_the_email_link_then_lo
 
     mail = platform.mail.wait_for(email)
     assert mail.subject == "Activez votre compte Mes démarches"
+    assert "Ce lien est valable 1 jour." in mail.text  # the realm's default, not 5 minutes
     link = next(u for u in mail.links if "action-token" in u)
     # The person opens the link from their mail client: a browser without the form's session.
     mailbox = browser.new_context(locale="fr-FR").new_page()
@@ -110,6 +112,94 @@ def test_registration_with_the_captcha_then_activation_by_the_email_link_then_lo
         "cguVersion": ["1"],
     }
     assert attributes["cguAccepteeLe"][0].startswith("20")
+
+
+ACTIVATION_LIFESPAN = "actionTokenGeneratedByUserLifespan.verify-email"
+
+
+@contextmanager
+def activation_links_valid_for(platform: Platform, seconds: int) -> Iterator[None]:
+    """The realm's activation link made short for one test, then put back as it was."""
+    admin = platform.admin()
+    before = admin.get_realm(platform.keycloak.realm)["attributes"][ACTIVATION_LIFESPAN]
+    admin.update_realm(platform.keycloak.realm, {"attributes": {ACTIVATION_LIFESPAN: str(seconds)}})
+    try:
+        yield
+    finally:
+        admin.update_realm(platform.keycloak.realm, {"attributes": {ACTIVATION_LIFESPAN: before}})
+
+
+def test_an_expired_activation_link_offers_a_new_one_by_email_then_activation_and_login(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    email = unique_email("expire")
+    with activation_links_valid_for(platform, 3):
+        page = browser.new_context(locale="fr-FR").new_page()
+        open_registration(page, platform, screens)
+        register(page, Registration(email=email, siret=new_siret()), screens)
+        first = platform.mail.wait_for(email)
+    time.sleep(4)
+
+    mailbox = browser.new_context(locale="fr-FR").new_page()
+    mailbox.goto(next(u for u in first.links if "action-token" in u))
+    expect(mailbox.locator("#kc-error-message")).to_contain_text("Ce lien a expiré")
+    screens.shot(mailbox, "keycloak-lien-expire")
+    mailbox.get_by_role("link", name="Recevoir un nouveau lien").click()
+    expect(mailbox).to_have_url(f"{platform.portal_url}/compte/nouveau-lien")
+    mailbox.get_by_label("Adresse électronique").fill(email.upper())
+    mailbox.get_by_role("button", name="Recevoir un nouveau lien").click()
+    expect(mailbox.get_by_test_id("lien-demande")).to_contain_text("valable 24 heures")
+    screens.shot(mailbox, "portail-nouveau-lien-demande")
+
+    second = platform.mail.wait_for(email, count=2)
+    assert second.subject == "Activez votre compte Mes démarches"
+    assert "valable 1 jour" in second.text  # the bridge's setting, not the test's 3 seconds
+    mailbox.goto(next(u for u in second.links if "action-token" in u))
+    mailbox.get_by_role("link", name="Activer mon compte").click()
+    choose_password(mailbox, PASSWORD, screens, "keycloak-choix-mot-de-passe")
+    accept_cgu(mailbox, screens)
+    expect(mailbox.locator("body")).to_contain_text("Votre compte est à jour")
+
+    login = browser.new_context(locale="fr-FR").new_page()
+    login.goto(f"{platform.portal_url}/auth/login")
+    log_in_on_keycloak(login, email, PASSWORD)
+    expect_portal_home(login, "Claire Lefèvre")
+
+
+def test_the_login_page_offers_a_new_activation_link_and_says_the_same_for_any_address(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """Whether the address is unknown, already active or waiting, the answer is one sentence;
+    only the waiting account is mailed, and once a minute at most."""
+    waiting = unique_email("attente")
+    page = browser.new_context(locale="fr-FR").new_page()
+    page.goto(f"{platform.portal_url}/auth/inscription")
+    register(page, Registration(email=waiting, siret=new_siret()), screens)
+    platform.mail.wait_for(waiting)
+    active = platform.new_person()
+
+    asker = browser.new_context(locale="fr-FR").new_page()
+    answers = []
+    for address in (waiting, waiting, active.email, unique_email("inconnu")):
+        asker.goto(f"{platform.portal_url}/auth/login")
+        asker.get_by_role("link", name="Recevoir un nouveau lien").click()
+        asker.get_by_label("Adresse électronique").fill(address)
+        asker.get_by_role("button", name="Recevoir un nouveau lien").click()
+        answer = asker.get_by_test_id("lien-demande")
+        expect(answer).to_be_visible()
+        answers.append(answer.inner_text().replace(address, "…"))
+    assert len(set(answers)) == 1
+    time.sleep(1)  # a mail in flight would have arrived
+    assert len(platform.mail.for_recipient(waiting)) == 2  # registration, then one new link
+    assert platform.mail.for_recipient(active.email) == []
+
+    asker.goto(f"{platform.portal_url}/compte/nouveau-lien")
+    asker.get_by_label("Adresse électronique").fill("pas une adresse")
+    asker.get_by_role("button", name="Recevoir un nouveau lien").click()
+    expect(asker.get_by_test_id("erreur-email")).to_have_text(
+        "Saisissez une adresse électronique valide."
+    )
+    expect(asker.get_by_test_id("erreurs")).to_be_focused()
 
 
 def test_a_bad_siret_is_refused_on_the_form_in_french_and_the_other_inputs_are_kept(

@@ -1,12 +1,22 @@
-"""Portal pages that are not about habilitations: the person's own data, the legal pages."""
+"""Portal pages that are not about habilitations: the person's own data, a new activation
+link, the legal pages."""
 
 from __future__ import annotations
 
-from fastapi.responses import Response
+from typing import Annotated
 
+from fastapi import Form
+from fastapi.responses import RedirectResponse, Response
+
+from bridge.api.deps import client_ip
 from bridge.api.pages.common import PageDep, VisitDep, pages_router
+from bridge.audit.service import SYSTEM, Actor
+from bridge.errors import BridgeError
+from bridge.services import activation_policy
 
 PERSONAL_DATA_PATH = "/mes-donnees"
+NEW_LINK_PATH = "/compte/nouveau-lien"
+_ASKED = "nouveau_lien"  # the session remembers the address until the answer is shown
 
 router = pages_router()
 
@@ -15,6 +25,35 @@ router = pages_router()
 def personal_data(page: PageDep) -> Response:
     """What Keycloak holds about the person; each change is made on Keycloak's pages."""
     return page.render("mes_donnees.html")
+
+
+@router.get(NEW_LINK_PATH)
+def new_link_form(visit: VisitDep) -> Response:
+    """Where the expired-link page and the login page send who never activated."""
+    policy = activation_policy(visit.context.settings)
+    asked = visit.request.session.pop(_ASKED, None)
+    return visit.render(
+        "nouveau_lien.html", envoye=asked, duree=policy.lifespan_text, valeurs={}, erreurs={}
+    )
+
+
+@router.post(NEW_LINK_PATH)
+def new_link(visit: VisitDep, email: Annotated[str, Form(max_length=320)] = "") -> Response:
+    """Always the same answer, whether or not the address has an account waiting."""
+    actor = Actor(SYSTEM, "Visiteur", client_ip(visit.request))
+    try:
+        with visit.context.work() as work:
+            work.activation_links.send_again(email, actor)
+    except BridgeError as refusal:
+        return visit.render(
+            "nouveau_lien.html",
+            refusal.status,
+            envoye=None,
+            valeurs={"email": email},
+            erreurs={"email": refusal.detail},
+        )
+    visit.request.session[_ASKED] = email.strip().lower()
+    return RedirectResponse(NEW_LINK_PATH, status_code=303)
 
 
 def _text_page(visit: VisitDep, heading: str, paragraphs: list[str]) -> Response:

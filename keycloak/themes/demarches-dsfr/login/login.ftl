@@ -89,6 +89,10 @@
                 <p id="kc-registration">
                     <a class="fr-btn fr-btn--secondary" href="${url.registrationUrl}">${msg("demarchesSeCreerUnCompte")}</a>
                 </p>
+                <#if properties.portailUrl?has_content>
+                    <p id="kc-nouveau-lien" class="fr-text--sm fr-mt-2w fr-mb-0">${msg("demarchesLienActivationQuestion")}
+                        <a class="fr-link fr-text--sm" href="${properties.portailUrl?remove_ending("/")}/compte/nouveau-lien">${msg("demarchesRecevoirNouveauLien")}</a></p>
+                </#if>
             </div>
         </#if>
     <#elseif section = "socialProviders" >
