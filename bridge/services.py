@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from bridge.accounts import AccountService
+from bridge.accounts.activation import ActivationLinks, ActivationPolicy
 from bridge.bpf.service import BpfService
 from bridge.catalog import Catalog
 from bridge.delegation.service import DelegationService
@@ -21,7 +22,6 @@ from bridge.employeur.service import EmployeurService
 from bridge.etablissement.service import EtablissementService
 from bridge.habilitation.service import HabilitationService
 from bridge.keycloak_admin import KeycloakDirectory
-from bridge.person.activation import ActivationLinks, ActivationPolicy
 from bridge.person.service import PersonService
 from bridge.settings import Settings
 from bridge.verification.checks import VerificationService

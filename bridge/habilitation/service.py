@@ -69,7 +69,7 @@ def active_clause(moment: datetime) -> ColumnElement[bool]:
 
 
 # A disabled account keeps its rights (they show on the users screen) but may not act with
-# them until Keycloak enables it again (bridge/accounts.py).
+# them until Keycloak enables it again (bridge/accounts/).
 _HOLDER_DISABLED = (
     select(Person.subject)
     .where(Person.subject == Habilitation.subject, Person.disabled_at.is_not(None))

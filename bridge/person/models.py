@@ -24,7 +24,7 @@ class Person(Base):
     civility: Mapped[str | None] = mapped_column(String(20), default=None)
     phone: Mapped[str | None] = mapped_column(String(30), default=None)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
-    # The account's life in Keycloak, followed by the store (bridge/accounts.py): a deleted
+    # The account's life in Keycloak, followed by the store (bridge/accounts/): a deleted
     # person's rights are ended; a disabled one keeps them but may not act until re-enabled.
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

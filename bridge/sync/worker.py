@@ -349,7 +349,7 @@ class Projector:
                     log.warning("projection-conflit", extra={"sujet": subject, "raison": str(exc)})
                     continue
                 if exc.status == 404 and not self._exists(subject):
-                    gone.extend(ids)  # the store follows the deletion (bridge/accounts.py)
+                    gone.extend(ids)  # the store follows the deletion (bridge/accounts/)
                     log.info("projection-sans-compte", extra={"sujet": subject})
                     continue
                 failed.setdefault(str(exc), []).extend(ids)
