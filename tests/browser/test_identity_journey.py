@@ -284,9 +284,18 @@ def test_an_account_created_by_an_administrator_changes_its_temporary_password_t
         }
     )
     page = fresh_login(browser, platform, email, "Temporaire-2026!", screens)
+    # The guide's explanation first, then its confirmation on the next page (no second login).
+    explanation = page.locator("#kc-premiere-connexion")
+    expect(explanation).to_contain_text("Première connexion : personnalisez votre mot de passe")
+    expect(explanation).to_contain_text("mot de passe temporaire")
     choose_password(page, NEW_PASSWORD, screens, "keycloak-mot-de-passe-temporaire-a-changer")
 
     expect(page.get_by_role("heading", name="Conditions générales d'utilisation")).to_be_visible()
+    expect(page.locator("#kc-mot-de-passe-modifie")).to_have_text(
+        "Votre mot de passe a bien été enregistré. Dernière étape : acceptez les conditions "
+        "générales d'utilisation."
+    )
+    screens.shot(page, "keycloak-mot-de-passe-enregistre")
     page.locator("#cgu-valider").click()
     expect(page.locator("#input-error-cguAcceptees")).to_contain_text(
         "Vous devez accepter les conditions générales d'utilisation"
@@ -298,6 +307,8 @@ def test_an_account_created_by_an_administrator_changes_its_temporary_password_t
 
     with cgu_version(platform, "2"):
         again = fresh_login(browser, platform, email, NEW_PASSWORD)
+        expect(again.locator("#cgu-version")).to_be_visible()
+        expect(again.locator("#kc-mot-de-passe-modifie")).to_have_count(0)  # nothing changed now
         accept_cgu(again, screens, version="2")
         expect_portal_home(again, "Paul Girard")
         [user] = users_with_email(platform, email)

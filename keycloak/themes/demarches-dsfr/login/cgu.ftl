@@ -1,6 +1,7 @@
 <#--
   Required action « demarches-cgu »: the versioned terms (attribute cguVersion), the checkbox
-  cguAcceptees (posted as « on ») and its field error (cguAcceptees / cguNonAcceptees).
+  cguAcceptees (posted as « on ») and its field error (cguAcceptees / cguNonAcceptees); the
+  confirmation of a password chosen a moment ago (motDePasseModifie), the step before.
 -->
 <#import "template.ftl" as layout>
 <#assign cguEnErreur = messagesPerField.existsError('cguAcceptees')>
@@ -8,6 +9,11 @@
     <#if section = "header">
         ${msg("cguTitre")}
     <#elseif section = "form">
+        <#if (motDePasseModifie!false) && !cguEnErreur>
+            <div id="kc-mot-de-passe-modifie" class="fr-alert fr-alert--success fr-alert--sm fr-mb-3w" role="status">
+                <p>${msg("demarchesMotDePasseEnregistre")}</p>
+            </div>
+        </#if>
         <p class="fr-text--sm fr-mb-2w demarches-version" id="cgu-version">${msg("cguVersionLibelle", (cguVersion!'1')?string)}</p>
         <div id="kc-terms-text" class="demarches-texte-cgu" tabindex="0" role="region" aria-labelledby="kc-page-title">
             ${kcSanitize(msg("cguTexte"))?no_esc}

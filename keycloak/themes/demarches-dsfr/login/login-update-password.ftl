@@ -8,10 +8,19 @@
 <#import "password-commons.ftl" as passwordCommons>
 <#assign erreurNouveau = messagesPerField.existsError('password')>
 <#assign erreurConfirmation = messagesPerField.existsError('password-confirm')>
-<@layout.registrationLayout displayMessage=!messagesPerField.existsError('password','password-confirm'); section>
+<#-- Keycloak's « update password » required action (a temporary password, or an account just
+     activated): the guide's explanation instead of a bare warning. -->
+<#assign premiereConnexion = message?has_content && message.summary == msg("updatePasswordMessage")>
+<@layout.registrationLayout displayMessage=!premiereConnexion && !messagesPerField.existsError('password','password-confirm'); section>
     <#if section = "header">
         ${msg("updatePasswordTitle")}
     <#elseif section = "form">
+        <#if premiereConnexion>
+            <div id="kc-premiere-connexion" class="fr-alert fr-alert--info fr-mb-3w">
+                <h2 class="fr-alert__title">${msg("demarchesPersonnaliserTitre")}</h2>
+                <p>${msg("demarchesPersonnaliserTexte")}</p>
+            </div>
+        </#if>
         <form id="kc-passwd-update-form" class="${properties.kcFormClass!}" onsubmit="login.disabled = true; return true;" action="${url.loginAction}" method="post" novalidate>
             <div class="fr-input-group<#if erreurNouveau> fr-input-group--error</#if>">
                 <label for="password-new" class="fr-label">${msg("passwordNew")}

@@ -9,10 +9,12 @@ import org.keycloak.authentication.RequiredActionContext;
 import org.keycloak.authentication.RequiredActionFactory;
 import org.keycloak.authentication.RequiredActionProvider;
 import org.keycloak.common.util.Time;
+import org.keycloak.credential.CredentialModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionFactory;
 import org.keycloak.models.RequiredActionConfigModel;
 import org.keycloak.models.UserModel;
+import org.keycloak.models.credential.PasswordCredentialModel;
 import org.keycloak.models.utils.FormMessage;
 import org.keycloak.provider.ProviderConfigProperty;
 import org.keycloak.provider.ProviderConfigurationBuilder;
@@ -33,6 +35,7 @@ public class CguRequiredAction implements RequiredActionProvider, RequiredAction
     static final String ATTR_DATE = "cguAccepteeLe";
     static final String PARAM_ACCEPTEES = "cguAcceptees";
     static final String TEMPLATE = "cgu.ftl";
+    static final String ATTR_PASSWORD_CHANGED = "motDePasseModifie";
 
     @Override
     public void evaluateTriggers(RequiredActionContext context) {
@@ -46,7 +49,26 @@ public class CguRequiredAction implements RequiredActionProvider, RequiredAction
     public void requiredActionChallenge(RequiredActionContext context) {
         context.challenge(context.form()
                 .setAttribute(ATTR_VERSION, currentVersion(context.getConfig()))
+                .setAttribute(ATTR_PASSWORD_CHANGED, passwordChangedDuringThisLogin(context))
                 .createForm(TEMPLATE));
+    }
+
+    /**
+     * Keycloak's password step says nothing once done, and the guide's confirmation (« votre mot
+     * de passe a été modifié ») belongs to the page that follows it at first login: this one.
+     * The password credential was made after this login began: it is that step's.
+     */
+    static boolean passwordChangedDuringThisLogin(RequiredActionContext context) {
+        long began = context.getAuthenticationSession().getParentSession().getTimestamp() * 1000L;
+        return context.getUser().credentialManager()
+                .getStoredCredentialsByTypeStream(PasswordCredentialModel.TYPE)
+                .map(CredentialModel::getCreatedDate)
+                .anyMatch(created -> madeSince(created, began));
+    }
+
+    /** Made at or after `beganMillis` (Keycloak keeps the session's start to the second). */
+    static boolean madeSince(Long createdMillis, long beganMillis) {
+        return createdMillis != null && createdMillis >= beganMillis - 1000L;
     }
 
     @Override

@@ -26,6 +26,15 @@ class CguRequiredActionTest {
         assertEquals("2024-06", CguRequiredAction.currentVersion(config("2024-06")));
     }
 
+    @Test
+    void onlyAPasswordMadeDuringThisLoginIsTheOneJustChosen() {
+        long began = 1_800_000_000_000L;
+        assertTrue(CguRequiredAction.madeSince(began + 30_000L, began));
+        assertTrue(CguRequiredAction.madeSince(began - 500L, began)); // the start kept to the second
+        assertFalse(CguRequiredAction.madeSince(began - 60_000L, began));
+        assertFalse(CguRequiredAction.madeSince(null, began));
+    }
+
     private static RequiredActionConfigModel config(String version) {
         RequiredActionConfigModel model = new RequiredActionConfigModel();
         model.setConfig(Map.of("version", version));
