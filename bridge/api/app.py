@@ -21,6 +21,7 @@ from bridge.api.auth.oidc import OidcLogin, SessionUser
 from bridge.api.auth.sessions import ServerSideSessions
 from bridge.api.errors import Problem, install_error_handlers
 from bridge.api.health import health_router, metrics_router
+from bridge.api.pages import accessibility as accessibility_pages
 from bridge.api.pages import bpf as bpf_pages
 from bridge.api.pages import delegations as delegation_pages
 from bridge.api.pages import employeur as employeur_pages
@@ -136,7 +137,14 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
     for api in (habilitations, delegations, employeur, verifications, authzen, bpf):
         app.include_router(api.router)
     app.include_router(authzen.discovery)
-    for pages in (habilitation_pages, delegation_pages, employeur_pages, bpf_pages, portal_pages):
+    for pages in (
+        habilitation_pages,
+        delegation_pages,
+        employeur_pages,
+        bpf_pages,
+        portal_pages,
+        accessibility_pages,
+    ):
         app.include_router(pages.router)
 
     @app.exception_handler(LoginRequiredError)

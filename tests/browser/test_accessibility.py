@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import date
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
+from bridge.api.pages.accessibility import AUDIT_FILE, EXPLAINED
 from bridge.audit.service import Actor
 from bridge.settings import REPO_ROOT
 from tests.browser.conftest import Screens
@@ -39,6 +41,7 @@ class Audit:
     def __init__(self) -> None:
         self.axe = Axe()
         self.pages: dict[str, list[dict[str, Any]]] = {}
+        self.engine = "axe-core"
 
     def check(self, page: Page, name: str) -> None:
         page.wait_for_load_state("networkidle")
@@ -46,6 +49,7 @@ class Audit:
             page,
             options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]},
         )
+        self.engine = f"axe-core {found.response['testEngine']['version']}"
         self.pages[name] = [
             {
                 "regle": v["id"],
@@ -66,6 +70,17 @@ class Audit:
         known = json.loads(REPORT.read_text(encoding="utf-8")) if REPORT.exists() else {}
         known.update(self.pages)
         REPORT.write_text(json.dumps(known, ensure_ascii=False, indent=2), encoding="utf-8")
+        # The statement (/accessibilite) reads this one, shipped with the code.
+        shipped = json.loads(AUDIT_FILE.read_text(encoding="utf-8")) if AUDIT_FILE.exists() else {}
+        pages = {**shipped.get("pages", {}), **self.pages}
+        statement = {"audite_le": date.today().strftime("%d/%m/%Y"), "outil": self.engine}
+        AUDIT_FILE.write_text(
+            json.dumps(
+                {**statement, "pages": dict(sorted(pages.items()))}, ensure_ascii=False, indent=1
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         counts = self.by_impact()
         with capsys.disabled():  # the figures reach the CI log, test passed or not
             print(
@@ -82,6 +97,8 @@ class Audit:
             for name, found in self.pages.items()
         }
         assert not any(blocking.values()), json.dumps(blocking, ensure_ascii=False, indent=1)
+        unexplained = {v["regle"] for found in self.pages.values() for v in found} - set(EXPLAINED)
+        assert not unexplained, f"sans raison dans la déclaration d'accessibilité : {unexplained}"
 
 
 def test_the_pages_people_meet_have_no_serious_or_critical_violation(
@@ -100,6 +117,16 @@ def test_the_pages_people_meet_have_no_serious_or_critical_violation(
     audit.check(page, "Keycloak : création de compte")
     page.get_by_role("button", name="Créer mon compte").click()
     audit.check(page, "Keycloak : création de compte (erreurs)")
+    page.goto(
+        f"{platform.keycloak.url}/realms/{platform.keycloak.realm}/login-actions/action-token?key=perime"
+    )
+    audit.check(page, "Keycloak : lien expiré")
+    page.goto(f"{platform.portal_url}/compte/nouveau-lien")
+    audit.check(page, "portail : recevoir un nouveau lien")
+    page.get_by_role("button", name="Recevoir un nouveau lien").click()
+    audit.check(page, "portail : recevoir un nouveau lien (erreurs)")
+    page.goto(f"{platform.portal_url}/accessibilite")
+    audit.check(page, "portail : déclaration d'accessibilité")
 
     person = platform.new_person("Amandine", "Munoz Ortega")
     log_in(page, platform, person)  # known to the portal from here
@@ -161,4 +188,26 @@ def test_the_employer_space_has_no_serious_or_critical_violation(
         audit.check(page, f"employeur : {name}")
     page.get_by_test_id("enregistrer").click()
     audit.check(page, "employeur : ajouter un gestionnaire (erreurs)")
+    audit.report(capsys)
+
+
+def test_the_emails_have_no_serious_or_critical_violation(
+    platform: Platform, browser: Browser, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The HTML of every kind of e-mail the session's tests made (Keycloak's and the bridge's),
+    one of each subject, as a mail client shows it."""
+    person = platform.new_person("Courriel", "Audité")
+    platform.admin().send_verify_email(person.id)  # Keycloak's own, besides the tests' ones
+    platform.admin().send_update_account(person.id, ["UPDATE_PASSWORD"])
+    platform.mail.wait_for(person.email, count=2)
+    audit = Audit()
+    page = browser.new_context(locale="fr-FR").new_page()
+    seen: set[str] = set()
+    for mail in platform.mail.all():
+        if mail.subject in seen or not mail.html:
+            continue
+        seen.add(mail.subject)
+        page.set_content(mail.html)
+        audit.check(page, f"courriel : {mail.subject}")
+    assert seen, "aucun courriel HTML reçu pendant la session"
     audit.report(capsys)
