@@ -110,3 +110,80 @@ def test_at_390_px_the_employer_menu_opens_from_its_button(
             "button", name="Se déconnecter"
         )
     ).to_be_visible()
+
+
+# --- 9. the home's cards, the current entry, the focus after errors ------------------------------
+
+
+def test_a_cards_links_sit_under_its_title(platform: Platform, page: Page) -> None:
+    holder_of_maf(platform, page)
+    card = page.get_by_test_id("carte-mon-activite-formation")
+    title = card.locator(".fr-card__title").bounding_box()
+    link = card.get_by_role("link", name="Utilisateurs de la démarche").bounding_box()
+    assert title is not None
+    assert link is not None
+    assert link["y"] >= title["y"] + title["height"], (title, link)
+
+
+def test_the_other_demarches_heading_stands_apart_from_the_cards_above(
+    platform: Platform, page: Page
+) -> None:
+    holder_of_maf(platform, page)
+    cards = page.get_by_test_id("mes-demarches").bounding_box()
+    heading = page.get_by_role("heading", name="Les autres démarches").bounding_box()
+    assert cards is not None
+    assert heading is not None
+    gap = heading["y"] - (cards["y"] + cards["height"])
+    assert gap >= 24, f"« Les autres démarches » est à {gap} px des cartes"
+
+
+def test_a_training_organisation_is_not_offered_the_employer_space(
+    platform: Platform, page: Page
+) -> None:
+    holder_of_maf(platform, page)
+    expect(page.get_by_role("heading", name="Les autres démarches")).to_be_visible()
+    expect(page.get_by_text("Espace employeur du SI CPF")).to_have_count(0)
+
+
+def test_the_current_tab_and_the_current_menu_entry_say_so(
+    platform: Platform, page: Page, browser: Browser, callers: list[Caller]
+) -> None:
+    log_in(page, platform, platform.new_person("Onglet", "Courant"))
+    page.goto(f"{platform.portal_url}/demarches/mon-activite-formation/ajouter")
+    code_tab = page.get_by_role("link", name="Saisir le code d'activation")
+    request_tab = page.get_by_role("link", name="Demander l'accès à un gestionnaire")
+    expect(code_tab).to_have_attribute("aria-current", "page")
+    expect(request_tab).not_to_have_attribute("aria-current", "page")
+    request_tab.click()
+    expect(request_tab).to_have_attribute("aria-current", "page")
+    expect(code_tab).not_to_have_attribute("aria-current", "page")
+
+    siret, principal = employer_principal(platform, callers)
+    employer = browser.new_context(locale="fr-FR").new_page()
+    employer.goto(f"{platform.portal_url}/auth/login")
+    log_in_on_keycloak(employer, principal.username, principal.password)
+    menu = employer.get_by_test_id("menu-employeur")
+    expect(menu.get_by_role("link", name="Accueil")).to_have_attribute("aria-current", "page")
+    menu.get_by_role("link", name="Gérer les habilitations").click()
+    expect(employer).to_have_url(f"{platform.portal_url}/employeur/{siret}/gestionnaires")
+    expect(menu.get_by_role("link", name="Gérer les habilitations")).to_have_attribute(
+        "aria-current", "page"
+    )
+    expect(menu.get_by_role("link", name="Accueil")).not_to_have_attribute("aria-current", "page")
+
+
+def test_a_refused_form_moves_the_focus_to_its_errors(platform: Platform, page: Page) -> None:
+    siret, _ = etablissement_with_code(platform.context, name="FOCUS")
+    log_in(page, platform, platform.new_person("Focus", "Erreur"))
+    add_demarche_with_code(page, platform, siret, "AAAA-BBBB-CCCC")
+    expect(page.get_by_test_id("erreur-code")).to_be_visible()
+    focused = page.locator(":focus")
+    expect(focused).to_have_count(1)
+    assert focused.evaluate(
+        "el => el.matches('[data-testid=erreurs]') || el.getAttribute('aria-invalid') === 'true'"
+    ), focused.evaluate("el => el.outerHTML")
+
+    page.get_by_role("link", name="Demander l'accès à un gestionnaire").click()
+    page.get_by_label("SIRET Enregistré *").fill("123")
+    page.get_by_role("button", name="Demander l'accès").click()
+    expect(page.locator(":focus")).to_have_attribute("id", "demande-siret")
