@@ -187,3 +187,36 @@ def test_a_refused_form_moves_the_focus_to_its_errors(platform: Platform, page: 
     page.get_by_label("SIRET Enregistré *").fill("123")
     page.get_by_role("button", name="Demander l'accès").click()
     expect(page.locator(":focus")).to_have_attribute("id", "demande-siret")
+
+
+# --- « Assistance technique », « En savoir plus », whom to ask for a code -----------------------
+
+
+def test_the_technical_assistance_is_on_the_footer_the_error_pages_and_the_login_page(
+    platform: Platform, page: Page, screens: Screens
+) -> None:
+    settings = platform.portal_settings
+    shown = (settings.assistance_horaires, settings.assistance_telephone)
+
+    page.goto(platform.portal_url)
+    footer = page.get_by_role("contentinfo")
+    for text in shown:
+        expect(footer).to_contain_text(text)
+    expect(footer.get_by_role("link", name=settings.assistance_courriel)).to_have_attribute(
+        "href", f"mailto:{settings.assistance_courriel}"
+    )
+
+    log_in(page, platform, platform.new_person("Aide", "Technique"))
+    page.goto(f"{platform.portal_url}/demarches/inexistante/ajouter")
+    main = page.get_by_role("main")
+    expect(main.get_by_role("heading", name="Assistance technique")).to_be_visible()
+    for text in shown:
+        expect(main).to_contain_text(text)
+    screens.shot(page, "erreur-assistance")
+
+    login = page.context.browser.new_context(locale="fr-FR").new_page()  # type: ignore[union-attr]
+    login.goto(f"{platform.portal_url}/auth/login")
+    assistance = login.get_by_test_id("assistance")
+    expect(assistance.get_by_role("heading", name="Assistance technique")).to_be_visible()
+    for text in (*shown, settings.assistance_courriel):
+        expect(assistance).to_contain_text(text)
