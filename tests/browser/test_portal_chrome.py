@@ -220,3 +220,18 @@ def test_the_technical_assistance_is_on_the_footer_the_error_pages_and_the_login
     expect(assistance.get_by_role("heading", name="Assistance technique")).to_be_visible()
     for text in (*shown, settings.assistance_courriel):
         expect(assistance).to_contain_text(text)
+
+
+def test_the_login_page_tells_more_about_the_three_steps(
+    platform: Platform, page: Page, screens: Screens
+) -> None:
+    page.goto(f"{platform.portal_url}/auth/login")
+    more = page.locator("summary", has_text="En savoir plus")  # a disclosure, no script
+    more.focus()
+    page.keyboard.press("Enter")
+    steps = page.get_by_test_id("en-savoir-plus")
+    expect(steps).to_be_visible()
+    for step in ("Créez-vous un compte", "Validez vos accès", "Accédez à vos démarches"):
+        expect(steps.get_by_role("heading", name=step)).to_be_visible()
+    expect(steps.locator("p")).to_have_count(3)
+    screens.shot(page, "connexion-en-savoir-plus")
