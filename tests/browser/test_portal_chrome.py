@@ -235,3 +235,11 @@ def test_the_login_page_tells_more_about_the_three_steps(
         expect(steps.get_by_role("heading", name=step)).to_be_visible()
     expect(steps.locator("p")).to_have_count(3)
     screens.shot(page, "connexion-en-savoir-plus")
+
+
+def test_the_activation_code_hint_names_whom_to_ask(platform: Platform, page: Page) -> None:
+    log_in(page, platform, platform.new_person("Code", "Perdu"))
+    page.goto(f"{platform.portal_url}/demarches/mon-activite-formation/ajouter")
+    expect(page.get_by_test_id("aide-code")).to_contain_text(
+        "contactez votre service régional de contrôle"
+    )
