@@ -8,13 +8,30 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEV_SECRET_MARKER = "a-changer"  # noqa: S105 - the marker of development secrets
+
+
+class Assistance(NamedTuple):
+    """The « Assistance technique » people are told to call or write to: when, where."""
+
+    horaires: str
+    telephone: str
+    courriel: str
+
+    def keycloak_env(self) -> dict[str, str]:
+        """The same values for Keycloak's login theme (`${env.REALM_ASSISTANCE_*}` in its
+        theme.properties, whose defaults are this class's)."""
+        return {
+            "REALM_ASSISTANCE_HORAIRES": self.horaires,
+            "REALM_ASSISTANCE_TELEPHONE": self.telephone,
+            "REALM_ASSISTANCE_COURRIEL": self.courriel,
+        }
 
 
 class OidcClientSettings(BaseSettings):
@@ -126,6 +143,18 @@ class Settings(OidcClientSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_from: str = "ne-pas-repondre@mesdemarches.localhost"
+    # « Assistance technique » on the portal's footer and error pages, and on Keycloak's
+    # pages (given to Keycloak as REALM_ASSISTANCE_*: keep both sides equal). The defaults
+    # are the example operator's (a phone number reserved for fiction).
+    assistance_horaires: str = Field(default="du lundi au vendredi de 9 h à 17 h", min_length=1)
+    assistance_telephone: str = Field(default="01 99 00 12 34", min_length=1)
+    assistance_courriel: str = Field(default="assistance@demarches.example.gouv.fr", min_length=3)
+
+    @property
+    def assistance(self) -> Assistance:
+        return Assistance(
+            self.assistance_horaires, self.assistance_telephone, self.assistance_courriel
+        )
 
     @model_validator(mode="after")
     def _refuse_unsafe_pepper(self) -> Settings:

@@ -109,6 +109,7 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
         action_label=habilitation_pages.action_label,
         paris=PARIS,
         personal_data_path=portal_pages.PERSONAL_DATA_PATH,
+        assistance=settings.assistance,
     )
     login = OidcLogin(settings, context.ended, recheck=_recheck(context))
     app.state.settings = settings

@@ -83,6 +83,9 @@ class Demarche(_Strict):
     roles: tuple[Role, ...] = Field(min_length=1)
     organisation_types: tuple[Identifier, ...] = ()
     menu: tuple[MenuEntry, ...] = ()
+    # Whom a person who lost the activation code's letter contacts, as the end of the hint
+    # « … contactez {code_contact}. » on « Ajouter une démarche ».
+    code_contact: str = Field(default="le service en charge de la démarche", min_length=1)
 
     def role(self, role_id: str) -> Role | None:
         return next((r for r in self.roles if r.id == role_id), None)

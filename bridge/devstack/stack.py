@@ -152,6 +152,7 @@ class LocalStack:
                         "REALM_SMTP_HOST": LOOPBACK,
                         "REALM_SMTP_PORT": str(self.ports.smtp),
                         "REALM_THEME": keycloak_theme(self.theme),
+                        **portal_settings.assistance.keycloak_env(),
                     },
                 )
             )

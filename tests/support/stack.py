@@ -207,6 +207,8 @@ def running_platform(data_dir: Path) -> Iterator[Platform]:
             "REALM_SMTP_HOST": LOOPBACK,
             "REALM_SMTP_PORT": str(smtp_port),
             "REALM_THEME": keycloak_theme("dsfr"),
+            # The theme's « Assistance technique », the portal's (from BRIDGE_ASSISTANCE_*).
+            **Settings().assistance.keycloak_env(),
         }
         with (
             session_keycloak(realm_env, data_dir) as keycloak,

@@ -71,7 +71,11 @@ def home(visit: VisitDep) -> Response:
     return visit.render(
         "home.html",
         mes_demarches=[(d, held[d.id]) for d in catalog.demarches if d.id in held],
-        autres_demarches=[d for d in catalog.demarches if d.id not in held],
+        # Only what a person may add by themselves: a démarche the operator opens (the
+        # employer space) concerns its members alone, who find it under « Mes démarches ».
+        autres_demarches=[
+            d for d in catalog.demarches if d.id not in held and d.entry == "activation-code"
+        ],
         demandes=[(r, catalog.demarche(r.demarche)) for r in requests],
         gerees=managed,
         invitations=invitations,

@@ -6,11 +6,25 @@ document.addEventListener("click", (event) => {
   }
 });
 
-// A form shown again with its errors: the focus goes to its summary (RGAA 11.10).
-document.addEventListener("DOMContentLoaded", () => {
-  const summary = document.querySelector("[data-focus-au-chargement]");
+// A form shown again with its errors: the focus goes to its summary when it has one, else to
+// its first field in error (RGAA 11.10), so that a screen reader starts there.
+const FIELDS = "input:not([type=hidden]), select, textarea";
+
+function firstError() {
+  const summary = document.querySelector("[data-focus-au-chargement], [aria-invalid='true']");
   if (summary) {
-    summary.focus();
+    return summary;
+  }
+  const group = document.querySelector(
+    ".fr-input-group--error, .fr-select-group--error, .fr-fieldset--error",
+  );
+  return group ? group.querySelector(FIELDS) : null;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const target = firstError();
+  if (target) {
+    target.focus();
   }
 });
 

@@ -15,10 +15,20 @@
             <p>${msg("demarchesPresentationTexte")}</p>
             <p class="fr-mb-1w"><strong>${msg("demarchesPresentationPourDebuter")}</strong></p>
             <ol class="demarches-etapes">
-                <li><strong>${msg("demarchesEtape1")}</strong><br><span class="fr-text--sm">${msg("demarchesEtape1Detail")}</span></li>
-                <li><strong>${msg("demarchesEtape2")}</strong><br><span class="fr-text--sm">${msg("demarchesEtape2Detail")}</span></li>
-                <li><strong>${msg("demarchesEtape3")}</strong><br><span class="fr-text--sm">${msg("demarchesEtape3Detail")}</span></li>
+                <li><strong>${msg("demarchesEtape1")}</strong></li>
+                <li><strong>${msg("demarchesEtape2")}</strong></li>
+                <li><strong>${msg("demarchesEtape3")}</strong></li>
             </ol>
+            <#-- The guide's « En savoir plus »: each step in one sentence, folded (no script needed). -->
+            <details class="demarches-en-savoir-plus">
+                <summary class="fr-link">${msg("demarchesEnSavoirPlus")}</summary>
+                <div data-testid="en-savoir-plus">
+                    <#list 1..3 as etape>
+                    <h3 class="fr-h6 fr-mt-2w fr-mb-1v">${msg("demarchesEtape" + etape)}</h3>
+                    <p class="fr-text--sm fr-mb-0">${msg("demarchesEtape" + etape + "Explication")}</p>
+                    </#list>
+                </div>
+            </details>
         </div>
     <#elseif section = "form">
         <div id="kc-form">

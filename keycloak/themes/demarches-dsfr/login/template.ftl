@@ -249,6 +249,15 @@
             </div>
             </#if>
             <div class="fr-footer__content">
+                <#if properties.assistanceTelephone?has_content>
+                <div class="demarches-assistance fr-mb-2w" data-testid="assistance">
+                    <h2 class="fr-h6 fr-mb-1w">${msg("demarchesAssistanceTitre")}</h2>
+                    <p class="fr-text--sm fr-mb-0">${msg("demarchesAssistanceTexte", properties.assistanceHoraires!"")}
+                        <a href="tel:${properties.assistanceTelephone?replace(" ", "")}">${properties.assistanceTelephone}</a>,
+                        ${msg("demarchesAssistanceCourriel")}
+                        <a href="mailto:${properties.assistanceCourriel!""}">${properties.assistanceCourriel!""}</a>.</p>
+                </div>
+                </#if>
                 <p class="fr-footer__content-desc">${msg("demarchesDispositif")}</p>
                 <#if dsfr>
                 <ul class="fr-footer__content-list">
