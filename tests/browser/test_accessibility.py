@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from bridge.api.pages.accessibility import AUDIT_FILE, EXPLAINED
 from bridge.audit.service import Actor
@@ -211,3 +211,27 @@ def test_the_emails_have_no_serious_or_critical_violation(
         audit.check(page, f"courriel : {mail.subject}")
     assert seen, "aucun courriel HTML reçu pendant la session"
     audit.report(capsys)
+
+
+def test_the_accessibility_statement_shows_the_last_audit_from_every_footer(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """RGAA's statement: « non conforme » until a full audit, the automated figures, whom to
+    contact; linked from the portal's footer and from Keycloak's."""
+    audit = json.loads(AUDIT_FILE.read_text(encoding="utf-8"))
+    page = browser.new_context(locale="fr-FR").new_page()
+    page.goto(f"{platform.portal_url}/auth/login")
+    page.get_by_role("link", name="Accessibilité : non conforme").click()
+    expect(page.get_by_role("heading", name="Déclaration d'accessibilité", level=1)).to_be_visible()
+    page.goto(platform.portal_url)
+    page.get_by_role("link", name="Accessibilité : non conforme").click()
+    expect(page.get_by_test_id("etat-conformite")).to_contain_text("non conforme")
+    expect(page.get_by_test_id("resultats")).to_contain_text(
+        f"Le {audit['audite_le']}, l'outil {audit['outil']} a contrôlé {len(audit['pages'])} pages"
+    )
+    expect(page.get_by_test_id("violations-par-impact")).to_contain_text("critique")
+    expect(page.get_by_test_id("non-conformites")).to_be_visible()
+    expect(page.get_by_test_id("contact-accessibilite")).to_contain_text(
+        platform.portal_settings.assistance_courriel
+    )
+    screens.shot(page, "portail-declaration-accessibilite")

@@ -273,7 +273,7 @@
             <ul class="fr-footer__bottom-list">
                 <li class="fr-footer__bottom-item"><a class="fr-footer__bottom-link" href="${portailUrl}/mentions-legales">${msg("demarchesMentionsLegales")}</a></li>
                 <li class="fr-footer__bottom-item"><a class="fr-footer__bottom-link" href="${portailUrl}/cgu">${msg("demarchesCgu")}</a></li>
-                <li class="fr-footer__bottom-item"><span class="fr-footer__bottom-link">${msg("demarchesAccessibilite")}</span></li>
+                <li class="fr-footer__bottom-item"><a class="fr-footer__bottom-link" href="${portailUrl}/accessibilite">${msg("demarchesAccessibilite")}</a></li>
             </ul>
             <#if dsfr>
             <div class="fr-footer__bottom-copy">
