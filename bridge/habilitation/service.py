@@ -172,8 +172,13 @@ class UsersPage:
 
 @dataclass(frozen=True)
 class PersonDetail:
+    """A person on the users screen: rights of their own (`habilitations`, which the
+    gestionnaire modifies there) apart from rights received by delegation (`delegations`,
+    managed as delegations), as the guide's « Habilitation(s) » and « Délégation(s) »."""
+
     person: Person
     habilitations: tuple[Habilitation, ...]
+    delegations: tuple[Habilitation, ...]
     history: tuple[AuditEvent, ...]
 
 
@@ -874,7 +879,14 @@ class HabilitationService:
         ]
         text = query.strip()
         if text.isdigit():
-            conditions.append(Habilitation.siret.startswith(text, autoescape=True))
+            # A SIRET (or its start) finds the rights on that SIRET, and the rights received
+            # by delegation for that tiers: the people who act for it on the actor's SIRETs.
+            conditions.append(
+                or_(
+                    Habilitation.siret.startswith(text, autoescape=True),
+                    Habilitation.on_behalf_of_siret.startswith(text, autoescape=True),
+                )
+            )
         found: dict[str, _Found] = {}
         for subject, role_id, how, email, first, last in self.session.execute(
             select(
@@ -973,4 +985,6 @@ class HabilitationService:
                 .limit(50)
             )
         )
-        return PersonDetail(person, tuple(habilitations), history)
+        own = tuple(h for h in habilitations if h.granted_how != GrantedHow.DELEGATION)
+        delegated = tuple(h for h in habilitations if h.granted_how == GrantedHow.DELEGATION)
+        return PersonDetail(person, own, delegated, history)
