@@ -51,7 +51,10 @@ class ManagedByOrganisationError(ForbiddenError):
 
 def known_role(demarche: Demarche, role: str | None) -> str:
     """`role` when the démarche has it; otherwise a refusal naming the roles it has."""
-    if role is None or demarche.role(role) is None:
+    if not role:
+        labels = " ou ".join(f"« {r.label} »" for r in demarche.roles)
+        raise UnknownRoleError(f"Choisissez le rôle à accorder : {labels}.", field="role")
+    if demarche.role(role) is None:
         known = ", ".join(r.id for r in demarche.roles)
         raise UnknownRoleError(
             f"Le rôle « {role} » n'existe pas dans la démarche « {demarche.title} » "
