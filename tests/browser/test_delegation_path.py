@@ -209,3 +209,26 @@ def test_searching_a_tiers_siret_finds_the_people_acting_by_delegation_for_that_
     page.get_by_label("Rechercher un utilisateur (nom, e-mail, SIRET)").fill(tiers_siret[:9])
     page.get_by_role("button", name="Rechercher").click()
     expect(page.get_by_test_id("resultats")).to_contain_text("TIERS Déclarant")
+
+
+def test_the_recap_shows_the_address_the_invitation_goes_to(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 (smaller item d): the recap showed the subject and message, not the recipient's
+    address — the one thing to check before the invitation leaves."""
+    siret, code = etablissement_with_code(platform.context, name="EKYSS")
+    gestionnaire = platform.new_person("Amandine", "Munoz Ortega")
+    page = browser.new_context(locale="fr-FR").new_page()
+    log_in(page, platform, gestionnaire)
+    add_demarche_with_code(page, platform, siret, code)
+    page.goto(f"{platform.portal_url}/demarches/{MAF}/delegations/nouvelle")
+    tiers_email = f"cabinet.{uuid.uuid4().hex[:8]}@fournisseur.fr"
+    tiers_siret = new_siret()
+    page.get_by_label("SIRET du tiers-déclarant *").fill(tiers_siret)
+    page.get_by_label("Adresse e-mail *").fill(tiers_email)
+    page.get_by_role("button", name="Continuer").click()
+    recap = page.get_by_test_id("recapitulatif")
+    recipient = recap.get_by_test_id("destinataire")
+    expect(recipient).to_contain_text(tiers_email)
+    expect(recipient).to_contain_text(f"Organisme de formation - SIRET {tiers_siret}")
+    screens.shot(page, "recapitulatif-destinataire")
