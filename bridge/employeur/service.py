@@ -61,6 +61,12 @@ LEVEL_ATTRIBUTE = "niveauHabilitation"
 LOGIN_ATTRIBUTE = "identifiantGestionnaire"
 
 
+# Who hands a new account its login id (the guide: the operator appoints the main
+# administrator; the main or a delegated administrator, the other gestionnaires).
+LOGIN_ID_FROM_OPERATOR = "l'opérateur du service"
+LOGIN_ID_FROM_ADMINISTRATOR = "l'administrateur de votre organisation"
+
+
 class IdentityUnavailableError(BridgeError):
     status = 503
     code = "identite-indisponible"
@@ -509,11 +515,7 @@ class EmployeurService:
         )
         # Who hands over the login id: the operator for a main administrator, else the
         # organisation's administrator.
-        by = (
-            "l'opérateur de la plateforme"
-            if actor.operator
-            else "l'administrateur de votre organisation"
-        )
+        by = LOGIN_ID_FROM_OPERATOR if actor.operator else LOGIN_ID_FROM_ADMINISTRATOR
         self._send_password(details.email, password, created=True, login_id_from=by)
         return gestionnaire
 
@@ -569,9 +571,14 @@ class EmployeurService:
         password: str,
         *,
         created: bool,
-        login_id_from: str = "l'administrateur de votre organisation",
+        login_id_from: str,
     ) -> None:
         """The temporary password, e-mailed once the account's unit of work commits."""
+        login_id = (
+            f"Votre identifiant vous est communiqué par {login_id_from}"
+            if created
+            else f"Votre identifiant ne change pas : c'est celui que vous a communiqué {login_id_from}"
+        )
         opening = (
             "Un compte a été créé pour vous dans l'espace employeur."
             if created
@@ -584,7 +591,7 @@ class EmployeurService:
                 subject="Votre mot de passe temporaire — espace employeur",
                 text=(
                     f"Bonjour,\n\n{opening}\n\nMot de passe temporaire : {password}\n\n"
-                    f"Votre identifiant vous est communiqué par {login_id_from}. À la connexion, "
+                    f"{login_id}. À la connexion, "
                     "vous choisirez un mot de passe personnel, puis "
                     f"accepterez les conditions générales d'utilisation :\n{self.portal_url}/\n\n"
                     "Si vous n'êtes pas à l'origine de cette demande, prévenez votre "
@@ -749,7 +756,14 @@ class EmployeurService:
         self.session.flush()
         with keycloak_step():
             self.directory.renew_password(subject, password)
-        self._send_password(person.email, password, created=False)
+        # The login id does not change: it came from the operator for the main administrator
+        # (the only one who renews that password), else from the organisation's administrator.
+        by = (
+            LOGIN_ID_FROM_OPERATOR
+            if target.role == demarche.first_holder_role
+            else LOGIN_ID_FROM_ADMINISTRATOR
+        )
+        self._send_password(person.email, password, created=False, login_id_from=by)
 
     def row(self, gestionnaire: Gestionnaire) -> Row:
         person = self.session.get(Person, gestionnaire.subject)

@@ -51,7 +51,10 @@ class ManagedByOrganisationError(ForbiddenError):
 
 def known_role(demarche: Demarche, role: str | None) -> str:
     """`role` when the démarche has it; otherwise a refusal naming the roles it has."""
-    if role is None or demarche.role(role) is None:
+    if not role:
+        labels = " ou ".join(f"« {r.label} »" for r in demarche.roles)
+        raise UnknownRoleError(f"Choisissez le rôle à accorder : {labels}.", field="role")
+    if demarche.role(role) is None:
         known = ", ".join(r.id for r in demarche.roles)
         raise UnknownRoleError(
             f"Le rôle « {role} » n'existe pas dans la démarche « {demarche.title} » "
@@ -172,8 +175,13 @@ class UsersPage:
 
 @dataclass(frozen=True)
 class PersonDetail:
+    """A person on the users screen: rights of their own (`habilitations`, which the
+    gestionnaire modifies there) apart from rights received by delegation (`delegations`,
+    managed as delegations), as the guide's « Habilitation(s) » and « Délégation(s) »."""
+
     person: Person
     habilitations: tuple[Habilitation, ...]
+    delegations: tuple[Habilitation, ...]
     history: tuple[AuditEvent, ...]
 
 
@@ -874,7 +882,14 @@ class HabilitationService:
         ]
         text = query.strip()
         if text.isdigit():
-            conditions.append(Habilitation.siret.startswith(text, autoescape=True))
+            # A SIRET (or its start) finds the rights on that SIRET, and the rights received
+            # by delegation for that tiers: the people who act for it on the actor's SIRETs.
+            conditions.append(
+                or_(
+                    Habilitation.siret.startswith(text, autoescape=True),
+                    Habilitation.on_behalf_of_siret.startswith(text, autoescape=True),
+                )
+            )
         found: dict[str, _Found] = {}
         for subject, role_id, how, email, first, last in self.session.execute(
             select(
@@ -973,4 +988,6 @@ class HabilitationService:
                 .limit(50)
             )
         )
-        return PersonDetail(person, tuple(habilitations), history)
+        own = tuple(h for h in habilitations if h.granted_how != GrantedHow.DELEGATION)
+        delegated = tuple(h for h in habilitations if h.granted_how == GrantedHow.DELEGATION)
+        return PersonDetail(person, own, delegated, history)

@@ -6,17 +6,22 @@ request no longer shows the right."""
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
+from bridge.api.routes.delegations import end_of
+from bridge.audit.service import Actor
+from bridge.delegation.service import PARIS
 from bridge.habilitation.service import may_act
+from bridge.person.service import remember_person
 from tests.browser.conftest import Screens
 from tests.browser.keycloak_pages import Registration, accept_cgu, choose_password, register
 from tests.browser.test_habilitation_path import add_demarche_with_code, log_in
-from tests.support.seed import etablissement_with_code
+from tests.support.seed import etablissement_with_code, siret_delegated_to
 from tests.support.sirets import new_siret
-from tests.support.stack import PASSWORD, Platform
+from tests.support.stack import PASSWORD, Person, Platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.keycloak]
 MAF = "mon-activite-formation"
@@ -122,3 +127,108 @@ def test_delegation_to_a_tiers_who_registers_then_revocation(
         assert not may_act(
             work.session, platform.context.catalog, tiers_subject or "", MAF, "declarant", siret
         )
+
+
+def _delegation_accepted(
+    platform: Platform, last_day: date | None = None
+) -> tuple[Person, Person, str, str]:
+    """A gestionnaire of « KDS Pro » (by its code) whose delegation of « Déclarant » the
+    tiers has accepted: the gestionnaire, the tiers, the délégant's SIRET and the tiers'."""
+    gestionnaire = platform.new_person("Gestion", "Kds")
+    tiers = platform.new_person("Déclarant", "Tiers")
+    with platform.context.work() as work:
+        remember_person(work.session, gestionnaire.id, gestionnaire.email, "Gestion", "Kds")
+        remember_person(work.session, tiers.id, tiers.email, "Déclarant", "Tiers")
+    tiers_siret = new_siret()
+    siret, delegation_id = siret_delegated_to(
+        platform.context,
+        Actor(gestionnaire.id, gestionnaire.display_name),
+        tiers.email,
+        tiers_siret,
+        platform.portal_url,
+        name="KDS Pro",
+        valid_until=end_of(last_day),
+    )
+    with platform.context.work() as work:
+        work.delegations.accept_many(
+            Actor(tiers.id, tiers.display_name), tiers.email, True, [delegation_id]
+        )
+    return gestionnaire, tiers, siret, tiers_siret
+
+
+def _users_screen(page: Page, platform: Platform, person: Person) -> None:
+    log_in(page, platform, person)
+    page.goto(f"{platform.portal_url}/demarches/{MAF}/utilisateurs")
+
+
+def test_a_tiers_delegation_shows_in_its_own_block_with_words_and_no_modifier(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 item 3: « Délégation(s) » apart from « Habilitation(s) », as in the guide."""
+    last_day = datetime.now(PARIS).date() + timedelta(days=60)
+    gestionnaire, _, siret, _ = _delegation_accepted(platform, last_day)
+    page = browser.new_context(locale="fr-FR").new_page()
+    _users_screen(page, platform, gestionnaire)
+    page.get_by_role("link", name="TIERS Déclarant").click()
+    block = page.get_by_test_id("delegations-personne")
+    expect(block).to_contain_text(f"Organisme de formation - SIRET {siret}")
+    expect(block).to_contain_text("Mon Activité Formation")
+    expect(block).to_contain_text("Déclarant")
+    today = datetime.now(PARIS).strftime("%d/%m/%Y")
+    expect(block).to_contain_text(f"Habilité le {today} par KDS Pro")
+    expect(block).to_contain_text(f"jusqu'au {last_day.strftime('%d/%m/%Y')}")
+    expect(block).not_to_contain_text("declarant")
+    expect(block.get_by_role("button", name="Modifier")).to_have_count(0)
+    expect(block.get_by_role("combobox")).to_have_count(0)
+    # Not among the habilitations, which keep « Modifier » for rights of their own.
+    expect(page.get_by_test_id("habilitations")).not_to_contain_text(siret)
+    screens.shot(page, "detail-delegation")
+    # The délégant's gestionnaire manages it where delegations are managed.
+    block.get_by_role("link", name="Gérer cette délégation").click()
+    expect(page.get_by_test_id("delegations")).to_contain_text("acceptée")
+    expect(
+        page.get_by_test_id("delegations").get_by_role("button", name="Révoquer")
+    ).to_be_visible()
+
+
+def test_searching_a_tiers_siret_finds_the_people_acting_by_delegation_for_that_tiers(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 item 3: the délégant's gestionnaire types the tiers' SIRET and finds its people
+    (those who accepted a delegation given to that SIRET), not an empty list."""
+    gestionnaire, _, _, tiers_siret = _delegation_accepted(platform)
+    page = browser.new_context(locale="fr-FR").new_page()
+    _users_screen(page, platform, gestionnaire)
+    page.get_by_label("Rechercher un utilisateur (nom, e-mail, SIRET)").fill(tiers_siret)
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_test_id("total")).to_have_text("1 Droit d'accès trouvé")
+    expect(page.get_by_test_id("resultats")).to_contain_text("TIERS Déclarant")
+    expect(page.get_by_test_id("facettes")).to_contain_text("Oui (1)")
+    screens.shot(page, "recherche-siret-tiers")
+    # Its first nine digits (the tiers' SIREN) find it too, as a SIRET's start does.
+    page.get_by_label("Rechercher un utilisateur (nom, e-mail, SIRET)").fill(tiers_siret[:9])
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_test_id("resultats")).to_contain_text("TIERS Déclarant")
+
+
+def test_the_recap_shows_the_address_the_invitation_goes_to(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 (smaller item d): the recap showed the subject and message, not the recipient's
+    address — the one thing to check before the invitation leaves."""
+    siret, code = etablissement_with_code(platform.context, name="EKYSS")
+    gestionnaire = platform.new_person("Amandine", "Munoz Ortega")
+    page = browser.new_context(locale="fr-FR").new_page()
+    log_in(page, platform, gestionnaire)
+    add_demarche_with_code(page, platform, siret, code)
+    page.goto(f"{platform.portal_url}/demarches/{MAF}/delegations/nouvelle")
+    tiers_email = f"cabinet.{uuid.uuid4().hex[:8]}@fournisseur.fr"
+    tiers_siret = new_siret()
+    page.get_by_label("SIRET du tiers-déclarant *").fill(tiers_siret)
+    page.get_by_label("Adresse e-mail *").fill(tiers_email)
+    page.get_by_role("button", name="Continuer").click()
+    recap = page.get_by_test_id("recapitulatif")
+    recipient = recap.get_by_test_id("destinataire")
+    expect(recipient).to_contain_text(tiers_email)
+    expect(recipient).to_contain_text(f"Organisme de formation - SIRET {tiers_siret}")
+    screens.shot(page, "recapitulatif-destinataire")

@@ -226,3 +226,53 @@ def test_the_employer_guide_from_appointment_to_the_gestionnaire_login(
     # Nor does an administrator reach the operator's page.
     principal.goto(f"{platform.portal_url}/operateur/organisations")
     expect(principal.locator("body")).to_contain_text("réservée à l'opérateur")
+
+
+def test_personal_data_reached_from_the_employer_menu_keeps_the_left_menu(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 (smaller item e): « Mes données personnelles » of the employer menu showed the
+    portal's page without the employer space's left menu; each change comes back there."""
+    operator_person = platform.new_person("Opé", "Rateur")
+    make_operator(platform, operator_person.id)
+    operator = login_page(browser, platform, operator_person.username, PASSWORD)
+    principal_email = f"claire.{new_siret()}@employeur.example.fr"
+    siret, principal_id = open_organisation(
+        platform, operator, "Employeur", ("Claire", "Principale", principal_email), screens
+    )
+    principal = first_login(browser, platform, principal_id, principal_email, screens, "principal")
+    principal.get_by_test_id("menu-donnees-personnelles").click()
+    expect(principal.get_by_role("heading", name="Mes données personnelles")).to_be_visible()
+    expect(principal.get_by_test_id("adresse")).to_have_text(principal_email)
+    expect(principal.get_by_test_id("menu-employeur")).to_be_visible()
+    expect(principal.get_by_test_id("menu-habilitations")).to_have_text("Gérer les habilitations")
+    expect(
+        principal.get_by_role("link", name="Modifier mon adresse électronique")
+    ).to_have_attribute("href", re.compile(rf"suite=/employeur/{siret}/mes-donnees$"))
+    screens.shot(principal, "employeur-mes-donnees")
+
+
+def test_the_main_administrators_emails_name_the_operator_as_who_gives_the_login_id(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 (smaller item c): the main administrator is appointed, and its password renewed, by
+    the operator (the guide: « Seule la Caisse des Dépôts peut renouveler le mot de passe de
+    l'administrateur principal »), yet a renewal said the login id came « de l'administrateur
+    de votre organisation »."""
+    operator_person = platform.new_person("Opé", "Rateur")
+    make_operator(platform, operator_person.id)
+    operator = login_page(browser, platform, operator_person.username, PASSWORD)
+    principal_email = f"claire.{new_siret()}@employeur.example.fr"
+    siret, principal_id = open_organisation(
+        platform, operator, "Employeur", ("Claire", "Principale", principal_email), screens
+    )
+    appointed = platform.mail.wait_for(principal_email)
+    assert "communiqué par l'opérateur du service" in appointed.text
+    operator.goto(f"{platform.portal_url}/employeur/{siret}/gestionnaires")
+    operator.locator(f"[data-testid=ligne-{principal_id}] a").click()
+    operator.get_by_role("button", name="Renouveler le mot de passe").click()
+    expect(operator.get_by_test_id("message")).to_contain_text("mot de passe")
+    screens.shot(operator, "operateur-renouvelle-principal")
+    renewed = platform.mail.wait_for(principal_email, count=2)
+    assert "de l'administrateur de votre organisation" not in renewed.text
+    assert "l'opérateur du service" in renewed.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bridge.person.service import remember_person
 from tests.browser.conftest import Screens
 from tests.support.seed import etablissement_with_code
 from tests.support.stack import Person, Platform
@@ -85,3 +86,31 @@ def test_gestionnaire_by_code_then_a_colleague_approved_from_the_users_screen(
         f"Déclarant - SIRET {siret}"
     )
     screens.shot(second, "carte-declarant")
+
+
+def test_adding_a_habilitation_proposes_no_role_and_refuses_a_missing_choice_in_french(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 (smaller item a): « + Ajouter une habilitation » chose « Gestionnaire », then
+    « Déclarant », for the person; now the gestionnaire picks the role, or is told to."""
+    siret, code = etablissement_with_code(platform.context, name="EKYSS")
+    gestionnaire = platform.new_person("Amandine", "Munoz Ortega")
+    colleague = platform.new_person("Paul", "Durand")
+    with platform.context.work() as work:
+        remember_person(work.session, colleague.id, colleague.email, "Paul", "Durand")
+    page = browser.new_context(locale="fr-FR").new_page()
+    log_in(page, platform, gestionnaire)
+    add_demarche_with_code(page, platform, siret, code)
+    page.goto(f"{platform.portal_url}/demarches/mon-activite-formation/utilisateurs")
+    role = page.get_by_label("Rôle *")
+    expect(role).to_have_value("")
+    page.get_by_label("Adresse e-mail *").fill(colleague.email)
+    page.get_by_role("button", name="Ajouter", exact=True).click()
+    expect(page.get_by_test_id("message")).to_contain_text("Choisissez le rôle à accorder")
+    expect(page.get_by_test_id("facettes")).to_contain_text("Déclarant (0)")
+    screens.shot(page, "ajout-sans-role")
+    page.get_by_label("Adresse e-mail *").fill(colleague.email)
+    page.get_by_label("Rôle *").select_option("declarant")
+    page.get_by_role("button", name="Ajouter", exact=True).click()
+    expect(page.get_by_test_id("message")).to_contain_text("L'habilitation est ajoutée")
+    expect(page.get_by_test_id("habilitations")).to_contain_text(f"Déclarant - SIRET {siret}")

@@ -605,7 +605,7 @@ def test_each_new_account_is_told_who_hands_over_its_login_id(
     siret = new_organisation(operator)
     principal = appoint(operator, siret, "Ines", "Principale")
     to_principal = platform.mail.wait_for(principal["email"])
-    assert "communiqué par l'opérateur de la plateforme" in to_principal.text
+    assert "communiqué par l'opérateur du service" in to_principal.text
     colleague = created(add(account_caller(platform, callers, principal), siret, "Jules"))
     to_colleague = platform.mail.wait_for(colleague["email"])
     assert "communiqué par l'administrateur de votre organisation" in to_colleague.text

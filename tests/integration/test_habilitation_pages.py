@@ -106,15 +106,16 @@ def own_detail_after_activation(platform: Platform, person: Person, siret: str, 
     return html.unescape(page.text)
 
 
-def test_the_add_form_proposes_the_least_powerful_role_and_the_history_speaks_in_words(
+def test_the_add_form_proposes_no_role_and_the_history_speaks_in_words(
     platform: Platform,
 ) -> None:
-    """#20: « + Ajouter une habilitation » defaulted to « Gestionnaire », and the history
-    showed « (gestionnaire) », a raw identifier."""
+    """#20: « + Ajouter une habilitation » defaulted to « Gestionnaire » (the gestionnaire now
+    picks it), and the history showed « (gestionnaire) », a raw identifier."""
     siret, code = etablissement_with_code(platform.context)
     person = platform.new_person("Premier", "Gestionnaire")
     text = own_detail_after_activation(platform, person, siret, code)
-    assert '<option value="declarant" selected>Déclarant</option>' in text
+    assert '<option value="" selected>— Choisir un rôle —</option>' in text
+    assert '<option value="declarant">Déclarant</option>' in text
     assert '<option value="gestionnaire">Gestionnaire</option>' in text
     assert "(Gestionnaire)" in text
     assert "(gestionnaire)" not in text

@@ -3,6 +3,8 @@ into the store, for the cases no service may make)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bridge.audit.service import Actor
 from bridge.bootstrap import AppContext
 from bridge.etablissement.models import Etablissement
@@ -31,9 +33,11 @@ def siret_delegated_to(
     tiers_siret: str,
     portal_url: str,
     name: str = "EKYSS",
+    valid_until: datetime | None = None,
 ) -> tuple[str, int]:
     """A new SIRET whose gestionnaire (by its code) invites the tiers as déclarant of
-    Mon Activité Formation; the SIRET and the invitation's id (not yet accepted)."""
+    Mon Activité Formation (until `valid_until`); the SIRET and the invitation's id (not yet
+    accepted)."""
     siret, code = etablissement_with_code(context, name=name)
     with context.work(notify=False) as work:  # the tests accept it without its e-mail
         work.habilitations.activate(gestionnaire, "mon-activite-formation", siret, code)
@@ -44,7 +48,7 @@ def siret_delegated_to(
             tiers_email=tiers_email,
             role="declarant",
             delegator_siret=siret,
-            valid_until=None,
+            valid_until=valid_until,
         )
         delegation = work.delegations.invite(gestionnaire, draft, portal_url)
         return siret, delegation.id

@@ -103,6 +103,15 @@ def home(page: PageDep, siret: str) -> Response:
     return page.render("employeur_accueil.html", **_member_space(page, siret))
 
 
+@router.get("/employeur/{siret}/mes-donnees")
+def personal_data(page: PageDep, siret: str) -> Response:
+    """« Mes données personnelles » inside the employer space, its left menu kept; each change
+    on Keycloak's pages comes back here."""
+    values = _member_space(page, siret)
+    back = f"/employeur/{values['organisation'].siret}/mes-donnees"
+    return page.render("employeur_mes_donnees.html", retour=back, **values)
+
+
 @router.get("/employeur/{siret}/menu/{entry_id}")
 def menu_entry(page: PageDep, siret: str, entry_id: str) -> Response:
     """A menu entry's destination, only for those the catalog shows it to."""

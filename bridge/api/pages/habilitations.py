@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from bridge.api.deps import StoreId
 from bridge.api.pages.common import PageDep, VisitDep, pages_router
 from bridge.catalog import Demarche
+from bridge.delegation.service import PARIS
 from bridge.errors import BridgeError
 from bridge.etablissement.service import AlreadyManagedError, demarche_or_refuse
 from bridge.habilitation.models import GrantedHow, Habilitation
@@ -31,10 +32,11 @@ def action_label(action: str) -> str:
 
 
 def habilitation_line(demarche: Demarche, habilitation: Habilitation) -> tuple[str, str]:
-    """The guide's two lines: « Gestionnaire - SIRET … » / « Habilité le … par … »."""
+    """The guide's two lines: « Gestionnaire - SIRET … » / « Habilité le … par … » (a right
+    received by delegation reads « Organisme de formation - SIRET {the délégant's} »)."""
     role = demarche.role(habilitation.role)
     label = role.label if role else habilitation.role
-    when = habilitation.granted_at.strftime("%d/%m/%Y")
+    when = habilitation.granted_at.astimezone(PARIS).strftime("%d/%m/%Y")
     if habilitation.granted_how == GrantedHow.DELEGATION:
         title = f"Organisme de formation - SIRET {habilitation.siret}"
     else:
@@ -175,6 +177,9 @@ def users(
             work.habilitations.person_detail(actor, demarche.id, personne) if personne else None
         )
         delegations = work.delegations.of_etablissements(actor, demarche.id)
+    # The right a tiers received → its delegation in « Délégations transmises », where the
+    # délégant's gestionnaire revokes or modifies it (never from the person's detail).
+    managed_delegation = {d.habilitation_id: d.id for d in delegations if d.habilitation_id}
     return page.render(
         "utilisateurs.html",
         demarche=demarche,
@@ -183,6 +188,7 @@ def users(
         detail=detail,
         sirets=sorted(managed),
         delegations=delegations,
+        delegation_du_droit=managed_delegation,
         filtres={"q": q, "role": role, "tiers": tiers},
     )
 
