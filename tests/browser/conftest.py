@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
+from bridge.settings import REPO_ROOT
 from tests.conftest import ARTIFACTS
+
+CAPTURES = REPO_ROOT / "docs" / "captures"  # the screenshots the README shows
 
 CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
 # Flags that keep Chromium off the closed network of CI machines.
@@ -90,6 +94,12 @@ class Screens:
         path = self.dir / f"{self.count:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
+
+    def keep(self, page: Page, name: str) -> None:
+        """A screenshot the README shows: kept under docs/captures as well."""
+        path = self.shot(page, name)
+        CAPTURES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, CAPTURES / f"{name}.png")
 
 
 @pytest.fixture

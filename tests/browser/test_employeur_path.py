@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 
 from playwright.sync_api import Browser, Page, expect
 
-from bridge.settings import REPO_ROOT
 from tests.browser.conftest import Screens
 from tests.browser.keycloak_pages import accept_cgu, choose_password, log_in_on_keycloak
 from tests.support.employeur import make_operator, temporary_password_of
@@ -25,7 +23,6 @@ from tests.support.sirets import new_siret
 from tests.support.stack import PASSWORD, Platform
 
 LOGIN_ID = re.compile(r"\b(g\d{8})\b")
-CAPTURES = REPO_ROOT / "docs" / "captures"
 NEW_PASSWORD = "Employeur-Solide-2026!"
 
 
@@ -97,13 +94,6 @@ def saved_login_id(page: Page) -> str:
     return found.group(1)
 
 
-def keep(screens: Screens, page: Page, name: str) -> None:
-    """A screenshot the README shows, kept under docs/captures as well."""
-    path = screens.shot(page, name)
-    CAPTURES.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, CAPTURES / f"{name}.png")
-
-
 def test_the_employer_guide_from_appointment_to_the_gestionnaire_login(
     platform: Platform, browser: Browser, screens: Screens
 ) -> None:
@@ -129,7 +119,7 @@ def test_the_employer_guide_from_appointment_to_the_gestionnaire_login(
     expect(principal.get_by_test_id("menu-habilitations")).to_have_text("Gérer les habilitations")
     expect(principal.get_by_test_id("menu-espace-titulaire")).to_have_count(0)
     expect(principal.get_by_test_id("menu-cloture-simplifiee")).to_have_count(0)
-    keep(screens, principal, "employeur-accueil")
+    screens.keep(principal, "employeur-accueil")
 
     # « Gérer les habilitations » → « Ajouter un gestionnaire »: errors first, in French.
     principal.get_by_test_id("menu-habilitations").click()
@@ -154,7 +144,7 @@ def test_the_employer_guide_from_appointment_to_the_gestionnaire_login(
     expect(principal.get_by_test_id("erreur-telephone_fixe")).to_contain_text(
         "n'est pas un numéro français valide"
     )
-    keep(screens, principal, "employeur-ajout-erreurs")
+    screens.keep(principal, "employeur-ajout-erreurs")
 
     # A delegated administrator, with a unit added on the spot.
     delegue_email = f"denis.{new_siret()}@employeur.example.fr"
@@ -190,7 +180,7 @@ def test_the_employer_guide_from_appointment_to_the_gestionnaire_login(
     expect(delegue.get_by_test_id("total")).to_have_text("2 gestionnaires")
     delegue.select_option("#filtre-unite", label="Toutes")
     delegue.get_by_role("button", name="Rechercher").click()
-    keep(screens, delegue, "employeur-liste")
+    screens.keep(delegue, "employeur-liste")
 
     # The gestionnaire logs in: the employer home, without « Gérer les habilitations ».
     gestionnaire = first_login(
