@@ -106,6 +106,8 @@ class Settings(OidcClientSettings):
     # A new activation link asked from « Recevoir un nouveau lien » works this long; keep it
     # equal to the realm's REALM_DUREE_LIEN_ACTIVATION (the first link, sent at registration).
     activation_link_seconds: int = Field(default=86400, ge=60)
+    # How many times an hour one network address may use that page (each use asks Keycloak).
+    activation_link_asks_per_hour: int = Field(default=20, ge=1)
     # A delegation's invitation link works this long (the gestionnaire may resend it).
     invitation_validity_days: int = 7
     # Both sides are e-mailed this many days before a delegation ends.

@@ -32,6 +32,7 @@ from bridge.api.proxies import ForwardedFor, TrustedProxies
 from bridge.api.routes import authzen, bpf, delegations, employeur, habilitations, verifications
 from bridge.api.security_headers import SecurityHeaders, security_headers
 from bridge.api.templating import make_templates, mount_assets
+from bridge.api.throttle import Throttle
 from bridge.bootstrap import AppContext, bootstrap, make_projector
 from bridge.delegation.jobs import end_dates_every
 from bridge.delegation.service import PARIS
@@ -116,6 +117,7 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
     app.state.login = login
     app.state.context = context
     app.state.templates = templates
+    app.state.new_link_throttle = Throttle(settings.activation_link_asks_per_hour, 3600)
 
     app.add_middleware(
         ServerSideSessions,

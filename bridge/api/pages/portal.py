@@ -10,12 +10,17 @@ from fastapi.responses import RedirectResponse, Response
 
 from bridge.api.deps import client_ip
 from bridge.api.pages.common import PageDep, VisitDep, pages_router
+from bridge.api.throttle import Throttle
 from bridge.audit.service import SYSTEM, Actor
 from bridge.errors import BridgeError
 from bridge.services import activation_policy
 
 PERSONAL_DATA_PATH = "/mes-donnees"
 NEW_LINK_PATH = "/compte/nouveau-lien"
+TOO_MANY_ASKS = (
+    "Trop de demandes de lien depuis votre connexion : réessayez dans une heure, ou contactez "
+    "l'assistance technique."
+)
 _ASKED = "nouveau_lien"  # the session remembers the address until the answer is shown
 
 router = pages_router()
@@ -40,7 +45,17 @@ def new_link_form(visit: VisitDep) -> Response:
 @router.post(NEW_LINK_PATH)
 def new_link(visit: VisitDep, email: Annotated[str, Form(max_length=320)] = "") -> Response:
     """Always the same answer, whether or not the address has an account waiting."""
-    actor = Actor(SYSTEM, "Visiteur", client_ip(visit.request))
+    origin = client_ip(visit.request)
+    throttle: Throttle = visit.request.app.state.new_link_throttle
+    if not throttle.allow(origin or "inconnue"):
+        return visit.render(
+            "nouveau_lien.html",
+            429,
+            envoye=None,
+            valeurs={"email": email},
+            erreurs={"email": TOO_MANY_ASKS},
+        )
+    actor = Actor(SYSTEM, "Visiteur", origin)
     try:
         with visit.context.work() as work:
             work.activation_links.send_again(email, actor)
