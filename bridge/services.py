@@ -23,6 +23,7 @@ from bridge.etablissement.service import EtablissementService
 from bridge.habilitation.service import HabilitationService
 from bridge.keycloak_admin import KeycloakDirectory
 from bridge.person.service import PersonService
+from bridge.personal_data import PersonalData
 from bridge.settings import Settings
 from bridge.verification.checks import VerificationService
 
@@ -46,6 +47,7 @@ class Services:
     verifications: VerificationService
     accounts: AccountService
     activation_links: ActivationLinks
+    personal_data: PersonalData
     delivery: Delivery = field(default_factory=Delivery)
 
 
@@ -83,5 +85,6 @@ def open_services(
         verifications=VerificationService(session, catalog),
         accounts=AccountService(session, catalog, habilitations, delegations),
         activation_links=ActivationLinks(session, directory, activation_policy(settings)),
+        personal_data=PersonalData(session, catalog),
         delivery=delivery or Delivery(),
     )

@@ -3,6 +3,7 @@ link, the legal pages."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import Form
@@ -30,6 +31,22 @@ router = pages_router()
 def personal_data(page: PageDep) -> Response:
     """What Keycloak holds about the person; each change is made on Keycloak's pages."""
     return page.render("mes_donnees.html")
+
+
+@router.post(f"{PERSONAL_DATA_PATH}/export")
+def personal_data_export(page: PageDep) -> Response:
+    """The store's part of the person's data as a JSON file (a POST: the export is audited)."""
+    with page.context.work() as work:
+        data = work.personal_data.export(page.actor)
+    day = data["genere_le"][:10]
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="mes-donnees-{day}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get(NEW_LINK_PATH)
