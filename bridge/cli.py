@@ -15,6 +15,9 @@ python -m bridge operateur designer|retirer PERSONNE
 python -m bridge operateur sans-gestionnaire
     the SIRETs whose gestionnaire's account was deleted in Keycloak and that have none since
     (the way out: a new activation code for a new gestionnaire)
+python -m bridge operateur pseudonymiser
+    replace the name, e-mail and phones of people deleted more than
+    BRIDGE_DELETED_PERSON_RETENTION_DAYS ago (the hourly reconcile does it too)
 python -m bridge keycloak catalogue
     the deploy step: the catalog's clients, roles, groups and token scope in the realm, with
     the deploy administrator's account (the always-on bridge may not create clients)
@@ -38,6 +41,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -380,6 +384,18 @@ def list_orphans(settings: Settings) -> int:
     return 0
 
 
+def pseudonymise(settings: Settings) -> int:
+    """Pseudonymise the people deleted longer ago than the retention period, now."""
+    retention = timedelta(days=settings.deleted_person_retention_days)
+    with _platform(settings) as context, context.work() as work:
+        count = work.accounts.pseudonymise_deleted(OPERATOR_CLI, retention)
+    print(
+        f"Personnes pseudonymisées : {count} (comptes supprimés depuis plus de "
+        f"{settings.deleted_person_retention_days} jours)."
+    )
+    return 0
+
+
 # --- parser and entry point ----------------------------------------------------------------
 
 
@@ -479,6 +495,13 @@ def build_parser() -> argparse.ArgumentParser:
         naming.add_argument(
             "personne", metavar="PERSONNE", help="identifiant Keycloak (sub) ou adresse e-mail"
         )
+    _with_help(
+        operator_commands.add_parser(
+            "pseudonymiser",
+            help="pseudonymiser les personnes supprimées depuis plus que la durée de conservation",
+            add_help=False,
+        )
+    )
     _with_help(
         operator_commands.add_parser(
             "sans-gestionnaire",
@@ -640,6 +663,8 @@ def _run(args: argparse.Namespace) -> int:
         return name_operator(settings, args.personne, designated=args.command == "designer")
     if args.command == "sans-gestionnaire":
         return list_orphans(settings)
+    if args.command == "pseudonymiser":
+        return pseudonymise(settings)
     return issue_one_code(settings, args.siret, args.demarche, args.reemettre)
 
 

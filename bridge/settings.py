@@ -108,6 +108,9 @@ class Settings(OidcClientSettings):
     activation_link_seconds: int = Field(default=86400, ge=60)
     # How many times an hour one network address may use that page (each use asks Keycloak).
     activation_link_asks_per_hour: int = Field(default=20, ge=1)
+    # The store's copy of a deleted person (name, e-mail, phones) is pseudonymised this many
+    # days after the deletion (README, « Données personnelles » for the legal ground).
+    deleted_person_retention_days: int = Field(default=90, ge=0)
     # A delegation's invitation link works this long (the gestionnaire may resend it).
     invitation_validity_days: int = 7
     # Both sides are e-mailed this many days before a delegation ends.

@@ -10,9 +10,11 @@ act with them (`acting_clause`) until it is enabled again.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bridge.audit.models import AuditEvent
@@ -21,6 +23,7 @@ from bridge.catalog import Catalog
 from bridge.db import now
 from bridge.delegation.models import Delegation, DelegationStatus
 from bridge.delegation.service import DelegationService
+from bridge.employeur.models import Gestionnaire
 from bridge.habilitation.models import AccessRequest, Habilitation, RequestStatus
 from bridge.habilitation.service import HabilitationService
 from bridge.person.models import Person
@@ -29,6 +32,8 @@ DELETED = "compte-supprime"
 DISABLED = "compte-desactive"
 ENABLED = "compte-reactive"
 ORPHANED = "sans-gestionnaire"  # a SIRET left without its first holder by a deletion
+PSEUDONYMISED = "personne-pseudonymisee"
+DELETED_NAME = ("Personne", "supprimée")  # what pages show instead of a pseudonymised name
 
 
 @dataclass
@@ -127,6 +132,53 @@ class AccountService:
             demandes=report.requests,
         )
         return report
+
+    def pseudonymise_deleted(self, actor: Actor, retention: timedelta) -> int:
+        """Replace the contact details of people deleted more than `retention` ago; return
+        how many. The audit trail is left as it is: it names people by their Keycloak id,
+        which now reads « Personne supprimée »."""
+        count = 0
+        for person in self.session.scalars(
+            select(Person)
+            .where(
+                Person.deleted_at.is_not(None),
+                Person.deleted_at <= now() - retention,
+                Person.pseudonymised_at.is_(None),
+            )
+            .with_for_update(skip_locked=True)
+        ):
+            former_email = person.email
+            pseudonym = hashlib.sha256(person.subject.encode()).hexdigest()[:16]
+            person.first_name, person.last_name = DELETED_NAME
+            person.email = f"personne-supprimee-{pseudonym}@invalid"
+            person.civility = person.phone = None
+            person.pseudonymised_at = now()
+            self._forget_elsewhere(person.subject, former_email, person.email)
+            record(self.session, actor, PSEUDONYMISED, target=person.subject)
+            count += 1
+        return count
+
+    def _forget_elsewhere(self, subject: str, former_email: str, pseudonym: str) -> None:
+        """The copies of the person's name, address and phones in other rows."""
+        name = " ".join(DELETED_NAME)
+        self.session.execute(
+            update(Habilitation)
+            .where(Habilitation.granted_by == subject)
+            .values(granted_by_name=name)
+        )
+        self.session.execute(
+            update(Delegation).where(Delegation.invited_by == subject).values(invited_by_name=name)
+        )
+        self.session.execute(
+            update(Delegation)
+            .where(Delegation.tiers_email == former_email)
+            .values(tiers_email=pseudonym)
+        )
+        self.session.execute(
+            update(Gestionnaire)
+            .where(Gestionnaire.subject == subject)
+            .values(landline=None, mobile=None)
+        )
 
     def disabled(self, actor: Actor, subject: str, disabled: bool) -> bool:
         """Follow Keycloak's `enabled` flag; True when it changed (audited)."""

@@ -11,6 +11,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -83,6 +84,7 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
                 settings.sync_interval_seconds,
                 settings.sync_console_interval_seconds,
                 settings.sync_reconcile_interval_seconds,
+                timedelta(days=settings.deleted_person_retention_days),
             )
             loops.append(asyncio.to_thread(projection.run, stop))
         running = [asyncio.create_task(loop) for loop in loops]

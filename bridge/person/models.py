@@ -28,6 +28,8 @@ class Person(Base):
     # person's rights are ended; a disabled one keeps them but may not act until re-enabled.
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # After the retention period, a deleted person's name, address and phone are replaced here.
+    pseudonymised_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
     @property
     def display_name(self) -> str:

@@ -1,4 +1,5 @@
-"""The projection's one loop: the outbox, the console's edits and the reconcile, in turn.
+"""The projection's one loop: the outbox, the console's edits and the reconcile (with the
+pseudonymisation of people deleted long ago), in turn.
 
 Run by the portal's lifespan (in a thread, stopped by an event) and by
 `python -m bridge sync appliquer` (in the foreground): the same steps, the same pauses. A
@@ -13,9 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bridge.sync.console import Work, import_console_changes
-from bridge.sync.reconcile import reconcile
+from bridge.sync.reconcile import RECONCILE_ACTOR, reconcile
 from bridge.sync.worker import Projector, RunResult
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ class ProjectionLoop:
     interval: float
     console_interval: float = 0.0
     reconcile_interval: float = 0.0
+    # With the reconcile, people deleted longer ago than this are pseudonymised (None: never).
+    retention: timedelta | None = None
     _last_console: float = field(default_factory=time.monotonic)
     _last_reconcile: float = field(default_factory=time.monotonic)
 
@@ -50,6 +54,13 @@ class ProjectionLoop:
             log.info(
                 "rapprochement", extra={"personnes": report.persons, "ecarts": len(report.drifts)}
             )
+            if self.retention is not None:
+                with self.work() as services:
+                    forgotten = services.accounts.pseudonymise_deleted(
+                        RECONCILE_ACTOR, self.retention
+                    )
+                if forgotten:
+                    log.info("personnes-pseudonymisees", extra={"personnes": forgotten})
         return result
 
     def run(

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from bridge.accounts import DELETED, DISABLED, ENABLED, ORPHANED
+from bridge.accounts import DELETED, DISABLED, ENABLED, ORPHANED, PSEUDONYMISED
 from bridge.audit.models import AuditEvent
 from bridge.cli import main
 from bridge.delegation.models import Delegation, DelegationStatus
@@ -231,3 +232,77 @@ def test_too_many_accounts_absent_at_once_end_nothing(platform: Platform) -> Non
         with platform.context.work() as work:
             for ghost in ghosts:
                 work.accounts.deleted(OPERATOR, ghost)
+
+
+def test_a_person_deleted_longer_ago_than_the_retention_is_pseudonymised_and_the_audit_stays(
+    platform: Platform,
+    callers: list[Caller],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """#19, personal data: name, address and phones replaced; the audit untouched."""
+    gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
+    tiers, delegation_id = invite_and_accept(platform, callers, gestionnaire, siret)
+    recent, _ = gestionnaire_of_new_siret(platform, callers)
+    subject, email = gestionnaire.person.id, gestionnaire.person.email
+    for caller in (gestionnaire, tiers, recent):
+        projected(platform, caller.person.id)
+    with platform.context.work() as work:
+        for caller, days in ((gestionnaire, 91), (tiers, 91), (recent, 10)):
+            work.accounts.deleted(OPERATOR, caller.person.id)
+            stored = work.session.get(Person, caller.person.id)
+            assert stored is not None
+            stored.deleted_at = datetime.now(UTC) - timedelta(days=days)
+    with platform.context.work() as work:
+        trail_before = [
+            (e.id, e.action, e.actor, e.target, e.details)
+            for e in work.session.scalars(select(AuditEvent).where(AuditEvent.target == subject))
+        ]
+
+    monkeypatch.setenv("BRIDGE_DATABASE_URL", platform.portal_settings.database_url)
+    capsys.readouterr()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        assert main(["operateur", "pseudonymiser"]) == 0
+        printed = capsys.readouterr().out
+        assert main(["operateur", "pseudonymiser"]) == 0  # a second run changes nothing
+        again = capsys.readouterr().out
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert "Personnes pseudonymisées : 2 (comptes supprimés depuis plus de 90 jours)" in printed
+    assert "Personnes pseudonymisées : 0" in again
+
+    with platform.context.work() as work:
+        kept = work.session.get(Person, subject)
+        assert kept is not None
+        assert (kept.first_name, kept.last_name, kept.civility, kept.phone) == (
+            "Personne",
+            "supprimée",
+            None,
+            None,
+        )
+        assert kept.email.startswith("personne-supprimee-")
+        assert kept.email.endswith("@invalid")
+        assert kept.pseudonymised_at is not None
+        delegation = work.session.get(Delegation, delegation_id)
+        assert delegation is not None
+        assert delegation.invited_by_name == "Personne supprimée"
+        assert delegation.tiers_email.startswith("personne-supprimee-")  # the tiers', also gone
+        untouched = work.session.get(Person, recent.person.id)
+        assert untouched is not None
+        assert untouched.pseudonymised_at is None
+        assert untouched.email == recent.person.email
+        trail_after = [
+            (e.id, e.action, e.actor, e.target, e.details)
+            for e in work.session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.target == subject, AuditEvent.id <= trail_before[-1][0]
+                )
+            )
+        ]
+        assert trail_after == trail_before  # not one audit row changed
+        dump = " ".join(str(row) for row in trail_after)
+        assert email not in dump
+    assert len(audit(platform, PSEUDONYMISED, subject)) == 1
