@@ -10,11 +10,12 @@ tells nobody who has an account.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from bridge.audit.models import AuditEvent
@@ -24,6 +25,7 @@ from bridge.errors import InvalidInputError
 from bridge.keycloak_admin import KeycloakDirectory
 
 RESENT = "lien-activation-renvoye"
+VISITOR = "visiteur"  # the audit's actor of a request made without logging in
 MIN_INTERVAL = timedelta(minutes=1)
 DAILY_MAXIMUM = 5
 
@@ -63,19 +65,35 @@ class ActivationLinks:
 
     def send_again(self, email: str, actor: Actor) -> bool:
         """Ask Keycloak for a new link when the address awaits activation and the limits
-        allow; True when one left (for the logs and tests: never shown to the visitor)."""
-        address = email.strip().lower()
-        if "@" not in address or len(address) > 254 or any(c.isspace() for c in address):
-            raise InvalidInputError("Saisissez une adresse électronique valide.", field="email")
+        allow; True when one left (for the logs and tests: never shown to the visitor).
+
+        The account is locked for the rest of the unit of work before its limits are read, so
+        that two requests at once cannot both pass them; the audit row is written before the
+        e-mail is asked for, and a refusal from Keycloak rolls both back."""
+        address = valid_address(email)
         directory = self.directory()
         user_id = directory.awaiting_activation(address)
-        if user_id is None or not self._allowed(user_id):
+        if user_id is None:
             return False
+        self._lock(user_id)
+        if not self._allowed(user_id):
+            return False
+        record(self.session, actor, RESENT, target=user_id)
+        self.session.flush()
         directory.send_activation_link(
             user_id, self.policy.client_id, int(self.policy.lifespan.total_seconds())
         )
-        record(self.session, actor, RESENT, target=user_id)
         return True
+
+    def _lock(self, user_id: str) -> None:
+        """PostgreSQL: a transaction-scoped advisory lock on the account. SQLite locks the
+        whole database for writing: a first write (that changes nothing) takes that lock
+        before anything is read, so the second request reads once the first committed."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(user_id.encode()).digest()[:8], "big", signed=True)
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        else:
+            self.session.execute(text("UPDATE person SET subject = subject WHERE 0 = 1"))
 
     def _allowed(self, user_id: str) -> bool:
         moment = now()
@@ -87,3 +105,17 @@ class ActivationLinks:
             )
         ).one()
         return count < DAILY_MAXIMUM and (last is None or last <= moment - MIN_INTERVAL)
+
+
+def valid_address(email: str) -> str:
+    """The address as stored (trimmed, lowercase), or a French refusal."""
+    address = email.strip().lower()
+    if (
+        address.count("@") != 1
+        or address.startswith("@")
+        or address.endswith("@")
+        or len(address) > 254
+        or any(c.isspace() for c in address)
+    ):
+        raise InvalidInputError("Saisissez une adresse électronique valide.", field="email")
+    return address

@@ -7,6 +7,7 @@ visitor from turning an anonymous form into a stream of admin-API lookups.
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections import deque
@@ -44,3 +45,17 @@ class Throttle:
             while len(self._attempts) > self.capacity:
                 del self._attempts[next(iter(self._attempts))]
             return allowed
+
+
+def origin_key(address: str | None) -> str:
+    """What one visitor is counted by: an IPv4 address, or an IPv6 address's /64 network
+    (one subscriber's line gets a whole /64); unknown clients share one count."""
+    if not address:
+        return "inconnue"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

@@ -18,7 +18,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from bridge.api.pages.accessibility import AUDIT_FILE, EXPLAINED
+from bridge.api.pages.accessibility import AUDIT_FILE, EMAIL_PREFIX, EXPLAINED, IMPACTS
 from bridge.audit.service import Actor
 from bridge.settings import REPO_ROOT
 from tests.browser.conftest import Screens
@@ -120,7 +120,7 @@ def test_the_pages_people_meet_have_no_serious_or_critical_violation(
     page.goto(
         f"{platform.keycloak.url}/realms/{platform.keycloak.realm}/login-actions/action-token?key=perime"
     )
-    audit.check(page, "Keycloak : lien expiré")
+    audit.check(page, "Keycloak : lien invalide (page d'erreur)")
     page.goto(f"{platform.portal_url}/compte/nouveau-lien")
     audit.check(page, "portail : recevoir un nouveau lien")
     page.get_by_role("button", name="Recevoir un nouveau lien").click()
@@ -208,7 +208,7 @@ def test_the_emails_have_no_serious_or_critical_violation(
             continue
         seen.add(mail.subject)
         page.set_content(mail.html)
-        audit.check(page, f"courriel : {mail.subject}")
+        audit.check(page, f"{EMAIL_PREFIX}{mail.subject}")
     assert seen, "aucun courriel HTML reçu pendant la session"
     audit.report(capsys)
 
@@ -226,10 +226,15 @@ def test_the_accessibility_statement_shows_the_last_audit_from_every_footer(
     page.goto(platform.portal_url)
     page.get_by_role("link", name="Accessibilité : non conforme").click()
     expect(page.get_by_test_id("etat-conformite")).to_contain_text("non conforme")
+    pages = [name for name in audit["pages"] if not name.startswith(EMAIL_PREFIX)]
+    emails = len(audit["pages"]) - len(pages)
     expect(page.get_by_test_id("resultats")).to_contain_text(
-        f"Le {audit['audite_le']}, l'outil {audit['outil']} a contrôlé {len(audit['pages'])} pages"
+        f"Le {audit['audite_le']}, l'outil {audit['outil']} a contrôlé {len(pages)} pages et "
+        f"{emails} modèles de courriel"
     )
-    expect(page.get_by_test_id("violations-par-impact")).to_contain_text("critique")
+    found = Counter(v["impact"] for violations in audit["pages"].values() for v in violations)
+    for impact, french in IMPACTS.items():
+        expect(page.get_by_test_id(f"impact-{french}")).to_have_text(f"{french}{found[impact]}")
     expect(page.get_by_test_id("non-conformites")).to_be_visible()
     expect(page.get_by_test_id("contact-accessibilite")).to_contain_text(
         platform.portal_settings.assistance_courriel

@@ -286,7 +286,8 @@ def test_an_account_created_by_an_administrator_changes_its_temporary_password_t
     page = fresh_login(browser, platform, email, "Temporaire-2026!", screens)
     # The guide's explanation first, then its confirmation on the next page (no second login).
     explanation = page.locator("#kc-premiere-connexion")
-    expect(explanation).to_contain_text("Première connexion : personnalisez votre mot de passe")
+    expect(explanation).to_contain_text("Personnalisez votre mot de passe")
+    expect(explanation).to_contain_text("Lors de votre première connexion")
     expect(explanation).to_contain_text("mot de passe temporaire")
     choose_password(page, NEW_PASSWORD, screens, "keycloak-mot-de-passe-temporaire-a-changer")
 

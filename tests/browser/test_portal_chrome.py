@@ -210,6 +210,7 @@ def test_the_technical_assistance_is_on_the_footer_the_error_pages_and_the_login
     page.goto(f"{platform.portal_url}/demarches/inexistante/ajouter")
     main = page.get_by_role("main")
     expect(main.get_by_role("heading", name="Assistance technique")).to_be_visible()
+    expect(page.get_by_role("heading", name="Assistance technique")).to_have_count(1)  # once
     for text in shown:
         expect(main).to_contain_text(text)
     screens.shot(page, "erreur-assistance")

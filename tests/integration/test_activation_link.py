@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bridge.accounts.activation import RESENT
+from bridge.accounts.activation import RESENT, VISITOR
 from bridge.api.app import create_app
 from bridge.audit.models import AuditEvent
-from bridge.audit.service import SYSTEM, Actor
+from bridge.audit.service import Actor
 from tests.support.portal_login import csrf_of
 from tests.support.stack import Platform
 
 pytestmark = pytest.mark.keycloak
-VISITOR = Actor(SYSTEM, "Visiteur", "192.0.2.7")
+ASKER = Actor(VISITOR, "Visiteur", "192.0.2.7")
 
 
 def account(platform: Platform, *, verified: bool, enabled: bool = True) -> tuple[str, str]:
@@ -41,7 +42,7 @@ def account(platform: Platform, *, verified: bool, enabled: bool = True) -> tupl
 
 def ask(platform: Platform, email: str) -> bool:
     with platform.context.work() as work:
-        return work.activation_links.send_again(email, VISITOR)
+        return work.activation_links.send_again(email, ASKER)
 
 
 def test_a_waiting_account_gets_one_link_a_minute_and_each_is_audited(platform: Platform) -> None:
@@ -57,7 +58,18 @@ def test_a_waiting_account_gets_one_link_a_minute_and_each_is_audited(platform: 
         audited = session.scalars(
             select(AuditEvent).where(AuditEvent.action == RESENT, AuditEvent.target == user_id)
         ).all()
-    assert [(e.actor, e.client_ip) for e in audited] == [(SYSTEM, "192.0.2.7")]
+    assert [(e.actor, e.client_ip) for e in audited] == [(VISITOR, "192.0.2.7")]
+
+
+def test_two_requests_at_once_for_one_account_send_one_link(platform: Platform) -> None:
+    """The review's race: both read the limits before either wrote its audit row."""
+    _, email = account(platform, verified=False)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: ask(platform, email), range(2)))
+    assert sorted(results) == [False, True]
+    platform.mail.wait_for(email)
+    time.sleep(1)
+    assert len(platform.mail.for_recipient(email)) == 1
 
 
 def test_nobody_else_gets_a_link(platform: Platform) -> None:
@@ -69,7 +81,7 @@ def test_nobody_else_gets_a_link(platform: Platform) -> None:
     assert all(platform.mail.for_recipient(e) == [] for e in (active, disabled, unknown))
 
 
-def test_one_network_address_is_capped_before_keycloak_is_asked(platform: Platform) -> None:
+def test_one_network_address_is_refused_with_a_429_after_its_quota(platform: Platform) -> None:
     settings = platform.portal_settings.model_copy(update={"activation_link_asks_per_hour": 2})
     with TestClient(create_app(settings), base_url=platform.portal_url) as client:
         token = csrf_of(client.get("/compte/nouveau-lien"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.api.throttle import Throttle
+from bridge.api.throttle import Throttle, origin_key
 
 
 class Clock:
@@ -41,3 +41,10 @@ def test_memory_is_bounded_by_forgetting_the_oldest_origins() -> None:
         assert throttle.allow(origin)
     assert throttle.allow("a")  # forgotten, hence a fresh quota
     assert not throttle.allow("c")
+
+
+def test_an_ipv6_visitor_is_counted_by_its_slash_64() -> None:
+    assert origin_key("2001:db8:1:2:aaaa::1") == origin_key("2001:db8:1:2:bbbb::9")
+    assert origin_key("2001:db8:1:2::1") != origin_key("2001:db8:1:3::1")
+    assert origin_key("192.0.2.7") == "192.0.2.7"
+    assert origin_key(None) == "inconnue"

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from bridge.api.pages.common import VisitDep, pages_router
 
 AUDIT_FILE = Path(__file__).resolve().parents[1] / "accessibilite.json"
+EMAIL_PREFIX = "courriel : "
 IMPACTS = {"critical": "critique", "serious": "sérieux", "moderate": "modéré", "minor": "mineur"}
 # Why a moderate or minor violation is tolerated, by axe-core rule id (none today).
 EXPLAINED: dict[str, str] = {}
@@ -35,6 +36,7 @@ class AuditSummary:
     audited_on: str = ""
     engine: str = ""
     pages: list[str] = field(default_factory=list)
+    emails: int = 0  # e-mail templates audited besides the pages (« courriel : … »)
     counts: dict[str, int] = field(default_factory=dict)
     # (page, impact in French, rule, help text, reason) of each violation left.
     remaining: list[tuple[str, str, str, str, str]] = field(default_factory=list)
@@ -58,7 +60,8 @@ def read_audit(path: Path = AUDIT_FILE) -> AuditSummary | None:
     return AuditSummary(
         audited_on=str(audit.get("audite_le", "")),
         engine=str(audit.get("outil", "axe-core")),
-        pages=sorted(pages),
+        pages=sorted(name for name in pages if not name.startswith(EMAIL_PREFIX)),
+        emails=sum(1 for name in pages if name.startswith(EMAIL_PREFIX)),
         counts={french: counts[impact] for impact, french in IMPACTS.items()},
         remaining=remaining,
     )

@@ -4,16 +4,20 @@ link, the legal pages."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Annotated
 
-from fastapi import Form
+from fastapi import BackgroundTasks, Form
 from fastapi.responses import RedirectResponse, Response
 
+from bridge.accounts.activation import VISITOR, valid_address
 from bridge.api.deps import client_ip
 from bridge.api.pages.common import PageDep, VisitDep, pages_router
-from bridge.api.throttle import Throttle
-from bridge.audit.service import SYSTEM, Actor
+from bridge.api.throttle import Throttle, origin_key
+from bridge.audit.service import Actor
+from bridge.bootstrap import AppContext
 from bridge.errors import BridgeError
+from bridge.keycloak_admin import KeycloakRejectedError, KeycloakRetriableError
 from bridge.services import activation_policy
 
 PERSONAL_DATA_PATH = "/mes-donnees"
@@ -25,6 +29,7 @@ TOO_MANY_ASKS = (
 _ASKED = "nouveau_lien"  # the session remembers the address until the answer is shown
 
 router = pages_router()
+log = logging.getLogger(__name__)
 
 
 @router.get(PERSONAL_DATA_PATH)
@@ -60,11 +65,17 @@ def new_link_form(visit: VisitDep) -> Response:
 
 
 @router.post(NEW_LINK_PATH)
-def new_link(visit: VisitDep, email: Annotated[str, Form(max_length=320)] = "") -> Response:
-    """Always the same answer, whether or not the address has an account waiting."""
+def new_link(
+    visit: VisitDep,
+    background: BackgroundTasks,
+    email: Annotated[str, Form(max_length=320)] = "",
+) -> Response:
+    """Always the same answer, in the same time, whether or not the address has an account
+    waiting: Keycloak is asked only once the answer has left."""
     origin = client_ip(visit.request)
     throttle: Throttle = visit.request.app.state.new_link_throttle
-    if not throttle.allow(origin or "inconnue"):
+    if not throttle.allow(origin_key(origin)):
+        log.warning("nouveau-lien-limite", extra={"adresse_ip": origin})
         return visit.render(
             "nouveau_lien.html",
             429,
@@ -72,10 +83,8 @@ def new_link(visit: VisitDep, email: Annotated[str, Form(max_length=320)] = "") 
             valeurs={"email": email},
             erreurs={"email": TOO_MANY_ASKS},
         )
-    actor = Actor(SYSTEM, "Visiteur", origin)
     try:
-        with visit.context.work() as work:
-            work.activation_links.send_again(email, actor)
+        address = valid_address(email)
     except BridgeError as refusal:
         return visit.render(
             "nouveau_lien.html",
@@ -84,8 +93,20 @@ def new_link(visit: VisitDep, email: Annotated[str, Form(max_length=320)] = "") 
             valeurs={"email": email},
             erreurs={"email": refusal.detail},
         )
-    visit.request.session[_ASKED] = email.strip().lower()
+    background.add_task(_send_new_link, visit.context, address, Actor(VISITOR, "Visiteur", origin))
+    visit.request.session[_ASKED] = address
     return RedirectResponse(NEW_LINK_PATH, status_code=303)
+
+
+def _send_new_link(context: AppContext, address: str, actor: Actor) -> None:
+    """After the answer: a failure is the operators' to see, never the visitor's to learn from."""
+    try:
+        with context.work() as work:
+            sent = work.activation_links.send_again(address, actor)
+    except (KeycloakRetriableError, KeycloakRejectedError):
+        log.exception("nouveau-lien-echec")
+        return
+    log.info("nouveau-lien", extra={"envoye": sent})
 
 
 def _text_page(visit: VisitDep, heading: str, paragraphs: list[str]) -> Response:

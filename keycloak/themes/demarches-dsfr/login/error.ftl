@@ -5,7 +5,7 @@
 -->
 <#import "template.ftl" as layout>
 <#assign resume = (message.summary)!"">
-<#assign lienExpire = resume?has_content && [msg("expiredActionTokenNoSessionMessage"), msg("expiredActionTokenSessionExistsMessage"), msg("actionLinkExpired"), msg("expiredActionMessage"), msg("staleEmailVerificationLink")]?seq_contains(resume)>
+<#assign lienExpire = resume?has_content && [msg("expiredActionTokenNoSessionMessage"), msg("expiredActionTokenSessionExistsMessage"), msg("actionLinkExpired"), msg("staleEmailVerificationLink")]?seq_contains(resume)>
 <@layout.registrationLayout displayMessage=false; section>
     <#if section = "header">
         ${kcSanitize(msg("errorTitle"))?no_esc}
