@@ -19,13 +19,15 @@ help:
 
 # Debian packages a brand-new machine may lack: a JDK and Maven for Keycloak and our
 # providers, Node.js for the DSFR assets, PostgreSQL 15's server (the store's tests run on
-# SQLite and PostgreSQL). Installed only when missing.
+# SQLite and PostgreSQL), Prometheus for promtool (the alerting rules' tests). Installed only
+# when missing.
 setup-system:
 	@missing=""; \
 	command -v javac >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql-15"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installation des paquets Debian manquants :$$missing"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; \

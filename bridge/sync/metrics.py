@@ -6,6 +6,7 @@ Read from the shared store (not process memory), so every replica reports the sa
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,6 +41,7 @@ def render(session: Session) -> str:
     state = {row.name: row.value for row in session.scalars(select(SyncState))}
     last = json.loads(state.get(LAST_RECONCILE, "null")) or {}
     age = (now() - oldest).total_seconds() if oldest is not None else 0.0
+    last_at = datetime.fromisoformat(last["at"]).timestamp() if "at" in last else 0.0
     parts = [
         _metric(
             "bridge_sync_oldest_pending_age_seconds",
@@ -62,6 +64,12 @@ def render(session: Session) -> str:
             "gauge",
             "Personnes en écart au dernier rapprochement.",
             float(last.get("drift", 0)),
+        ),
+        _metric(
+            "bridge_sync_last_reconcile_timestamp_seconds",
+            "gauge",
+            "Heure (Unix) du dernier rapprochement terminé ; 0 s'il n'y en a jamais eu.",
+            last_at,
         ),
         _metric(
             "bridge_sync_console_refusals_total",

@@ -271,6 +271,7 @@ def test_metrics_report_the_queue_in_prometheus_text(platform: Platform) -> None
         "bridge_sync_applied_operations_total",
         "bridge_sync_failed_operations_total",
         "bridge_sync_last_reconcile_drift",
+        "bridge_sync_last_reconcile_timestamp_seconds",
         "bridge_sync_console_refusals_total",
     ):
         assert f"# TYPE {name} " in response.text
