@@ -2,7 +2,7 @@
 
 The web app, the command line, the projection's workers, the tests' fixtures and the
 benches all call `bootstrap(settings)`: it builds the store's session factory (with the
-outbox hook installed on it), the catalog, the mailer, the token verifier, the Keycloak
+outbox hook installed on it), the catalog, the mail queue, the token verifier, the Keycloak
 directory (made on first use) and hands out units of work (`work()`). Nothing below this
 module knows the web framework; nothing below it builds its own wiring.
 """
@@ -27,7 +27,7 @@ from bridge.habilitation.operators import is_designated
 from bridge.identity.ended_sessions import EndedSessions
 from bridge.identity.tokens import TokenVerifier
 from bridge.keycloak_admin import KeycloakDirectory
-from bridge.notification import Email, Mailer
+from bridge.notification import Mailer, MailQueue, Queued
 from bridge.person.models import Person
 from bridge.services import Delivery, Services, open_services
 from bridge.settings import Settings
@@ -65,13 +65,13 @@ REMEMBERED_MAX = 10_000
 
 @dataclass
 class AppContext:
-    """What one process shares: settings, catalog, store, mailer, token verifier."""
+    """What one process shares: settings, catalog, store, mail queue, token verifier."""
 
     settings: Settings
     catalog: Catalog
     engine: Engine
     sessions: sessionmaker[Session]
-    mailer: Mailer
+    mail_queue: MailQueue
     ended: EndedSessions
     verifier: TokenVerifier
     # (subject, e-mail, given name, family name) already written to the store by this process.
@@ -98,10 +98,9 @@ class AppContext:
             yield open_services(session, self.catalog, self.settings, self.directory, delivery)
 
     def deliver(self, events: list[object]) -> bool:
-        """Hand on what a committed unit of work raised: today, send its e-mails (one
-        failure does not stop the others); True if all left. The single seam where
-        notifications could become outbox rows sent by a worker."""
-        return all([self.mailer.send(e) for e in events if isinstance(e, Email)])
+        """Hand on what a committed unit of work raised: try its queued e-mails at once
+        (what does not leave now, the queue's loop sends later); True if all left."""
+        return self.mail_queue.send_now([e.row_id for e in events if isinstance(e, Queued)])
 
     def is_operator(self, subject: str) -> bool:
         """Designated in the store (`bridge.habilitation.operators`): what makes a token's
@@ -136,7 +135,9 @@ def bootstrap(settings: Settings | None = None) -> AppContext:
         catalog=catalog,
         engine=engine,
         sessions=sessions,
-        mailer=Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_from),
+        mail_queue=MailQueue(
+            sessions, Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_from)
+        ),
         ended=ended,
         verifier=token_verifier(settings, ended),
     )

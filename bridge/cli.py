@@ -18,6 +18,9 @@ python -m bridge operateur sans-gestionnaire
 python -m bridge operateur pseudonymiser
     replace the name, e-mail and phones of people deleted more than
     BRIDGE_DELETED_PERSON_RETENTION_DAYS ago (the hourly reconcile does it too)
+python -m bridge courriels envoyer [--continu]
+    send the e-mails the queue still holds (once, or forever as a worker process); the
+    portal does it every BRIDGE_MAIL_INTERVAL_SECONDS
 python -m bridge keycloak catalogue
     the deploy step: the catalog's clients, roles, groups and token scope in the realm, with
     the deploy administrator's account (the always-on bridge may not create clients)
@@ -39,6 +42,7 @@ import csv
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -67,6 +71,7 @@ from bridge.keycloak_admin import (
     KeycloakRetriableError,
 )
 from bridge.logging import configure_logging
+from bridge.notification import WAITING, MailRun
 from bridge.settings import Settings
 from bridge.sync.console import import_console_changes
 from bridge.sync.loop import ProjectionLoop
@@ -346,7 +351,7 @@ def open_organisation(settings: Settings, args: argparse.Namespace) -> int:
     print(
         "Son mot de passe temporaire lui a été envoyé par courriel."
         if work.delivery.sent
-        else "Le courriel du mot de passe n'a pas pu partir : renouvelez-le depuis le portail."
+        else f"Le courriel de son mot de passe temporaire est {WAITING}."
     )
     return 0
 
@@ -561,7 +566,42 @@ def build_parser() -> argparse.ArgumentParser:
             add_help=False,
         )
     )
+    mail = _with_help(commands.add_parser("courriels", help="file des courriels", add_help=False))
+    mail_commands = mail.add_subparsers(dest="command", required=True, metavar="ACTION")
+    send = _with_help(
+        mail_commands.add_parser(
+            "envoyer", help="envoyer les courriels en attente (une fois)", add_help=False
+        )
+    )
+    send.add_argument(
+        "--continu", action="store_true", help="ne pas s'arrêter : tourner comme un worker"
+    )
     return parser
+
+
+def send_mail(settings: Settings, *, forever: bool) -> int:
+    """The e-mails' queue from the command line: once until nothing is due, or forever."""
+    with _platform(settings) as context:
+        if forever:
+            context.mail_queue.run_every(
+                max(settings.mail_interval_seconds, 1.0), threading.Event()
+            )
+            return 0
+        total = MailRun()
+        while True:
+            run = context.mail_queue.run_once()
+            total.sent, total.retried, total.failed = (
+                total.sent + run.sent,
+                total.retried + run.retried,
+                total.failed + run.failed,
+            )
+            if run.sent == 0:
+                break  # nothing due, or only retries whose time has not come
+    print(
+        f"Courriels envoyés : {total.sent} ; à réessayer : {total.retried} ; "
+        f"abandonnés : {total.failed}."
+    )
+    return 0
 
 
 def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -> int:
@@ -646,6 +686,8 @@ def _run(args: argparse.Namespace) -> int:
         return upgrade_database(settings)
     if args.group == "delegations":
         return run_end_dates(settings)
+    if args.group == "courriels":
+        return send_mail(settings, forever=getattr(args, "continu", False))
     if args.group == "keycloak":
         return install_keycloak_catalog(settings)
     if args.group == "sync":

@@ -18,6 +18,7 @@ import bridge.habilitation.models
 import bridge.habilitation.operators
 import bridge.identity.ended_sessions
 import bridge.identity.web_sessions
+import bridge.notification
 import bridge.outbox
 import bridge.person.models
 import bridge.sync.models  # noqa: F401

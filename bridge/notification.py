@@ -1,18 +1,37 @@
-"""E-mails the bridge sends (to gestionnaires, requesters, tiers): services `notify` them on
-their unit of work, which hands them on only after its commit (`bridge.bootstrap`)."""
+"""E-mails the bridge sends (to gestionnaires, requesters, tiers), never lost.
+
+A service `notify`s an e-mail on its unit of work: the e-mail is written to the store's
+queue (`mail_queue`) in the same transaction as the change that causes it, so it exists if
+and only if the change was kept. Right after the commit the web process tries to send it
+(`MailQueue.send_now`, so people get their mail at once); whatever did not leave then (SMTP
+away, process killed between commit and send) is sent by the queue's loop, with retries and
+a growing pause, in order per recipient (an e-mail never overtakes an older one to the same
+address), and marked failed after `MAX_ATTEMPTS` (an alert says so). A row is claimed with a
+lease before it is sent, so two processes never send it both.
+"""
 
 from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Index, String, Text, and_, exists, select, text, update
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, sessionmaker
 
-from bridge.db import raise_event, raised_events
+from bridge.db import Base, UtcDateTime, now, raise_event, raised_events
 
 log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12  # about 1 h 40 of retries (10 s, 20 s, 40 s… at most 15 min apart)
+FIRST_PAUSE = timedelta(seconds=10)
+LONGEST_PAUSE = timedelta(minutes=15)
+# What pages say of an e-mail that did not leave at once (the queue sends it later).
+WAITING = "en attente d'envoi : il partira dès que le service de messagerie répondra"
+LEASE = timedelta(minutes=2)  # a claimed row is another process's again after this
 
 
 @dataclass(frozen=True)
@@ -47,11 +66,158 @@ class Mailer:
         return True
 
 
+class QueuedEmail(Base):
+    """One e-mail of the queue; `recipients` joined by « , » (the order key per recipient)."""
+
+    __tablename__ = "mail_queue"
+    __table_args__ = (
+        Index(
+            "ix_mail_queue_due",
+            "next_attempt_at",
+            "id",
+            sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        ),
+        Index("ix_mail_queue_recipients", "recipients", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipients: Mapped[str] = mapped_column(String(1000))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+    @property
+    def email(self) -> Email:
+        return Email(tuple(self.recipients.split(", ")), self.subject, self.body)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """An e-mail a unit of work wrote to the queue: tried right after its commit."""
+
+    row_id: int
+    email: Email
+
+
 def notify(session: Session, email: Email) -> None:
-    """Send `email` once the unit of work of `session` commits (never if it rolls back)."""
-    raise_event(session, email)
+    """Queue `email` in the unit of work of `session`: kept with the change, or not at all."""
+    if not email.to:
+        return
+    row = QueuedEmail(recipients=", ".join(email.to), subject=email.subject, body=email.text)
+    session.add(row)
+    session.flush()
+    raise_event(session, Queued(row.id, email))
 
 
 def pending_emails(session: Session) -> list[Email]:
     """The e-mails raised on `session` and not yet handed on (for tests and jobs)."""
-    return [e for e in raised_events(session) if isinstance(e, Email)]
+    return [e.email for e in raised_events(session) if isinstance(e, Queued)]
+
+
+@dataclass
+class MailRun:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class MailQueue:
+    """Sends the queue's due e-mails; any number of processes may run one."""
+
+    def __init__(self, sessions: sessionmaker[Session], mailer: Mailer) -> None:
+        self.sessions = sessions
+        self.mailer = mailer
+
+    def send_now(self, row_ids: list[int]) -> bool:
+        """Right after a commit: send these rows if they are free to go; True if all left."""
+        run = MailRun()
+        for row_id in row_ids:
+            self._attempt(row_id, now(), run)
+        return run.sent == len(row_ids)
+
+    def run_once(self, limit: int = 100, moment: datetime | None = None) -> MailRun:
+        """Send up to `limit` due e-mails (each the oldest waiting for its recipients)."""
+        moment = moment or now()
+        older = aliased(QueuedEmail)
+        with self.sessions() as session:
+            due = list(
+                session.scalars(
+                    select(QueuedEmail.id)
+                    .where(*_due(QueuedEmail, moment), _first_for_recipients(QueuedEmail, older))
+                    .order_by(QueuedEmail.next_attempt_at, QueuedEmail.id)
+                    .limit(limit)
+                )
+            )
+        run = MailRun()
+        for row_id in due:
+            self._attempt(row_id, moment, run)
+        return run
+
+    def _attempt(self, row_id: int, moment: datetime, run: MailRun) -> None:
+        older = aliased(QueuedEmail)
+        with self.sessions() as session:
+            claim = session.execute(
+                update(QueuedEmail)
+                .where(
+                    QueuedEmail.id == row_id,
+                    *_due(QueuedEmail, moment),
+                    _first_for_recipients(QueuedEmail, older),
+                )
+                .values(claimed_until=now() + LEASE, attempts=QueuedEmail.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+            if claim.rowcount != 1:  # type: ignore[attr-defined]
+                return  # sent, claimed by another process, not due, or behind an older one
+            row = session.get(QueuedEmail, row_id)
+            if row is None:  # deleted meanwhile (never done by the bridge)
+                return
+            sent = self.mailer.send(row.email)
+            if sent:
+                row.sent_at, row.claimed_until = now(), None
+                run.sent += 1
+            elif row.attempts >= MAX_ATTEMPTS:
+                row.failed_at, row.claimed_until = now(), None
+                run.failed += 1
+                log.error("courriel-abandonne", extra={"courriel": row.id, "essais": row.attempts})
+            else:
+                pause = min(LONGEST_PAUSE, FIRST_PAUSE * 2 ** (row.attempts - 1))
+                row.next_attempt_at, row.claimed_until = now() + pause, None
+                run.retried += 1
+            session.commit()
+
+    def run_every(self, seconds: float, stop: threading.Event) -> None:
+        """The queue's loop (the portal's lifespan): a failed turn is logged and tried again."""
+        while not stop.wait(seconds):
+            try:
+                while self.run_once().sent == 100:  # a full batch: more are waiting
+                    pass
+            except Exception:
+                log.exception("courriels-echec")
+
+
+def _due(row: type[QueuedEmail], moment: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        row.sent_at.is_(None),
+        row.failed_at.is_(None),
+        row.next_attempt_at <= moment,
+        (row.claimed_until.is_(None)) | (row.claimed_until < now()),
+    )
+
+
+def _first_for_recipients(row: type[QueuedEmail], older: type[QueuedEmail]) -> ColumnElement[bool]:
+    """No older e-mail to the same recipients is still to be sent."""
+    return ~exists().where(
+        and_(
+            older.recipients == row.recipients,
+            older.id < row.id,
+            older.sent_at.is_(None),
+            older.failed_at.is_(None),
+        )
+    )

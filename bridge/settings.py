@@ -148,6 +148,9 @@ class Settings(OidcClientSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_from: str = "ne-pas-repondre@mesdemarches.localhost"
+    # How often this process sends the e-mails the queue still holds (0: never, e.g. when
+    # `python -m bridge courriels envoyer --continu` runs elsewhere).
+    mail_interval_seconds: float = Field(default=5.0, ge=0)
     # « Assistance technique » on the portal's footer and error pages, and on Keycloak's
     # pages (given to Keycloak as REALM_ASSISTANCE_*: keep both sides equal). The defaults
     # are the example operator's (a phone number reserved for fiction).

@@ -62,7 +62,7 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Both background loops run in threads and end at `stop`; the store is closed only
+        # The background loops run in threads and end at `stop`; the store is closed only
         # once they have, so no connection goes back to a disposed pool.
         stop = threading.Event()
         loops = []
@@ -74,6 +74,12 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
                     settings.delegation_warning_days,
                     settings.delegation_job_interval_seconds,
                     stop,
+                )
+            )
+        if settings.mail_interval_seconds > 0:
+            loops.append(
+                asyncio.to_thread(
+                    context.mail_queue.run_every, settings.mail_interval_seconds, stop
                 )
             )
         if settings.sync_interval_seconds > 0:

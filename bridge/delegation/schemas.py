@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -52,6 +53,9 @@ class DelegationOut(BaseModel):
     statut: str
     fin: datetime | None
     invitation_expire_le: datetime | None
+    # Right after an invitation: « envoye » once the e-mail left, « en-attente » while the
+    # queue still holds it (it leaves as soon as the mail server answers).
+    courriel: Literal["envoye", "en-attente"] | None = None
 
     @classmethod
     def of(cls, d: Delegation) -> DelegationOut:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bridge.db import now
+from bridge.notification import QueuedEmail
 from bridge.outbox import OutboxEntry
 from bridge.sync.console import REFUSALS
 from bridge.sync.models import SyncState
@@ -78,4 +79,30 @@ def render(session: Session) -> str:
             float(state.get(REFUSALS, "0")),
         ),
     ]
+    parts.extend(_mail_metrics(session))
     return "".join(parts)
+
+
+def _mail_metrics(session: Session) -> list[str]:
+    """The e-mails' queue (bridge/notification.py): waiting, how long, given up."""
+    waiting_rows = (QueuedEmail.sent_at.is_(None), QueuedEmail.failed_at.is_(None))
+    oldest = session.scalar(select(func.min(QueuedEmail.created_at)).where(*waiting_rows))
+    waiting = session.scalar(select(func.count()).select_from(QueuedEmail).where(*waiting_rows))
+    failed = session.scalar(
+        select(func.count()).select_from(QueuedEmail).where(QueuedEmail.failed_at.is_not(None))
+    )
+    return [
+        _metric(
+            "bridge_mail_oldest_pending_age_seconds",
+            "gauge",
+            "Âge du plus ancien courriel pas encore parti.",
+            (now() - oldest).total_seconds() if oldest is not None else 0.0,
+        ),
+        _metric("bridge_mail_pending", "gauge", "Courriels en attente d'envoi.", waiting or 0),
+        _metric(
+            "bridge_mail_failed_total",
+            "counter",
+            "Courriels abandonnés après tous leurs essais.",
+            failed or 0,
+        ),
+    ]

@@ -19,6 +19,7 @@ from bridge.api.routes.delegations import end_of
 from bridge.delegation.service import DelegationDraft
 from bridge.errors import BridgeError, InvalidInputError
 from bridge.etablissement.service import demarche_or_refuse
+from bridge.notification import WAITING
 from bridge.services import Services
 
 _FIELDS = ("siret_tiers", "email", "role", "siret_habilitation", "fin")
@@ -132,9 +133,8 @@ async def send(page: PageDep, demarche_id: str) -> Response:
         page.flash(f"L'invitation est envoyée à {draft.tiers_email}.")
     else:
         page.flash(
-            "La délégation est enregistrée mais le courriel d'invitation n'a pas pu "
-            "partir : utilisez « Renvoyer l'invitation » dans un instant.",
-            "error",
+            f"La délégation est enregistrée ; le courriel d'invitation est {WAITING}.",
+            "info",
         )
     return RedirectResponse(f"/demarches/{demarche_id}/utilisateurs", status_code=303)
 

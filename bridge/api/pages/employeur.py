@@ -20,6 +20,7 @@ from bridge.db import MAX_STORE_INT
 from bridge.employeur.models import Organisation
 from bridge.employeur.service import Details
 from bridge.errors import BridgeError, ForbiddenError, InvalidInputError
+from bridge.notification import WAITING
 from bridge.services import Services
 
 _PERSON_FIELDS = (
@@ -231,9 +232,7 @@ async def add(page: PageDep, siret: str) -> Response:
         return _add_form(page, siret, values, exc)
     page.flash(
         f"Le gestionnaire est habilité. Son identifiant est {login_id} : transmettez-le-lui. "
-        + _password_sent(
-            sent, "Le courriel du mot de passe n'a pas pu partir : renouvelez-le plus tard."
-        ),
+        + _password_sent(sent, f"Le courriel de son mot de passe temporaire est {WAITING}."),
     )
     return RedirectResponse(f"/employeur/{org}/gestionnaires/{subject}", status_code=303)
 
@@ -324,7 +323,7 @@ async def _act(page: PageDep, siret: str, subject: str, what: str) -> Response:
             else:
                 work.employeur.set_active(actor, siret, subject, what == "reactivation")
         if not work.delivery.sent:
-            return "Le mot de passe est renouvelé, mais le courriel n'a pas pu partir."
+            return f"Le mot de passe est renouvelé ; son courriel est {WAITING}."
         return _DONE[what]
 
     try:
@@ -394,6 +393,6 @@ async def open_organisation(page: PageDep) -> Response:
     page.flash(
         f"L'organisation {siret} est ouverte. Identifiant de son administrateur principal : "
         f"{login_id} (à lui transmettre). "
-        + _password_sent(sent, "Le courriel du mot de passe n'a pas pu partir."),
+        + _password_sent(sent, f"Le courriel de son mot de passe temporaire est {WAITING}."),
     )
     return RedirectResponse("/operateur/organisations", status_code=303)

@@ -73,6 +73,7 @@ def invite(
         draft = _draft(work, actor, demarche, body)
         delegation = work.delegations.invite(actor, draft, context.settings.public_url)
         out = DelegationOut.of(delegation)
+    out.courriel = "envoye" if work.delivery.sent else "en-attente"  # known after the commit
     return out
 
 

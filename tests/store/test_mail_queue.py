@@ -1,0 +1,149 @@
+"""The e-mails' queue (bridge/notification.py) on SQLite and PostgreSQL, with a real SMTP
+catcher that the tests stop and start again: nothing lost, nothing sent twice, in order per
+recipient (#19, « mail that is never lost »)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bridge.db import now, unit_of_work
+from bridge.devstack.mailcatcher import MailCatcher, MailStore
+from bridge.devstack.ports import free_port
+from bridge.notification import (
+    MAX_ATTEMPTS,
+    Email,
+    Mailer,
+    MailQueue,
+    Queued,
+    QueuedEmail,
+    notify,
+)
+
+
+@pytest.fixture
+def catcher() -> Iterator[MailCatcher]:
+    server = MailCatcher(free_port(), MailStore())
+    server.start()
+    yield server
+    server.stop()
+
+
+def queue_of(sessions: sessionmaker[Session], catcher: MailCatcher) -> MailQueue:
+    return MailQueue(sessions, Mailer("127.0.0.1", catcher.port, "pont@test.example"))
+
+
+def committed(sessions: sessionmaker[Session], *emails: Email) -> list[int]:
+    """E-mails written by a unit of work that commits, none sent (the web process died)."""
+    events: list[object] = []
+    with unit_of_work(sessions, events.extend) as session:
+        for email in emails:
+            notify(session, email)
+    return [e.row_id for e in events if isinstance(e, Queued)]
+
+
+def mail(to: str, subject: str) -> Email:
+    return Email((to,), subject, f"Corps de « {subject} ».")
+
+
+def run_until_sent(queue: MailQueue, rounds: int = 20) -> None:
+    """The queue's loop, with the clock moved past each pause instead of waiting for it."""
+    moment = now()
+    for _ in range(rounds):
+        queue.run_once(moment=moment)
+        moment += timedelta(minutes=16)
+
+
+def test_a_mail_written_with_a_rolled_back_change_never_exists(
+    sessions: sessionmaker[Session],
+) -> None:
+    def failing_change() -> None:
+        with unit_of_work(sessions) as session:
+            notify(session, mail("a@example.fr", "Jamais"))
+            raise RuntimeError("la modification échoue")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
+    with sessions() as session:
+        assert session.scalars(select(QueuedEmail)).all() == []
+
+
+def test_a_process_killed_between_commit_and_send_still_gets_its_mail_out(
+    sessions: sessionmaker[Session], catcher: MailCatcher
+) -> None:
+    committed(sessions, mail("tiers@example.fr", "Invitation"))
+    queue_of(sessions, catcher).run_once()
+    [caught] = catcher.store.for_recipient("tiers@example.fr")
+    assert caught.subject == "Invitation"
+
+
+def test_the_smtp_server_away_during_200_invitations_then_back_gives_each_exactly_once(
+    sessions: sessionmaker[Session], catcher: MailCatcher
+) -> None:
+    queue = queue_of(sessions, catcher)
+    catcher.stop()
+    ids = committed(
+        sessions, *(mail(f"tiers{i}@example.fr", f"Invitation {i}") for i in range(200))
+    )
+    assert not queue.send_now(ids)  # « en attente d'envoi »
+    assert queue.run_once(limit=500).sent == 0
+    catcher.start()
+    run_until_sent(queue)
+    received = [m.subject for m in catcher.store.all()]
+    assert sorted(received) == sorted(f"Invitation {i}" for i in range(200))
+    with sessions() as session:
+        rows = session.scalars(select(QueuedEmail)).all()
+    assert all(r.sent_at is not None and r.failed_at is None for r in rows)
+    assert {r.attempts for r in rows} == {2}  # refused once (server away), then sent
+
+
+def test_two_processes_sending_at_once_never_send_a_mail_twice(
+    sessions: sessionmaker[Session], catcher: MailCatcher
+) -> None:
+    committed(sessions, *(mail(f"p{i}@example.fr", f"Objet {i}") for i in range(60)))
+    queues = [queue_of(sessions, catcher) for _ in range(2)]
+    threads = [threading.Thread(target=q.run_once) for q in queues]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    subjects = [m.subject for m in catcher.store.all()]
+    assert len(subjects) == 60
+    assert len(set(subjects)) == 60
+
+
+def test_a_mail_never_overtakes_an_older_one_to_the_same_recipient(
+    sessions: sessionmaker[Session], catcher: MailCatcher
+) -> None:
+    queue = queue_of(sessions, catcher)
+    catcher.stop()
+    [first] = committed(sessions, mail("gestionnaire@example.fr", "1. Demande d'accès"))
+    assert not queue.send_now([first])  # will be tried again later
+    catcher.start()
+    [second] = committed(sessions, mail("gestionnaire@example.fr", "2. Demande retirée"))
+    assert not queue.send_now([second])  # behind the first: not sent before it
+    assert catcher.store.all() == []
+    run_until_sent(queue)
+    assert [m.subject for m in catcher.store.all()] == [
+        "1. Demande d'accès",
+        "2. Demande retirée",
+    ]
+
+
+def test_a_mail_is_given_up_after_its_last_attempt_and_counted(
+    sessions: sessionmaker[Session], catcher: MailCatcher
+) -> None:
+    queue = queue_of(sessions, catcher)
+    catcher.stop()
+    committed(sessions, mail("perdu@example.fr", "Jamais remis"))
+    run_until_sent(queue, rounds=MAX_ATTEMPTS + 3)
+    with sessions() as session:
+        [row] = session.scalars(select(QueuedEmail)).all()
+    assert row.attempts == MAX_ATTEMPTS
+    assert row.failed_at is not None
+    assert row.sent_at is None
