@@ -276,3 +276,26 @@ def test_the_users_screen_history_reads_every_event_in_words(
     bare = re.compile(r"(?<![.@\w])(declarant|mon-activite-formation)(?![.@\w-])")
     assert bare.search(page.inner_text("main")) is None
 
+
+def test_a_revoked_tiers_is_told_to_contact_the_organisation_that_delegated(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 item 8: an outside firm whose delegation was revoked is not told to « demander
+    l'accès à un gestionnaire » but to contact the organisation, named, that delegated; the
+    refusal keeps the person logged in (their name in the header, no « Se connecter »)."""
+    gestionnaire, tiers, siret, _ = _delegation_accepted(platform)
+    with platform.context.work() as work:
+        [delegation] = work.delegations.of_etablissements(Actor(gestionnaire.id), MAF)
+        work.delegations.revoke(Actor(gestionnaire.id, gestionnaire.display_name), delegation.id)
+    page = browser.new_context(locale="fr-FR").new_page()
+    log_in(page, platform, tiers)
+    year = datetime.now(PARIS).year - 1
+    page.goto(f"{platform.portal_url}/demarches/{MAF}/bpf/{siret}/{year}")
+    main = page.locator("main")
+    expect(main).to_contain_text(f"KDS Pro (SIRET {siret})")
+    expect(main).to_contain_text("a été révoquée")
+    expect(main).to_contain_text("contactez KDS Pro")
+    expect(main).not_to_contain_text("demandez l'accès")
+    expect(page.get_by_test_id("utilisateur").first).to_contain_text(tiers.display_name)
+    expect(page.get_by_role("link", name="Se connecter")).to_have_count(0)
+    screens.shot(page, "tiers-revoque")
