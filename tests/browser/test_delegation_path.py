@@ -299,3 +299,6 @@ def test_a_revoked_tiers_is_told_to_contact_the_organisation_that_delegated(
     expect(page.get_by_test_id("utilisateur").first).to_contain_text(tiers.display_name)
     expect(page.get_by_role("link", name="Se connecter")).to_have_count(0)
     screens.shot(page, "tiers-revoque")
+    # The démarche's own site, which reads only current rights, gives the same advice.
+    page.goto(platform.relying_party_url)
+    expect(page.get_by_test_id("droits")).to_contain_text("contactez cet organisme")
