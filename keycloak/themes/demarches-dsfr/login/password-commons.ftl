@@ -47,7 +47,7 @@
      check (the last passwords). -->
 <#macro regle nom valeur texte exemple="" verifiable=true>
     <li class="fr-message fr-message--info" data-regle="${nom}" data-valeur="${valeur?c}"<#if !verifiable> data-non-verifiable</#if>>
-        <span class="demarches-regle__texte">${texte}</span><#if exemple?has_content><span class="demarches-regle__exemple"> ${exemple}</span></#if><span class="fr-sr-only demarches-regle__etat"></span>
+        <span class="demarches-regle__texte">${texte}</span><#if exemple?has_content><span class="demarches-regle__exemple">${exemple}</span></#if><span class="fr-sr-only demarches-regle__etat"></span>
     </li>
 </#macro>
 
