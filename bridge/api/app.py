@@ -115,7 +115,7 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
         demarche_title=context.catalog.title_of,
         role_label=context.catalog.role_label,
         habilitation_line=habilitation_pages.habilitation_line,
-        action_label=habilitation_pages.action_label,
+        history_line=habilitation_pages.history_line,
         paris=PARIS,
         personal_data_path=portal_pages.PERSONAL_DATA_PATH,
         assistance=settings.assistance,

@@ -14,6 +14,7 @@ from bridge.bpf.cerfa import as_json, check
 from bridge.bpf.models import Bpf, BpfSave, BpfStatus
 from bridge.catalog import Catalog
 from bridge.db import now
+from bridge.delegation.service import PARIS
 from bridge.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from bridge.etablissement.models import Etablissement
 from bridge.habilitation.models import GrantedHow, Habilitation
@@ -48,29 +49,45 @@ class BpfService:
                 field="exercice",
             )
         if not may_act(self.session, self.catalog, actor.subject, DEMARCHE, ROLE, siret):
-            if self._had_a_delegation(actor, siret):  # an outside firm: no access to request
-                raise ForbiddenError(
-                    f"La délégation qui vous permettait d'agir pour le SIRET {siret} a pris fin : "
-                    "seul cet organisme peut vous déléguer de nouveau ce rôle ; adressez-vous à "
-                    "lui."
-                )
+            ended = self._last_delegation(actor, siret)
+            if ended is not None:  # an outside firm: no access to request, only its client
+                raise ForbiddenError(self._delegation_ended(ended, siret))
             raise ForbiddenError(
                 f"Vous n'êtes ni gestionnaire ni déclarant du SIRET {siret} pour Mon Activité "
                 "Formation : demandez l'accès à un gestionnaire."
             )
 
-    def _had_a_delegation(self, actor: Actor, siret: str) -> bool:
-        found = self.session.scalar(
-            select(Habilitation.id)
+    def _last_delegation(self, actor: Actor, siret: str) -> Habilitation | None:
+        """The last right the actor received by delegation for `siret`, if any."""
+        return self.session.scalar(
+            select(Habilitation)
             .where(
                 Habilitation.subject == actor.subject,
                 Habilitation.demarche == DEMARCHE,
                 Habilitation.siret == siret,
                 Habilitation.granted_how == GrantedHow.DELEGATION,
             )
+            .order_by(Habilitation.granted_at.desc(), Habilitation.id.desc())
             .limit(1)
         )
-        return found is not None
+
+    def _delegation_ended(self, right: Habilitation, siret: str) -> str:
+        """Who delegated, that it was revoked or came to its end, and whom to contact."""
+        etablissement = self.session.get(Etablissement, siret)
+        name = etablissement.name if etablissement and etablissement.name else "cet organisme"
+        who = f"{name} (SIRET {siret})"
+        end, revoked = right.valid_until, right.revoked_at
+        if end is not None and (revoked is None or revoked >= end):  # its end date came
+            how = f"a pris fin le {end.astimezone(PARIS):%d/%m/%Y}"
+        elif revoked is not None:
+            how = f"a été révoquée le {revoked.astimezone(PARIS):%d/%m/%Y}"
+        else:
+            how = "a pris fin"
+        return (
+            f"La délégation que {who} vous avait donnée pour Mon Activité Formation {how} : "
+            f"vous ne pouvez plus agir pour cet organisme. Pour agir de nouveau, contactez "
+            f"{name} : lui seul peut vous déléguer de nouveau ce rôle."
+        )
 
     def _tiers_siret(self, actor: Actor, siret: str) -> str | None:
         """The tiers' own SIRET when the actor holds the right only through a delegation."""

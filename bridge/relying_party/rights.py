@@ -18,6 +18,8 @@ import httpx
 from bridge.relying_party.authzen import AuthzenClient, AuthzenUnavailableError, Entity
 
 ANY_ROLE = "agir"
+# The démarche's roles as its people read them (the site knows its own vocabulary).
+ROLE_LABELS = {"gestionnaire": "Gestionnaire", "declarant": "Déclarant"}
 
 
 class RightsUnavailableError(Exception):
@@ -29,6 +31,11 @@ class SiretRight:
     siret: str
     roles: tuple[str, ...]
 
+    @property
+    def role_labels(self) -> tuple[str, ...]:
+        """The roles in words, never their identifiers."""
+        return tuple(ROLE_LABELS.get(role, "Autre rôle") for role in self.roles)
+
 
 class RightsClient:
     def __init__(
@@ -39,7 +46,7 @@ class RightsClient:
         client_secret: str,
         *,
         pdp: str | None = None,
-        roles: tuple[str, ...] = ("gestionnaire", "declarant"),
+        roles: tuple[str, ...] = tuple(ROLE_LABELS),
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id

@@ -5,6 +5,7 @@ request no longer shows the right."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -12,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bridge.api.routes.delegations import end_of
-from bridge.audit.service import Actor
+from bridge.audit.service import Actor, record
 from bridge.delegation.service import PARIS
 from bridge.habilitation.service import may_act
 from bridge.person.service import remember_person
@@ -232,3 +233,72 @@ def test_the_recap_shows_the_address_the_invitation_goes_to(
     expect(recipient).to_contain_text(tiers_email)
     expect(recipient).to_contain_text(f"Organisme de formation - SIRET {tiers_siret}")
     screens.shot(page, "recapitulatif-destinataire")
+
+
+def test_the_users_screen_history_reads_every_event_in_words(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 item 6: the history said « console refusee », « habilitation accordée (declarant) »:
+    every event is a French sentence, the démarche and roles in words, no code shown."""
+    gestionnaire, tiers, siret, _ = _delegation_accepted(platform)
+    with platform.context.work() as work:
+        # What the console round-trip and the employer space write for this person.
+        record(
+            work.session,
+            Actor(gestionnaire.id),
+            "console-refusee",
+            target=tiers.id,
+            siret=siret,
+            demarche=MAF,
+            role="gestionnaire",
+        )
+        record(
+            work.session,
+            Actor(gestionnaire.id),
+            "habilitation-modifiee",
+            target=tiers.id,
+            siret=siret,
+            demarche=MAF,
+            ancien_role="declarant",
+            role="gestionnaire",
+        )
+    page = browser.new_context(locale="fr-FR").new_page()
+    _users_screen(page, platform, gestionnaire)
+    page.get_by_role("link", name="TIERS Déclarant").click()
+    history = page.get_by_test_id("historique")
+    expect(history).to_contain_text("Habilitation accordée : Déclarant")
+    expect(history).to_contain_text("Habilitation modifiée : Déclarant devient Gestionnaire")
+    expect(history).to_contain_text("Modification depuis la console Keycloak refusée")
+    screens.shot(page, "historique-en-mots")
+    text = history.inner_text()
+    assert re.search(r"\b[a-z]+-[a-z-]+\b", text) is None, text  # no audit code
+    # Neither identifier as a bare word (the tiers' address « declarant.…@ » is not one).
+    bare = re.compile(r"(?<![.@\w])(declarant|mon-activite-formation)(?![.@\w-])")
+    assert bare.search(page.inner_text("main")) is None
+
+
+def test_a_revoked_tiers_is_told_to_contact_the_organisation_that_delegated(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 item 8: an outside firm whose delegation was revoked is not told to « demander
+    l'accès à un gestionnaire » but to contact the organisation, named, that delegated; the
+    refusal keeps the person logged in (their name in the header, no « Se connecter »)."""
+    gestionnaire, tiers, siret, _ = _delegation_accepted(platform)
+    with platform.context.work() as work:
+        [delegation] = work.delegations.of_etablissements(Actor(gestionnaire.id), MAF)
+        work.delegations.revoke(Actor(gestionnaire.id, gestionnaire.display_name), delegation.id)
+    page = browser.new_context(locale="fr-FR").new_page()
+    log_in(page, platform, tiers)
+    year = datetime.now(PARIS).year - 1
+    page.goto(f"{platform.portal_url}/demarches/{MAF}/bpf/{siret}/{year}")
+    main = page.locator("main")
+    expect(main).to_contain_text(f"KDS Pro (SIRET {siret})")
+    expect(main).to_contain_text("a été révoquée")
+    expect(main).to_contain_text("contactez KDS Pro")
+    expect(main).not_to_contain_text("demandez l'accès")
+    expect(page.get_by_test_id("utilisateur").first).to_contain_text(tiers.display_name)
+    expect(page.get_by_role("link", name="Se connecter")).to_have_count(0)
+    screens.shot(page, "tiers-revoque")
+    # The démarche's own site, which reads only current rights, gives the same advice.
+    page.goto(platform.relying_party_url)
+    expect(page.get_by_test_id("droits")).to_contain_text("contactez cet organisme")

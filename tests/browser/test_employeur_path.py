@@ -266,3 +266,23 @@ def test_the_main_administrators_emails_name_the_operator_as_who_gives_the_login
     renewed = platform.mail.wait_for(principal_email, count=2)
     assert "de l'administrateur de votre organisation" not in renewed.text
     assert "l'opérateur du service" in renewed.text
+
+
+def test_the_keycloak_console_describes_the_portals_attributes_in_plain_french(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 (smaller item): the console said « Tenues par le pont (espace employeur) » and
+    « demarche:role:siret, tenues par le pont »; an administrator reads who fills them and
+    that they are not to be changed there."""
+    user_id = platform.new_person("Console", "Lecture").id
+    page = browser.new_context(locale="fr-FR").new_page()
+    realm = platform.keycloak.realm
+    page.goto(f"{platform.keycloak.url}/admin/master/console/#/{realm}/users/{user_id}/settings")
+    page.fill("#username", platform.keycloak.admin_user)
+    page.fill("#password", platform.keycloak.admin_password)
+    page.click("#kc-login")
+    body = page.locator("body")
+    expect(body).to_contain_text("Renseignées par le portail (espace employeur)", timeout=60_000)
+    expect(body).to_contain_text("gérées par le portail : ne pas modifier ici")
+    expect(body).not_to_contain_text("tenues par le pont", ignore_case=True)
+    screens.shot(page, "console-keycloak-attributs")

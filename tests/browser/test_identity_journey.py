@@ -7,6 +7,7 @@ Every Keycloak page passed through is saved under test-artifacts/screenshots/.""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -407,3 +408,62 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(
     page.goto(next(u for u in mail.links if "action-token" in u))
     choose_password(page, NEW_PASSWORD, screens, "keycloak-nouveau-mot-de-passe")
     expect_portal_home(page, "Inès Fabre")
+
+
+def test_the_password_page_lists_every_rule_and_marks_each_as_the_person_types(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 (smaller item): Keycloak named one broken rule at a time. The page lists every rule
+    of the realm's policy, marks each met or not while typing (announced politely), and after
+    a refusal still shows the whole list beside Keycloak's message."""
+    email = unique_email("regles")
+    platform.admin().create_user(
+        {
+            "username": email,
+            "email": email,
+            "firstName": "Lise",
+            "lastName": "Martin",
+            "enabled": True,
+            "emailVerified": True,
+            "attributes": {"civilite": ["madame"], "telephone": ["06 12 34 56 78"]},
+            "credentials": [{"type": "password", "value": "Temporaire-2026!", "temporary": True}],
+        }
+    )
+    page = fresh_login(browser, platform, email, "Temporaire-2026!")
+    rules = page.get_by_test_id("regles-mot-de-passe")
+    expected = {
+        "longueur": "Au moins 12 caractères",
+        "majuscule": "Au moins 1 lettre majuscule",
+        "minuscule": "Au moins 1 lettre minuscule",
+        "chiffre": "Au moins 1 chiffre",
+        "symbole": "Au moins 1 caractère spécial",
+        "identifiant": "Différent de votre identifiant et de votre adresse électronique",
+    }
+    for rule, words in expected.items():
+        expect(rules.locator(f"[data-regle={rule}]")).to_contain_text(words)
+    expect(page.locator("#password-new")).to_have_attribute(
+        "aria-describedby", re.compile("regles-password-new")
+    )
+    page.locator("#password-new").press_sequentially("abcdefgh")
+    for rule in ("longueur", "majuscule", "chiffre", "symbole"):
+        expect(rules.locator(f"[data-regle={rule}]")).to_have_attribute("data-respectee", "non")
+    expect(rules.locator("[data-regle=minuscule]")).to_have_attribute("data-respectee", "oui")
+    expect(page.get_by_test_id("etat-regles")).to_have_text(
+        "Règles non respectées : au moins 12 caractères, au moins 1 lettre majuscule, "
+        "au moins 1 chiffre, au moins 1 caractère spécial."
+    )
+    screens.shot(page, "keycloak-regles-en-cours")
+    page.locator("#password-new").fill("Abcdefgh-2026")
+    for rule in ("longueur", "majuscule", "minuscule", "chiffre", "symbole"):
+        expect(rules.locator(f"[data-regle={rule}]")).to_have_attribute("data-respectee", "oui")
+    expect(page.get_by_test_id("etat-regles")).to_have_text("Toutes les règles sont respectées.")
+    screens.shot(page, "keycloak-regles-respectees")
+
+    page.locator("#password-new").fill("Court1!")
+    page.locator("#password-confirm").fill("Court1!")
+    page.locator("#kc-valider-mot-de-passe").click()
+    # Keycloak's message names the first broken rule; the list beside it names them all.
+    expect(page.get_by_role("alert").first).to_contain_text("au moins 12 caractères")
+    for rule, words in expected.items():
+        expect(rules.locator(f"[data-regle={rule}]")).to_contain_text(words)
+    screens.shot(page, "keycloak-regles-apres-refus")

@@ -40,9 +40,11 @@ def test_the_demarche_site_lists_the_sirets_read_through_authzen(
         expect(page.get_by_test_id("total-droits")).to_have_text("2 établissements")
     for siret in sirets:
         # A gestionnaire may act as each role of the démarche: both are listed.
+        # #20 item 6: in words, as on the portal.
         expect(page.get_by_test_id("droits")).to_contain_text(
-            f"SIRET {siret} — gestionnaire, declarant"
+            f"SIRET {siret} — Gestionnaire, Déclarant"
         )
+    expect(page.get_by_test_id("droits")).not_to_contain_text("declarant")
     # The site asked the bridge's AuthZEN batch endpoint: two SIRETs × two roles, all allowed.
     [asked] = [r for r in caplog.records if r.getMessage() == "authzen-decisions"]
     assert (asked.demarche, asked.questions, asked.autorisees) == (MAF, 4, 4)  # type: ignore[attr-defined]

@@ -76,7 +76,8 @@ def test_a_tiers_acts_for_its_client_until_the_delegation_is_revoked(
     refused = put(tiers, siret, {"c1": "20"}, 1)
     assert refused.status_code == 403
     # An outside firm is not told to ask a gestionnaire for access (#20, item 8).
-    assert "La délégation qui vous permettait d'agir" in refused.json()["detail"]
+    assert f"(SIRET {siret}) vous avait donnée" in refused.json()["detail"]
+    assert "a été révoquée" in refused.json()["detail"]
     assert "demandez l'accès" not in refused.json()["detail"]
 
 

@@ -11,6 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from bridge.api.deps import StoreId
 from bridge.api.pages.common import PageDep, VisitDep, pages_router
+from bridge.audit.labels import action_sentence
+from bridge.audit.models import AuditEvent
 from bridge.catalog import Demarche
 from bridge.delegation.service import PARIS
 from bridge.errors import BridgeError
@@ -18,17 +20,15 @@ from bridge.etablissement.service import AlreadyManagedError, demarche_or_refuse
 from bridge.habilitation.models import GrantedHow, Habilitation
 from bridge.services import Services
 
-_ACTION_LABELS = {
-    "habilitation-accordee": "habilitation accordée",
-    "habilitation-modifiee": "habilitation modifiée",
-    "habilitation-retiree": "habilitation supprimée",
-    "demande-acces-refusee": "demande d'accès refusée",
-}
 
+def history_line(demarche: Demarche, event: AuditEvent) -> str:
+    """A line of a person's history on the users screen, in words (roles by their label)."""
 
-def action_label(action: str) -> str:
-    """The French words of an audit action, for the history of the users screen."""
-    return _ACTION_LABELS.get(action, action.replace("-", " "))
+    def label(role_id: str) -> str:
+        role = demarche.role(role_id)
+        return role.label if role else "rôle retiré du catalogue"
+
+    return action_sentence(event.action, event.details, label)
 
 
 def habilitation_line(demarche: Demarche, habilitation: Habilitation) -> tuple[str, str]:

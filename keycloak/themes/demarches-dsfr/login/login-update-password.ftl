@@ -1,7 +1,7 @@
 <#--
   « Choisissez votre mot de passe » (first login with a temporary password, forgotten password,
-  change from « Mes données personnelles »): base's form with the password rules under the
-  label. Same ids and names as base (kc-passwd-update-form, password-new, password-confirm,
+  change from « Mes données personnelles »): base's form with the realm's password rules
+  under the input (password-commons.ftl). Same ids and names as base (kc-passwd-update-form, password-new, password-confirm,
   logout-sessions, login, cancel-aia); the main button comes first.
 -->
 <#import "template.ftl" as layout>
@@ -23,14 +23,12 @@
         </#if>
         <form id="kc-passwd-update-form" class="${properties.kcFormClass!}" onsubmit="login.disabled = true; return true;" action="${url.loginAction}" method="post" novalidate>
             <div class="fr-input-group<#if erreurNouveau> fr-input-group--error</#if>">
-                <label for="password-new" class="fr-label">${msg("passwordNew")}
-                    <span class="fr-hint-text" id="password-new-aide">${msg("demarchesMotDePasseAide")}</span>
-                </label>
+                <label for="password-new" class="fr-label">${msg("passwordNew")}</label>
                 <div class="${properties.kcInputGroup!} demarches-champ" dir="ltr">
                     <input type="password" id="password-new" name="password-new" class="fr-input<#if erreurNouveau> fr-input--error</#if>"
                            autofocus autocomplete="new-password"
                            aria-invalid="<#if messagesPerField.existsError('password','password-confirm')>true</#if>"
-                           aria-describedby="password-new-aide<#if erreurNouveau> input-error-password</#if>"
+                           aria-describedby="<#if erreurNouveau>input-error-password </#if>regles-password-new"
                     />
                     <button class="${properties.kcFormPasswordVisibilityButtonClass!}" type="button" aria-label="${msg('showPassword')}"
                             aria-controls="password-new" data-password-toggle
@@ -42,6 +40,8 @@
                 <#if erreurNouveau>
                     <p id="input-error-password" class="${properties.kcInputErrorMessageClass!}" aria-live="polite">${kcSanitize(messagesPerField.get('password'))?no_esc}</p>
                 </#if>
+                <#-- Every rule, also after a refusal (Keycloak names only the first it breaks). -->
+                <@passwordCommons.regles champ="password-new"/>
             </div>
 
             <div class="fr-input-group<#if erreurConfirmation> fr-input-group--error</#if>">

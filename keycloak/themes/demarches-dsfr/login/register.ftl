@@ -8,6 +8,7 @@
 <#import "template.ftl" as layout>
 <#import "user-profile-commons.ftl" as userProfileCommons>
 <#import "register-commons.ftl" as registerCommons>
+<#import "password-commons.ftl" as passwordCommons>
 <@layout.registrationLayout displayMessage=messagesPerField.exists('global') displayRequiredFields=true; section>
     <#if section = "header">
         <#if messageHeader??>
@@ -31,8 +32,8 @@
                         <#if callback = "afterField">
                         <#-- password fields just under the e-mail, which is the username on registration -->
                             <#if passwordRequired?? && attribute.name == 'email'>
-                                <@champMotDePasse id="password" libelle=msg("password") erreur="password" aide=msg("demarchesMotDePasseAide")/>
-                                <@champMotDePasse id="password-confirm" libelle=msg("passwordConfirm") erreur="password-confirm" aide=""/>
+                                <@champMotDePasse id="password" libelle=msg("password") erreur="password" regles=true/>
+                                <@champMotDePasse id="password-confirm" libelle=msg("passwordConfirm") erreur="password-confirm"/>
                             </#if>
                         </#if>
                     </@userProfileCommons.userProfileFormFields>
@@ -106,17 +107,16 @@
 </@layout.registrationLayout>
 
 <#-- A password input with its show/hide button (base's passwordVisibility.js). -->
-<#macro champMotDePasse id libelle erreur aide>
+<#macro champMotDePasse id libelle erreur regles=false>
     <#local enErreur = messagesPerField.existsError(erreur)>
     <div class="fr-input-group<#if enErreur> fr-input-group--error</#if>">
         <label for="${id}" class="fr-label">${libelle}<span class="demarches-requis" aria-hidden="true">&nbsp;*</span>
-            <#if aide?has_content><span class="fr-hint-text" id="${id}-aide">${aide}</span></#if>
         </label>
         <div class="${properties.kcInputGroup!} demarches-champ" dir="ltr">
             <input type="password" id="${id}" class="fr-input<#if enErreur> fr-input--error</#if>" name="${id}"
                    autocomplete="new-password" aria-required="true"
                    aria-invalid="<#if enErreur>true</#if>"
-                   <#if aide?has_content || enErreur>aria-describedby="<#if aide?has_content>${id}-aide</#if><#if enErreur> input-error-${id}</#if>"</#if>
+                   <#if regles || enErreur>aria-describedby="<#if enErreur>input-error-${id}</#if><#if regles> regles-${id}</#if>"</#if>
             />
             <button class="${properties.kcFormPasswordVisibilityButtonClass!}" type="button" aria-label="${msg('showPassword')}"
                     aria-controls="${id}" data-password-toggle
@@ -128,5 +128,6 @@
         <#if enErreur>
             <p id="input-error-${id}" class="${properties.kcInputErrorMessageClass!}" aria-live="polite">${kcSanitize(messagesPerField.get(erreur))?no_esc}</p>
         </#if>
+        <#if regles><@passwordCommons.regles champ=id identite="email username"/></#if>
     </div>
 </#macro>
