@@ -51,6 +51,8 @@ ACTION_LABELS: Mapping[str, str] = {
     "compte-reactive": "Compte réactivé",
     "sans-gestionnaire": "Établissement resté sans gestionnaire",
     "lien-activation-renvoye": "Nouveau lien d'activation envoyé",
+    "donnees-exportees": "Données personnelles téléchargées",
+    "personne-pseudonymisee": "Coordonnées d'une personne supprimée effacées (durée de conservation)",
 }
 
 
