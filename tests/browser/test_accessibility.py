@@ -25,6 +25,7 @@ from tests.browser.conftest import Screens
 from tests.browser.keycloak_pages import accept_cgu, choose_password
 from tests.browser.test_employeur_path import NEW_PASSWORD, login_page, open_organisation
 from tests.browser.test_habilitation_path import log_in
+from tests.browser.test_keyboard_and_phone import PHONE, fits_the_screen
 from tests.support.callers import MAF
 from tests.support.employeur import make_operator, temporary_password_of
 from tests.support.seed import etablissement_with_code
@@ -189,6 +190,18 @@ def test_the_employer_space_has_no_serious_or_critical_violation(
     page.get_by_test_id("enregistrer").click()
     audit.check(page, "employeur : ajouter un gestionnaire (erreurs)")
     audit.report(capsys)
+
+    # The same pages on a phone: nothing wider than 390 px, the side menu behind its button.
+    page.set_viewport_size(PHONE)
+    for name, path in (
+        ("espace", f"/employeur/{siret}"),
+        ("gestionnaires", f"/employeur/{siret}/gestionnaires"),
+        ("ajout", f"/employeur/{siret}/gestionnaires/nouveau"),
+    ):
+        page.goto(platform.portal_url + path)
+        fits_the_screen(page)
+        screens.shot(page, f"390-employeur-{name}")
+    expect(page.get_by_test_id("enregistrer")).to_be_visible()
 
 
 def test_the_emails_have_no_serious_or_critical_violation(

@@ -79,6 +79,9 @@ def test_gestionnaire_by_code_then_a_colleague_approved_from_the_users_screen(
     first.get_by_role("link", name="DURAND Paul").click()
     expect(first.get_by_test_id("habilitations")).to_contain_text(f"Déclarant - SIRET {siret}")
     expect(first.get_by_test_id("habilitations")).to_contain_text("par Amandine Munoz Ortega")
+    # #20 item 2: the civility and phone Keycloak holds, not « — ».
+    expect(first.get_by_test_id("detail")).to_contain_text("CivilitéMadame")
+    expect(first.get_by_test_id("detail")).to_contain_text("Téléphone01 23 45 67 89")
     screens.shot(first, "utilisateurs-detail")
 
     second.reload()
