@@ -27,7 +27,7 @@ from bridge.habilitation.operators import is_designated
 from bridge.identity.ended_sessions import EndedSessions
 from bridge.identity.tokens import TokenVerifier
 from bridge.keycloak_admin import KeycloakDirectory
-from bridge.notification import Mailer, MailQueue, Queued
+from bridge.notification import SILENT, Mailer, MailQueue, Queued
 from bridge.person.models import Person
 from bridge.services import Delivery, Services, open_services
 from bridge.settings import Settings
@@ -87,14 +87,15 @@ class AppContext:
     @contextmanager
     def work(self, *, notify: bool = True) -> Iterator[Services]:
         """One unit of work: the services on one session, committed when the block
-        succeeds; the e-mails they raised leave only after the commit (never, with
-        `notify=False`: a store put in a known state by tests or a bench)."""
+        succeeds; the e-mails they raised are queued with it and tried after the commit
+        (none at all with `notify=False`: a store put in a known state by tests or a bench)."""
         delivery = Delivery()
 
         def publish(events: list[object]) -> None:
             delivery.sent = self.deliver(events)
 
         with unit_of_work(self.sessions, publish if notify else None) as session:
+            session.info[SILENT] = not notify
             yield open_services(session, self.catalog, self.settings, self.directory, delivery)
 
     def deliver(self, events: list[object]) -> bool:

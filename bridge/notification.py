@@ -5,9 +5,12 @@ queue (`mail_queue`) in the same transaction as the change that causes it, so it
 and only if the change was kept. Right after the commit the web process tries to send it
 (`MailQueue.send_now`, so people get their mail at once); whatever did not leave then (SMTP
 away, process killed between commit and send) is sent by the queue's loop, with retries and
-a growing pause, in order per recipient (an e-mail never overtakes an older one to the same
-address), and marked failed after `MAX_ATTEMPTS` (an alert says so). A row is claimed with a
-lease before it is sent, so two processes never send it both.
+a growing pause, in order per recipient (one row per recipient: an e-mail never overtakes an
+older one to the same address), and marked failed after `MAX_ATTEMPTS` (an alert says so).
+A row is claimed with a lease before it is sent, so two processes do not send it both; the
+delivery is at least once (a process killed after the mail server accepted and before the
+row says so sends it again once the lease ends). Once sent, the body (temporary passwords,
+invitation links) is erased from the store.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ class Mailer:
 
 
 class QueuedEmail(Base):
-    """One e-mail of the queue; `recipients` joined by « , » (the order key per recipient)."""
+    """One e-mail of the queue, to one recipient (the order key)."""
 
     __tablename__ = "mail_queue"
     __table_args__ = (
@@ -78,11 +81,11 @@ class QueuedEmail(Base):
             sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
             postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
         ),
-        Index("ix_mail_queue_recipients", "recipients", "id"),
+        Index("ix_mail_queue_recipient", "recipient", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    recipients: Mapped[str] = mapped_column(String(1000))
+    recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
@@ -94,7 +97,7 @@ class QueuedEmail(Base):
 
     @property
     def email(self) -> Email:
-        return Email(tuple(self.recipients.split(", ")), self.subject, self.body)
+        return Email((self.recipient,), self.subject, self.body)
 
 
 @dataclass(frozen=True)
@@ -105,18 +108,23 @@ class Queued:
     email: Email
 
 
+SILENT = "sans_courriel"  # a unit of work that puts the store in a known state (tests, bench)
+
+
 def notify(session: Session, email: Email) -> None:
-    """Queue `email` in the unit of work of `session`: kept with the change, or not at all."""
-    if not email.to:
+    """Queue `email` in the unit of work of `session`, one row per recipient: kept with the
+    change, or not at all (nothing is queued in a unit of work marked `SILENT`)."""
+    if not email.to or session.info.get(SILENT):
         return
-    row = QueuedEmail(recipients=", ".join(email.to), subject=email.subject, body=email.text)
-    session.add(row)
-    session.flush()
-    raise_event(session, Queued(row.id, email))
+    for recipient in email.to:
+        row = QueuedEmail(recipient=recipient, subject=email.subject, body=email.text)
+        session.add(row)
+        session.flush()
+        raise_event(session, Queued(row.id, Email((recipient,), email.subject, email.text)))
 
 
 def pending_emails(session: Session) -> list[Email]:
-    """The e-mails raised on `session` and not yet handed on (for tests and jobs)."""
+    """The e-mails raised on `session` and not yet handed on, one per recipient (tests)."""
     return [e.email for e in raised_events(session) if isinstance(e, Queued)]
 
 
@@ -135,21 +143,25 @@ class MailQueue:
         self.mailer = mailer
 
     def send_now(self, row_ids: list[int]) -> bool:
-        """Right after a commit: send these rows if they are free to go; True if all left."""
+        """Right after a commit: send these rows if they are free to go; True if all left.
+        Never raises: the change is kept whatever happens here (the loop sends later)."""
         run = MailRun()
         for row_id in row_ids:
-            self._attempt(row_id, now(), run)
+            try:
+                self._attempt(row_id, now(), run)
+            except Exception:
+                log.exception("courriel-envoi-differe", extra={"courriel": row_id})
         return run.sent == len(row_ids)
 
     def run_once(self, limit: int = 100, moment: datetime | None = None) -> MailRun:
-        """Send up to `limit` due e-mails (each the oldest waiting for its recipients)."""
+        """Send up to `limit` due e-mails (each the oldest waiting for its recipient)."""
         moment = moment or now()
         older = aliased(QueuedEmail)
         with self.sessions() as session:
             due = list(
                 session.scalars(
                     select(QueuedEmail.id)
-                    .where(*_due(QueuedEmail, moment), _first_for_recipients(QueuedEmail, older))
+                    .where(*_due(QueuedEmail, moment), _first_for_its_recipient(QueuedEmail, older))
                     .order_by(QueuedEmail.next_attempt_at, QueuedEmail.id)
                     .limit(limit)
                 )
@@ -167,7 +179,7 @@ class MailQueue:
                 .where(
                     QueuedEmail.id == row_id,
                     *_due(QueuedEmail, moment),
-                    _first_for_recipients(QueuedEmail, older),
+                    _first_for_its_recipient(QueuedEmail, older),
                 )
                 .values(claimed_until=now() + LEASE, attempts=QueuedEmail.attempts + 1)
                 .execution_options(synchronize_session=False)
@@ -178,25 +190,39 @@ class MailQueue:
             row = session.get(QueuedEmail, row_id)
             if row is None:  # deleted meanwhile (never done by the bridge)
                 return
-            sent = self.mailer.send(row.email)
+            email, attempts, lease = row.email, row.attempts, row.claimed_until
+            try:
+                sent = self.mailer.send(email)
+            except Exception:  # a message SMTP refuses to build is a failed attempt too
+                log.exception("envoi-courriel-echoue", extra={"courriel": row_id})
+                sent = False
+            outcome: dict[str, object] = {"claimed_until": None}
             if sent:
-                row.sent_at, row.claimed_until = now(), None
+                outcome.update(sent_at=now(), body="")  # no password or link kept once sent
                 run.sent += 1
-            elif row.attempts >= MAX_ATTEMPTS:
-                row.failed_at, row.claimed_until = now(), None
+            elif attempts >= MAX_ATTEMPTS:
+                outcome.update(failed_at=now())
                 run.failed += 1
-                log.error("courriel-abandonne", extra={"courriel": row.id, "essais": row.attempts})
+                log.error("courriel-abandonne", extra={"courriel": row_id, "essais": attempts})
             else:
-                pause = min(LONGEST_PAUSE, FIRST_PAUSE * 2 ** (row.attempts - 1))
-                row.next_attempt_at, row.claimed_until = now() + pause, None
+                pause = min(LONGEST_PAUSE, FIRST_PAUSE * 2 ** (attempts - 1))
+                outcome.update(next_attempt_at=now() + pause)
                 run.retried += 1
+            # Only while the claim is still ours (a send that outlasted its lease: the row may
+            # be another process's now, whose outcome stands).
+            session.execute(
+                update(QueuedEmail)
+                .where(QueuedEmail.id == row_id, QueuedEmail.claimed_until == lease)
+                .values(**outcome)
+                .execution_options(synchronize_session=False)
+            )
             session.commit()
 
     def run_every(self, seconds: float, stop: threading.Event) -> None:
         """The queue's loop (the portal's lifespan): a failed turn is logged and tried again."""
         while not stop.wait(seconds):
             try:
-                while self.run_once().sent == 100:  # a full batch: more are waiting
+                while self.run_once().sent == 100 and not stop.is_set():  # more are waiting
                     pass
             except Exception:
                 log.exception("courriels-echec")
@@ -211,11 +237,13 @@ def _due(row: type[QueuedEmail], moment: datetime) -> tuple[ColumnElement[bool],
     )
 
 
-def _first_for_recipients(row: type[QueuedEmail], older: type[QueuedEmail]) -> ColumnElement[bool]:
-    """No older e-mail to the same recipients is still to be sent."""
+def _first_for_its_recipient(
+    row: type[QueuedEmail], older: type[QueuedEmail]
+) -> ColumnElement[bool]:
+    """No older e-mail to the same recipient is still to be sent."""
     return ~exists().where(
         and_(
-            older.recipients == row.recipients,
+            older.recipient == row.recipient,
             older.id < row.id,
             older.sent_at.is_(None),
             older.failed_at.is_(None),

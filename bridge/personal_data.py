@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bridge.audit.models import AuditEvent
@@ -23,6 +23,7 @@ from bridge.db import now
 from bridge.delegation.models import Delegation
 from bridge.employeur.models import Gestionnaire
 from bridge.habilitation.models import AccessRequest, Habilitation
+from bridge.notification import QueuedEmail
 from bridge.person.models import Person
 
 EXPORTED = "donnees-exportees"
@@ -58,7 +59,12 @@ class PersonalData:
                 self._delegation(d)
                 for d in self.session.scalars(
                     select(Delegation)
-                    .where(or_(Delegation.accepted_by == subject, Delegation.tiers_email == email))
+                    .where(
+                        or_(
+                            Delegation.accepted_by == subject,
+                            and_(Delegation.tiers_email == email, Delegation.accepted_by.is_(None)),
+                        )
+                    )
                     .order_by(Delegation.id)
                 )
             ],
@@ -100,6 +106,19 @@ class PersonalData:
                 }
                 for g in self.session.scalars(
                     select(Gestionnaire).where(Gestionnaire.subject == subject)
+                )
+            ],
+            "courriels": [
+                {
+                    "objet": m.subject,
+                    "cree_le": _when(m.created_at),
+                    "envoye_le": _when(m.sent_at),
+                    "abandonne_le": _when(m.failed_at),
+                }
+                for m in self.session.scalars(
+                    select(QueuedEmail)
+                    .where(QueuedEmail.recipient == email)
+                    .order_by(QueuedEmail.id)
                 )
             ],
             "journal": [

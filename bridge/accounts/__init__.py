@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bridge.audit.models import AuditEvent
 from bridge.audit.service import Actor, record
+from bridge.bpf.models import BpfSave
 from bridge.catalog import Catalog
 from bridge.db import now
 from bridge.delegation.models import Delegation, DelegationStatus
@@ -26,6 +27,7 @@ from bridge.delegation.service import DelegationService
 from bridge.employeur.models import Gestionnaire
 from bridge.habilitation.models import AccessRequest, Habilitation, RequestStatus
 from bridge.habilitation.service import HabilitationService
+from bridge.notification import QueuedEmail
 from bridge.person.models import Person
 
 DELETED = "compte-supprime"
@@ -147,19 +149,24 @@ class AccountService:
             )
             .with_for_update(skip_locked=True)
         ):
-            former_email = person.email
+            former_email, deleted_at = person.email, person.deleted_at
             pseudonym = hashlib.sha256(person.subject.encode()).hexdigest()[:16]
             person.first_name, person.last_name = DELETED_NAME
             person.email = f"personne-supprimee-{pseudonym}@invalid"
             person.civility = person.phone = None
             person.pseudonymised_at = now()
-            self._forget_elsewhere(person.subject, former_email, person.email)
+            self._forget_elsewhere(person.subject, former_email, person.email, deleted_at)
             record(self.session, actor, PSEUDONYMISED, target=person.subject)
             count += 1
         return count
 
-    def _forget_elsewhere(self, subject: str, former_email: str, pseudonym: str) -> None:
-        """The copies of the person's name, address and phones in other rows."""
+    def _forget_elsewhere(
+        self, subject: str, former_email: str, pseudonym: str, deleted_at: datetime | None
+    ) -> None:
+        """The copies of the person's name, address and phones in other rows: rights they
+        gave, delegations they invited or were invited to (before the deletion, by them: the
+        address may belong to someone else since), BPF saves, the employer space's record,
+        and the e-mails addressed to them."""
         name = " ".join(DELETED_NAME)
         self.session.execute(
             update(Habilitation)
@@ -171,13 +178,25 @@ class AccountService:
         )
         self.session.execute(
             update(Delegation)
-            .where(Delegation.tiers_email == former_email)
+            .where(
+                Delegation.tiers_email == former_email,
+                Delegation.created_at <= (deleted_at or now()),
+                or_(Delegation.accepted_by.is_(None), Delegation.accepted_by == subject),
+            )
             .values(tiers_email=pseudonym)
+        )
+        self.session.execute(
+            update(BpfSave).where(BpfSave.by_subject == subject).values(by_name=name)
         )
         self.session.execute(
             update(Gestionnaire)
             .where(Gestionnaire.subject == subject)
-            .values(landline=None, mobile=None)
+            .values(civility="", landline=None, mobile=None)
+        )
+        self.session.execute(
+            update(QueuedEmail)
+            .where(QueuedEmail.recipient == former_email)
+            .values(recipient=pseudonym, subject="", body="")
         )
 
     def disabled(self, actor: Actor, subject: str, disabled: bool) -> bool:

@@ -751,7 +751,6 @@ class EmployeurService:
             siret=organisation.siret,
             demarche=demarche.id,
             role=target.role,
-            par=actor.display_name or actor.subject,
         )
         self.session.flush()
         with keycloak_step():

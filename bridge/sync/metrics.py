@@ -100,9 +100,9 @@ def _mail_metrics(session: Session) -> list[str]:
         ),
         _metric("bridge_mail_pending", "gauge", "Courriels en attente d'envoi.", waiting or 0),
         _metric(
-            "bridge_mail_failed_total",
-            "counter",
-            "Courriels abandonnés après tous leurs essais.",
+            "bridge_mail_failed",
+            "gauge",
+            "Courriels abandonnés après tous leurs essais (et pas encore remis en file).",
             failed or 0,
         ),
     ]

@@ -21,6 +21,7 @@ from bridge.audit.models import AuditEvent
 from bridge.cli import main
 from bridge.delegation.models import Delegation, DelegationStatus
 from bridge.habilitation.models import AccessRequest, RequestStatus
+from bridge.notification import QueuedEmail
 from bridge.outbox import OutboxEntry
 from bridge.person.models import Person
 from bridge.sync.reconcile import MAX_GONE, reconcile, subjects_to_compare
@@ -290,6 +291,11 @@ def test_a_person_deleted_longer_ago_than_the_retention_is_pseudonymised_and_the
         assert delegation is not None
         assert delegation.invited_by_name == "Personne supprimée"
         assert delegation.tiers_email.startswith("personne-supprimee-")  # the tiers', also gone
+        # The e-mails once queued to them (the tiers' invitation) name them no more.
+        tiers_email = tiers.person.email
+        assert not work.session.scalars(
+            select(QueuedEmail).where(QueuedEmail.recipient == tiers_email)
+        ).all()
         untouched = work.session.get(Person, recent.person.id)
         assert untouched is not None
         assert untouched.pseudonymised_at is None

@@ -17,6 +17,7 @@ from bridge.devstack.mailcatcher import MailCatcher, MailStore
 from bridge.devstack.ports import free_port
 from bridge.notification import (
     MAX_ATTEMPTS,
+    SILENT,
     Email,
     Mailer,
     MailQueue,
@@ -147,3 +148,46 @@ def test_a_mail_is_given_up_after_its_last_attempt_and_counted(
     assert row.attempts == MAX_ATTEMPTS
     assert row.failed_at is not None
     assert row.sent_at is None
+
+
+class BrokenMailer(Mailer):
+    """A message the mail library refuses to build (not an SMTP error)."""
+
+    def send(self, email: Email) -> bool:
+        raise ValueError("en-tête invalide")
+
+
+def test_a_message_that_cannot_be_built_is_a_failed_attempt_not_a_stuck_row(
+    sessions: sessionmaker[Session], catcher: MailCatcher
+) -> None:
+    [row_id] = committed(sessions, mail("bloque@example.fr", "Objet"))
+    broken = MailQueue(sessions, BrokenMailer("127.0.0.1", catcher.port, "pont@test.example"))
+    assert not broken.send_now([row_id])  # no exception reaches the change's request
+    with sessions() as session:
+        row = session.get(QueuedEmail, row_id)
+        assert row is not None
+        assert (row.attempts, row.claimed_until, row.sent_at) == (1, None, None)
+    run_until_sent(queue_of(sessions, catcher))
+    assert [m.subject for m in catcher.store.all()] == ["Objet"]
+
+
+def test_a_sent_mail_keeps_no_body_and_each_recipient_has_a_row_of_its_own(
+    sessions: sessionmaker[Session], catcher: MailCatcher
+) -> None:
+    ids = committed(
+        sessions, Email(("a@example.fr", "b@example.fr"), "Mot de passe", "Secret-2026!")
+    )
+    assert len(ids) == 2
+    assert queue_of(sessions, catcher).send_now(ids)
+    with sessions() as session:
+        rows = session.scalars(select(QueuedEmail).order_by(QueuedEmail.id)).all()
+    assert [(r.recipient, r.body) for r in rows] == [("a@example.fr", ""), ("b@example.fr", "")]
+    assert [m.recipients for m in catcher.store.all()] == [("a@example.fr",), ("b@example.fr",)]
+
+
+def test_a_silent_unit_of_work_queues_nothing(sessions: sessionmaker[Session]) -> None:
+    with unit_of_work(sessions) as session:
+        session.info[SILENT] = True
+        notify(session, mail("personne@example.fr", "Rien"))
+    with sessions() as session:
+        assert session.scalars(select(QueuedEmail)).all() == []

@@ -22,7 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "mail_queue",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("recipients", sa.String(length=1000), nullable=False),
+        sa.Column("recipient", sa.String(length=254), nullable=False),
         sa.Column("subject", sa.String(length=300), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", bridge.db.UtcDateTime(timezone=True), nullable=False),
@@ -41,12 +41,12 @@ def upgrade() -> None:
             sqlite_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
             postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
         )
-        batch_op.create_index("ix_mail_queue_recipients", ["recipients", "id"], unique=False)
+        batch_op.create_index("ix_mail_queue_recipient", ["recipient", "id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("mail_queue") as batch_op:
-        batch_op.drop_index("ix_mail_queue_recipients")
+        batch_op.drop_index("ix_mail_queue_recipient")
         batch_op.drop_index(
             "ix_mail_queue_due",
             sqlite_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),

@@ -28,20 +28,19 @@ function watch(group) {
   if (!input || !summary) {
     return;
   }
-  const identity = () => {
-    const values = (group.dataset.identite || "")
-      .split(" ")
-      .map((id) => document.getElementById(id))
-      .filter((field) => field)
-      .map((field) => field.value);
-    return values.map((v) => v.trim().toLowerCase()).filter((v) => v);
-  };
-  // « Not your login or address » is checked only where the page knows them (registration);
-  // elsewhere it stays a plain rule, which Keycloak checks on submit.
+  const identityFields = (group.dataset.identite || "")
+    .split(" ")
+    .map((id) => document.getElementById(id))
+    .filter((field) => field);
+  // Read at each key: the person may fill the address after the password.
+  const identity = () =>
+    identityFields.map((field) => field.value.trim().toLowerCase()).filter((v) => v);
+  // « Not your login or address » is checked only where the page has those fields
+  // (registration); elsewhere it stays a plain rule, which Keycloak checks on submit.
   const rules = [...group.querySelectorAll("[data-regle]")].filter(
     (rule) =>
       !rule.hasAttribute("data-non-verifiable") &&
-      (rule.dataset.regle !== "identifiant" || identity().length > 0),
+      (rule.dataset.regle !== "identifiant" || identityFields.length > 0),
   );
   let timer;
   const update = () => {
