@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from bridge.settings import REPO_ROOT
 from tests.conftest import ARTIFACTS
@@ -37,7 +39,13 @@ def csp_violations() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def browser(csp_violations: list[str]) -> Iterator[Browser]:
+def opened_contexts() -> list[BrowserContext]:
+    """The browser contexts a test opened: closed after it (see `close_contexts`)."""
+    return []
+
+
+@pytest.fixture(scope="session")
+def browser(csp_violations: list[str], opened_contexts: list[BrowserContext]) -> Iterator[Browser]:
     if not Path(CHROMIUM).is_file():
         raise RuntimeError(f"Chromium est absent ({CHROMIUM}) : lancez « make setup-browser ».")
     with sync_playwright() as playwright:
@@ -47,6 +55,7 @@ def browser(csp_violations: list[str]) -> Iterator[Browser]:
         def watched_context(*args: Any, **kwargs: Any) -> BrowserContext:
             made = new_context(*args, **kwargs)
             made.on("console", lambda message: _keep_violation(message, csp_violations))
+            opened_contexts.append(made)
             return made
 
         chromium.new_context = watched_context  # type: ignore[method-assign]
@@ -57,6 +66,16 @@ def browser(csp_violations: list[str]) -> Iterator[Browser]:
 def _keep_violation(message: ConsoleMessage, violations: list[str]) -> None:
     if "Content Security Policy" in message.text:
         violations.append(f"{message.location.get('url')}: {message.text}")
+
+
+@pytest.fixture(autouse=True)
+def close_contexts(opened_contexts: list[BrowserContext]) -> Iterator[None]:
+    """Every page a test left open is closed after it: a hundred idle tabs (a captcha's
+    worker, a page's timers) otherwise share the CPU with the rest of the session."""
+    yield
+    while opened_contexts:
+        with contextlib.suppress(PlaywrightError):  # closed already (the `context` fixture)
+            opened_contexts.pop().close()
 
 
 @pytest.fixture(autouse=True)
