@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bridge.audit.models import AuditEvent
@@ -180,8 +180,13 @@ class AccountService:
             update(Delegation)
             .where(
                 Delegation.tiers_email == former_email,
-                Delegation.created_at <= (deleted_at or now()),
-                or_(Delegation.accepted_by.is_(None), Delegation.accepted_by == subject),
+                or_(
+                    Delegation.accepted_by == subject,
+                    and_(
+                        Delegation.accepted_by.is_(None),
+                        Delegation.created_at <= (deleted_at or now()),
+                    ),
+                ),
             )
             .values(tiers_email=pseudonym)
         )
