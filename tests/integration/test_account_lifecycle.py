@@ -73,6 +73,25 @@ def projected(platform: Platform, subject: str) -> None:
     eventually(lambda: values_of(admin, subject), what="la projection des droits")
 
 
+def command_output(
+    platform: Platform,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *argv: str,
+) -> str:
+    """`python -m bridge …` run in-process on the platform's store: what it printed."""
+    monkeypatch.setenv("BRIDGE_DATABASE_URL", platform.portal_settings.database_url)
+    capsys.readouterr()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        assert main(list(argv)) == 0
+    finally:  # the CLI sends logs to this test's captured stderr: not the next tests'
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return capsys.readouterr().out
+
+
 def deleted(platform: Platform, subject: str) -> bool:
     with platform.context.work() as work:
         person = work.session.get(Person, subject)
@@ -138,16 +157,7 @@ def test_a_gestionnaire_deleted_through_the_admin_api_loses_every_right(
         ).first()
 
     # The operator's list, with the way out: a new activation code, and a new gestionnaire.
-    monkeypatch.setenv("BRIDGE_DATABASE_URL", platform.portal_settings.database_url)
-    capsys.readouterr()
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        assert main(["operateur", "sans-gestionnaire"]) == 0
-    finally:  # the CLI sends logs to this test's captured stderr: not the next tests'
-        root.handlers[:] = handlers
-        root.setLevel(level)
-    listed = capsys.readouterr().out
+    listed = command_output(platform, monkeypatch, capsys, "operateur", "sans-gestionnaire")
     assert f"{MAF} {siret} : sans gestionnaire" in listed
     assert f"python -m bridge operateur code {siret} --demarche {MAF} --reemettre" in listed
     with platform.context.work() as work:
@@ -260,18 +270,8 @@ def test_a_person_deleted_longer_ago_than_the_retention_is_pseudonymised_and_the
             for e in work.session.scalars(select(AuditEvent).where(AuditEvent.target == subject))
         ]
 
-    monkeypatch.setenv("BRIDGE_DATABASE_URL", platform.portal_settings.database_url)
-    capsys.readouterr()
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        assert main(["operateur", "pseudonymiser"]) == 0
-        printed = capsys.readouterr().out
-        assert main(["operateur", "pseudonymiser"]) == 0  # a second run changes nothing
-        again = capsys.readouterr().out
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
+    printed = command_output(platform, monkeypatch, capsys, "operateur", "pseudonymiser")
+    again = command_output(platform, monkeypatch, capsys, "operateur", "pseudonymiser")
     assert "Personnes pseudonymisées : 2 (comptes supprimés depuis plus de 90 jours)" in printed
     assert "Personnes pseudonymisées : 0" in again
 

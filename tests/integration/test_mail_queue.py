@@ -32,6 +32,16 @@ def portal_without_mail(platform: Platform) -> Iterator[TestClient]:
         yield client
 
 
+def invitation(siret: str, email: str) -> dict[str, str]:
+    """A gestionnaire's invitation of a tiers at `email` as declarant for `siret`."""
+    return {
+        "siret_tiers": new_siret(),
+        "email": email,
+        "role": "declarant",
+        "siret_habilitation": siret,
+    }
+
+
 def metric(platform: Platform, name: str) -> float:
     token = platform.portal_settings.metrics_token.get_secret_value()
     body = httpx.get(
@@ -48,12 +58,7 @@ def test_an_invitation_made_while_the_mail_server_is_away_leaves_once_it_answers
     answer = portal_without_mail.post(
         f"/api/v1/demarches/{MAF}/delegations",
         headers={"Authorization": gestionnaire.http.headers["Authorization"]},
-        json={
-            "siret_tiers": new_siret(),
-            "email": email,
-            "role": "declarant",
-            "siret_habilitation": siret,
-        },
+        json=invitation(siret, email),
     )
     assert answer.status_code == 201, answer.text
     assert answer.json()["courriel"] == "en-attente"
@@ -67,23 +72,15 @@ def test_an_invitation_made_while_the_mail_server_is_away_leaves_once_it_answers
         Mailer("127.0.0.1", platform.smtp_port, platform.portal_settings.smtp_from),
     )
     queue.run_once(moment=now() + timedelta(minutes=1))
-    invitation = platform.mail.wait_for(email)
-    assert "/invitations/" in invitation.text
+    received = platform.mail.wait_for(email)
+    assert "/invitations/" in received.text
     assert len(platform.mail.for_recipient(email)) == 1
 
 
 def test_an_invitation_sent_at_once_says_so(platform: Platform, callers: list[Caller]) -> None:
     gestionnaire, siret = gestionnaire_of_new_siret(platform, callers)
     email = f"tiers.{new_siret()}@cabinet.example.fr"
-    answer = gestionnaire.post(
-        f"/demarches/{MAF}/delegations",
-        json={
-            "siret_tiers": new_siret(),
-            "email": email,
-            "role": "declarant",
-            "siret_habilitation": siret,
-        },
-    )
+    answer = gestionnaire.post(f"/demarches/{MAF}/delegations", json=invitation(siret, email))
     assert answer.status_code == 201, answer.text
     assert answer.json()["courriel"] == "envoye"
     platform.mail.wait_for(email)
