@@ -110,15 +110,16 @@ def test_the_add_form_proposes_no_role_and_the_history_speaks_in_words(
     platform: Platform,
 ) -> None:
     """#20: « + Ajouter une habilitation » defaulted to « Gestionnaire » (the gestionnaire now
-    picks it), and the history showed « (gestionnaire) », a raw identifier."""
+    picks it), and the history showed « (gestionnaire) », a raw identifier: now « Habilitation
+    accordée : Gestionnaire »."""
     siret, code = etablissement_with_code(platform.context)
     person = platform.new_person("Premier", "Gestionnaire")
     text = own_detail_after_activation(platform, person, siret, code)
     assert '<option value="" selected>— Choisir un rôle —</option>' in text
     assert '<option value="declarant">Déclarant</option>' in text
     assert '<option value="gestionnaire">Gestionnaire</option>' in text
-    assert "(Gestionnaire)" in text
-    assert "(gestionnaire)" not in text
+    assert "Habilitation accordée : Gestionnaire" in text
+    assert "gestionnaire)" not in text
 
 
 def test_the_users_screen_shows_the_civility_and_phone_keycloak_holds(platform: Platform) -> None:
