@@ -267,7 +267,9 @@ def test_a_person_deleted_longer_ago_than_the_retention_is_pseudonymised_and_the
     with platform.context.work() as work:
         trail_before = [
             (e.id, e.action, e.actor, e.target, e.details)
-            for e in work.session.scalars(select(AuditEvent).where(AuditEvent.target == subject))
+            for e in work.session.scalars(
+                select(AuditEvent).where(AuditEvent.target == subject).order_by(AuditEvent.id)
+            )
         ]
 
     printed = command_output(platform, monkeypatch, capsys, "operateur", "pseudonymiser")
@@ -303,9 +305,9 @@ def test_a_person_deleted_longer_ago_than_the_retention_is_pseudonymised_and_the
         trail_after = [
             (e.id, e.action, e.actor, e.target, e.details)
             for e in work.session.scalars(
-                select(AuditEvent).where(
-                    AuditEvent.target == subject, AuditEvent.id <= trail_before[-1][0]
-                )
+                select(AuditEvent)
+                .where(AuditEvent.target == subject, AuditEvent.id <= trail_before[-1][0])
+                .order_by(AuditEvent.id)
             )
         ]
         assert trail_after == trail_before  # not one audit row changed
