@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Screens
+from tests.support.stack import Platform
 
 # Solving the proof of work takes well under a second at the realm's difficulty; the margin
 # is for a loaded CI machine.
@@ -83,3 +84,16 @@ def log_in_on_keycloak(
     page.fill("#username", email)
     page.fill("#password", password)
     page.click("#kc-login")
+
+
+def open_user_in_admin_console(
+    browser: Browser, platform: Platform, user_id: str, locale: str = "fr-FR"
+) -> Page:
+    """A user's page in Keycloak's own admin console, logged in as the master administrator."""
+    page = browser.new_context(locale=locale).new_page()
+    realm = platform.keycloak.realm
+    page.goto(f"{platform.keycloak.url}/admin/master/console/#/{realm}/users/{user_id}/settings")
+    page.fill("#username", platform.keycloak.admin_user)
+    page.fill("#password", platform.keycloak.admin_password)
+    page.click("#kc-login")
+    return page

@@ -13,6 +13,7 @@ from bridge.audit.models import AuditEvent
 from bridge.audit.service import Actor
 from bridge.habilitation.models import Habilitation
 from tests.browser.conftest import Screens
+from tests.browser.keycloak_pages import open_user_in_admin_console
 from tests.browser.test_habilitation_path import log_in
 from tests.support.callers import MAF
 from tests.support.projection import eventually
@@ -32,12 +33,7 @@ def test_a_gestionnaire_deleted_in_the_keycloak_console_loses_every_right(
     with platform.context.work() as work:
         work.habilitations.activate(Actor(person.id, person.display_name), MAF, siret, code)
 
-    admin = browser.new_context(locale="en-US").new_page()
-    realm = platform.keycloak.realm
-    admin.goto(f"{platform.keycloak.url}/admin/master/console/#/{realm}/users/{person.id}/settings")
-    admin.fill("#username", platform.keycloak.admin_user)
-    admin.fill("#password", platform.keycloak.admin_password)
-    admin.click("#kc-login")
+    admin = open_user_in_admin_console(browser, platform, person.id, locale="en-US")
     expect(admin.get_by_role("heading", name=person.username)).to_be_visible(timeout=60_000)
     screens.shot(admin, "console-utilisateur")
     admin.get_by_test_id("action-dropdown").click()

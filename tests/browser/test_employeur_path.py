@@ -17,7 +17,12 @@ import re
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Screens
-from tests.browser.keycloak_pages import accept_cgu, choose_password, log_in_on_keycloak
+from tests.browser.keycloak_pages import (
+    accept_cgu,
+    choose_password,
+    log_in_on_keycloak,
+    open_user_in_admin_console,
+)
 from tests.support.employeur import make_operator, temporary_password_of
 from tests.support.sirets import new_siret
 from tests.support.stack import PASSWORD, Platform
@@ -218,11 +223,11 @@ def test_the_employer_guide_from_appointment_to_the_gestionnaire_login(
     expect(principal.locator("body")).to_contain_text("réservée à l'opérateur")
 
 
-def test_personal_data_reached_from_the_employer_menu_keeps_the_left_menu(
-    platform: Platform, browser: Browser, screens: Screens
-) -> None:
-    """#20 (smaller item e): « Mes données personnelles » of the employer menu showed the
-    portal's page without the employer space's left menu; each change comes back there."""
+def organisation_opened(
+    browser: Browser, platform: Platform, screens: Screens
+) -> tuple[str, str, str, Page]:
+    """A new operator opens an employer organisation: (SIRET, the main administrator's login
+    id and e-mail, the operator's page)."""
     operator_person = platform.new_person("Opé", "Rateur")
     make_operator(platform, operator_person.id)
     operator = login_page(browser, platform, operator_person.username, PASSWORD)
@@ -230,6 +235,15 @@ def test_personal_data_reached_from_the_employer_menu_keeps_the_left_menu(
     siret, principal_id = open_organisation(
         platform, operator, "Employeur", ("Claire", "Principale", principal_email), screens
     )
+    return siret, principal_id, principal_email, operator
+
+
+def test_personal_data_reached_from_the_employer_menu_keeps_the_left_menu(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    """#20 (smaller item e): « Mes données personnelles » of the employer menu showed the
+    portal's page without the employer space's left menu; each change comes back there."""
+    siret, principal_id, principal_email, _ = organisation_opened(browser, platform, screens)
     principal = first_login(browser, platform, principal_id, principal_email, screens, "principal")
     principal.get_by_test_id("menu-donnees-personnelles").click()
     expect(principal.get_by_role("heading", name="Mes données personnelles")).to_be_visible()
@@ -249,13 +263,7 @@ def test_the_main_administrators_emails_name_the_operator_as_who_gives_the_login
     the operator (the guide: « Seule la Caisse des Dépôts peut renouveler le mot de passe de
     l'administrateur principal »), yet a renewal said the login id came « de l'administrateur
     de votre organisation »."""
-    operator_person = platform.new_person("Opé", "Rateur")
-    make_operator(platform, operator_person.id)
-    operator = login_page(browser, platform, operator_person.username, PASSWORD)
-    principal_email = f"claire.{new_siret()}@employeur.example.fr"
-    siret, principal_id = open_organisation(
-        platform, operator, "Employeur", ("Claire", "Principale", principal_email), screens
-    )
+    siret, principal_id, principal_email, operator = organisation_opened(browser, platform, screens)
     appointed = platform.mail.wait_for(principal_email)
     assert "communiqué par l'opérateur du service" in appointed.text
     operator.goto(f"{platform.portal_url}/employeur/{siret}/gestionnaires")
@@ -275,12 +283,7 @@ def test_the_keycloak_console_describes_the_portals_attributes_in_plain_french(
     « demarche:role:siret, tenues par le pont »; an administrator reads who fills them and
     that they are not to be changed there."""
     user_id = platform.new_person("Console", "Lecture").id
-    page = browser.new_context(locale="fr-FR").new_page()
-    realm = platform.keycloak.realm
-    page.goto(f"{platform.keycloak.url}/admin/master/console/#/{realm}/users/{user_id}/settings")
-    page.fill("#username", platform.keycloak.admin_user)
-    page.fill("#password", platform.keycloak.admin_password)
-    page.click("#kc-login")
+    page = open_user_in_admin_console(browser, platform, user_id)
     body = page.locator("body")
     expect(body).to_contain_text("Renseignées par le portail (espace employeur)", timeout=60_000)
     expect(body).to_contain_text("gérées par le portail : ne pas modifier ici")

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from bridge.accounts.activation import VISITOR, valid_address
 from bridge.api.deps import client_ip
-from bridge.api.pages.common import PageDep, VisitDep, pages_router
+from bridge.api.pages.common import PageDep, Visit, VisitDep, pages_router
 from bridge.api.throttle import Throttle, origin_key
 from bridge.audit.service import Actor
 from bridge.bootstrap import AppContext
@@ -76,26 +76,25 @@ def new_link(
     throttle: Throttle = visit.request.app.state.new_link_throttle
     if not throttle.allow(origin_key(origin)):
         log.warning("nouveau-lien-limite", extra={"adresse_ip": origin})
-        return visit.render(
-            "nouveau_lien.html",
-            429,
-            envoye=None,
-            valeurs={"email": email},
-            erreurs={"email": TOO_MANY_ASKS},
-        )
+        return _new_link_refused(visit, email, 429, TOO_MANY_ASKS)
     try:
         address = valid_address(email)
     except BridgeError as refusal:
-        return visit.render(
-            "nouveau_lien.html",
-            refusal.status,
-            envoye=None,
-            valeurs={"email": email},
-            erreurs={"email": refusal.detail},
-        )
+        return _new_link_refused(visit, email, refusal.status, refusal.detail)
     background.add_task(_send_new_link, visit.context, address, Actor(VISITOR, "Visiteur", origin))
     visit.request.session[_ASKED] = address
     return RedirectResponse(NEW_LINK_PATH, status_code=303)
+
+
+def _new_link_refused(visit: Visit, email: str, status: int, reason: str) -> Response:
+    """The form again, the address kept, the French reason under it."""
+    return visit.render(
+        "nouveau_lien.html",
+        status,
+        envoye=None,
+        valeurs={"email": email},
+        erreurs={"email": reason},
+    )
 
 
 def _send_new_link(context: AppContext, address: str, actor: Actor) -> None:
