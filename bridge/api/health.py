@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Security
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session, sessionmaker
 
+from bridge.api import check_metrics
 from bridge.api.deps import METRICS_TOKEN, Declared, bearer_token
 from bridge.api.errors import API_PROBLEMS, problem
 from bridge.identity.tokens import InvalidTokenError
@@ -58,7 +59,7 @@ def metrics_router(sessions: sessionmaker[Session], token: str) -> APIRouter:
 
     @router.get(
         "/metrics",
-        summary="Mesures de la projection vers Keycloak (format texte Prometheus)",
+        summary="Mesures du pont : projection, courriels, API de vérification (format texte Prometheus)",
         description="Réservé à Prometheus : `Authorization: Bearer` avec BRIDGE_METRICS_TOKEN.",
         response_class=PlainTextResponse,
         responses={401: API_PROBLEMS[401]},
@@ -70,7 +71,7 @@ def metrics_router(sessions: sessionmaker[Session], token: str) -> APIRouter:
         if not hmac.compare_digest(sent.encode(), expected):
             raise InvalidTokenError("Ce jeton ne donne pas accès aux mesures.")
         with sessions() as session:
-            body = render(session)
+            body = render(session) + check_metrics.render()
         return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return router

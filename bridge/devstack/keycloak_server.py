@@ -28,6 +28,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 REALM_EXPORT_DIR = REPO_ROOT / "keycloak" / "realm-export"
 THEMES_DIR = REPO_ROOT / "keycloak" / "themes"
 PROVIDERS_JAR = REPO_ROOT / "keycloak" / "providers" / "target" / "demarches-keycloak-providers.jar"
+# Metrics on the management port, with the user events the alerts watch (failed logins,
+# brute-force lockouts): `keycloak_user_events_total{event, error, realm}`. Only these events
+# and only the realm tag, so the series stay few. The same options are set in the compose
+# file (keycloak/Dockerfile, docker-compose.yml) and the container backend of the tests.
+METRICS_EVENTS = "login,user_disabled_by_temporary_lockout,user_disabled_by_permanent_lockout"
+METRICS_OPTIONS = (
+    "--metrics-enabled=true",
+    "--features=user-event-metrics",
+    "--event-metrics-user-enabled=true",
+    f"--event-metrics-user-events={METRICS_EVENTS}",
+)
 
 
 @dataclass
@@ -104,7 +115,7 @@ class KeycloakServer:
             f"--http-port={cfg.http_port}",
             f"--http-management-port={cfg.management_port}",
             "--health-enabled=true",
-            "--metrics-enabled=true",
+            *METRICS_OPTIONS,
             *(
                 cfg.database
                 or ("--db=dev-file", f"--db-url=jdbc:h2:file:{db_file};NON_KEYWORDS=VALUE")

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from bridge.devstack.keycloak_dist import KEYCLOAK_VERSION
-from bridge.devstack.keycloak_server import PROVIDERS_JAR, REPO_ROOT, THEMES_DIR
+from bridge.devstack.keycloak_server import METRICS_OPTIONS, PROVIDERS_JAR, REPO_ROOT, THEMES_DIR
 from bridge.devstack.ports import LOOPBACK, free_port
 from bridge.devstack.realm import keycloak_theme
 from tests.support.docker_engine import DockerError, check_engine, image_label
@@ -107,7 +107,7 @@ class LoopbackKeycloakContainer(KeycloakContainer):
             f"--http-port={http_port}",
             f"--http-management-port={management_port}",
             "--health-enabled=true",
-            "--metrics-enabled=true",
+            *METRICS_OPTIONS,
             "--spi-theme--cache-themes=false",
             "--spi-theme--cache-templates=false",
         ]
@@ -167,12 +167,13 @@ class LoopbackKeycloakContainer(KeycloakContainer):
 
 
 @contextmanager
-def keycloak_container() -> Iterator[tuple[str, str]]:
-    """Yield the URL and the admin password of a ready Keycloak container, removed at the end."""
+def keycloak_container() -> Iterator[tuple[str, str, str]]:
+    """Yield the URL, the admin password and the management URL of a ready Keycloak
+    container, removed at the end."""
     prepare_engine()
     password = secrets.token_urlsafe(16)
     with LoopbackKeycloakContainer(password) as container:
-        yield container.get_url(), password
+        yield container.get_url(), password, container.get_management_url()
 
 
 @contextmanager

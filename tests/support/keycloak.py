@@ -35,6 +35,8 @@ class KeycloakTarget:
     admin_user: str
     admin_password: str
     realm: str
+    # Its management interface (/metrics), when the tests started it; "" otherwise.
+    management_url: str = ""
 
     def admin(self, realm: str | None = None) -> KeycloakAdmin:
         """python-keycloak admin client on the test realm, logged in as the master admin."""
@@ -74,7 +76,9 @@ def session_keycloak(realm_env: dict[str, str], data_dir: Path) -> Iterator[Keyc
             realm_env=realm_env,
         )
         with KeycloakServer(config):
-            yield KeycloakTarget("local", config.base_url, "admin", password, REALM_NAME)
+            yield KeycloakTarget(
+                "local", config.base_url, "admin", password, REALM_NAME, config.management_url
+            )
         return
     if backend == "url":
         target = KeycloakTarget(
@@ -83,15 +87,21 @@ def session_keycloak(realm_env: dict[str, str], data_dir: Path) -> Iterator[Keyc
             os.environ.get("TEST_KEYCLOAK_ADMIN_USERNAME", "admin"),
             os.environ.get("TEST_KEYCLOAK_ADMIN_PASSWORD", "admin"),
             f"{REALM_NAME}-tests-{secrets.token_hex(4)}",
+            os.environ.get("TEST_KEYCLOAK_MANAGEMENT_URL", "").rstrip("/"),
         )
         with _imported_realm(target, realm_env):
             yield target
         return
     from tests.support.containers import keycloak_container
 
-    with keycloak_container() as (url, password):
+    with keycloak_container() as (url, password, management_url):
         target = KeycloakTarget(
-            "container", url, "admin", password, f"{REALM_NAME}-tests-{secrets.token_hex(4)}"
+            "container",
+            url,
+            "admin",
+            password,
+            f"{REALM_NAME}-tests-{secrets.token_hex(4)}",
+            management_url,
         )
         with _imported_realm(target, realm_env):
             yield target

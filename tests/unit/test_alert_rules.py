@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 import bridge.models  # noqa: F401  (every table on the metadata)
+from bridge.api import check_metrics
 from bridge.db import Base, make_engine
 from bridge.settings import REPO_ROOT
 from bridge.sync.metrics import render
@@ -43,7 +44,7 @@ def test_every_watched_metric_is_served_in_a_format_prometheus_accepts(promtool:
     engine = make_engine("sqlite://")
     Base.metadata.create_all(engine)
     with Session(engine) as session:
-        served = render(session)
+        served = render(session) + check_metrics.render()
     engine.dispose()
     names = set(re.findall(r"^# TYPE (\w+) ", served, flags=re.MULTILINE))
     watched = set(re.findall(r"\b(bridge_\w+)", RULES.read_text(encoding="utf-8")))
