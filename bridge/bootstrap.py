@@ -137,7 +137,9 @@ def bootstrap(settings: Settings | None = None) -> AppContext:
         engine=engine,
         sessions=sessions,
         mail_queue=MailQueue(
-            sessions, Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_from)
+            sessions,
+            Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_from),
+            timedelta(seconds=settings.mail_claim_lease_seconds),
         ),
         ended=ended,
         verifier=token_verifier(settings, ended),

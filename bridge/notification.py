@@ -34,7 +34,10 @@ FIRST_PAUSE = timedelta(seconds=10)
 LONGEST_PAUSE = timedelta(minutes=15)
 # What pages say of an e-mail that did not leave at once (the queue sends it later).
 WAITING = "en attente d'envoi : il partira dès que le service de messagerie répondra"
-LEASE = timedelta(minutes=2)  # a claimed row is another process's again after this
+# A claimed row is another process's again after this (a process killed while sending):
+# longer than the SMTP timeout (Mailer), so that a live send never loses its claim.
+LEASE = timedelta(minutes=2)
+SMTP_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Mailer:
         message["Subject"] = email.subject
         message.set_content(email.text)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+            with smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
                 smtp.send_message(message)
         except (OSError, smtplib.SMTPException):
             log.exception("envoi-courriel-echoue", extra={"subject": email.subject, "to": email.to})
@@ -138,9 +141,12 @@ class MailRun:
 class MailQueue:
     """Sends the queue's due e-mails; any number of processes may run one."""
 
-    def __init__(self, sessions: sessionmaker[Session], mailer: Mailer) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], mailer: Mailer, lease: timedelta = LEASE
+    ) -> None:
         self.sessions = sessions
         self.mailer = mailer
+        self.lease = lease
 
     def send_now(self, row_ids: list[int]) -> bool:
         """Right after a commit: send these rows if they are free to go; True if all left.
@@ -181,7 +187,7 @@ class MailQueue:
                     *_due(QueuedEmail, moment),
                     _first_for_its_recipient(QueuedEmail, older),
                 )
-                .values(claimed_until=now() + LEASE, attempts=QueuedEmail.attempts + 1)
+                .values(claimed_until=now() + self.lease, attempts=QueuedEmail.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
             session.commit()

@@ -151,6 +151,9 @@ class Settings(OidcClientSettings):
     # How often this process sends the e-mails the queue still holds (0: never, e.g. when
     # `python -m bridge courriels envoyer --continu` runs elsewhere).
     mail_interval_seconds: float = Field(default=5.0, ge=0)
+    # An e-mail claimed by a process that died while sending is free again after this; more
+    # than the SMTP timeout (10 s), so that a send still under way keeps its claim.
+    mail_claim_lease_seconds: float = Field(default=120.0, gt=10)
     # « Assistance technique » on the portal's footer and error pages, and on Keycloak's
     # pages (given to Keycloak as REALM_ASSISTANCE_*: keep both sides equal). The defaults
     # are the example operator's (a phone number reserved for fiction).

@@ -46,6 +46,8 @@ STANDINS: dict[str, str] = {
     "node:20-slim": "node",
     "maven:3.9-eclipse-temurin-17": "maven",
     "nginx:1.27": "nginx",
+    "prom/prometheus:v2.42.0": "prometheus",
+    "prom/alertmanager:v0.25.0": "alertmanager",
 }
 
 

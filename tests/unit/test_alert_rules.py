@@ -4,9 +4,11 @@ format Prometheus accepts (#19)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -18,6 +20,7 @@ from bridge.settings import REPO_ROOT
 from bridge.sync.metrics import render
 
 RULES = REPO_ROOT / "observabilite" / "alertes.yml"
+DASHBOARD = REPO_ROOT / "observabilite" / "grafana-tableau-de-bord.json"
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +55,24 @@ def test_every_watched_metric_is_served_in_a_format_prometheus_accepts(promtool:
     assert watched <= names, f"mesures absentes de /metrics : {watched - names}"
     linted = run(promtool, "check", "metrics", stdin=served)
     assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_every_query_of_the_dashboard_is_valid_promql(promtool: str, tmp_path: Path) -> None:
+    """Each panel's query, as a recording rule that promtool parses (the series themselves
+    are checked against real /metrics in tests/integration/test_metrics_served.py)."""
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    assert queries, "aucune requête dans le tableau de bord"
+    assert all(panel["title"] for panel in dashboard["panels"])
+    rules = {
+        "groups": [
+            {
+                "name": "tableau-de-bord",
+                "rules": [{"record": f"panneau_{n}", "expr": q} for n, q in enumerate(queries)],
+            }
+        ]
+    }
+    checked_file = tmp_path / "tableau.yml"
+    checked_file.write_text(json.dumps(rules), encoding="utf-8")  # JSON is YAML
+    checked = run(promtool, "check", "rules", str(checked_file))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
