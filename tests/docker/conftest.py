@@ -30,6 +30,8 @@ PORT_VARIABLES = (
     "PORTAL_2_PORT",
     "CLUSTER_KEYCLOAK_PORT",
     "CLUSTER_PORTAL_PORT",
+    "PROMETHEUS_PORT",
+    "ALERTMANAGER_PORT",
 )
 
 
@@ -69,7 +71,9 @@ def compose_stack(docker_images: None, tmp_path: Path) -> Iterator[Callable[...,
     """Make (not start) a compose project; every project made is taken down after the test."""
     made: list[ComposeProject] = []
 
-    def make(*, cluster: bool = False, drop: tuple[str, ...] = ()) -> Stack:
+    def make(
+        *, cluster: bool = False, observabilite: bool = False, drop: tuple[str, ...] = ()
+    ) -> Stack:
         env = example_env_with_secrets()
         env.update({name: str(free_port()) for name in PORT_VARIABLES})
         public = "CLUSTER_KEYCLOAK_PORT" if cluster else "KEYCLOAK_PORT"
@@ -87,7 +91,10 @@ def compose_stack(docker_images: None, tmp_path: Path) -> Iterator[Callable[...,
         project = ComposeProject(
             name=f"demarches-test-{uuid.uuid4().hex[:8]}",
             env_file=env_file,
-            profiles=["cluster"] if cluster else [],
+            profiles=[
+                *(["cluster"] if cluster else []),
+                *(["observabilite"] if observabilite else []),
+            ],
         )
         made.append(project)
         return Stack(project, env)
