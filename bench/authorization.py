@@ -20,6 +20,7 @@ measured here, never asserted in tests.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import shutil
@@ -27,7 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -36,21 +38,26 @@ import httpx
 from fastapi import FastAPI, Header, HTTPException
 from sqlalchemy import select
 
+from bench.deployed import bench_settings, deployed_bridge, profiled
 from bench.habilitations import load_plan, make_plan
 from bridge.api.app import create_app
 from bridge.api.routes.bpf import BpfOut
 from bridge.audit.service import Actor
+from bridge.bootstrap import bootstrapped
 from bridge.bpf.models import Bpf
-from bridge.db import make_engine, now
-from bridge.devstack.ports import LOOPBACK, free_port
-from bridge.devstack.servers import UvicornThread
+from bridge.db import make_engine, migrate, now
 from bridge.models import import_models
 from bridge.person.service import remember_person
+from bridge.settings import Settings
 from tests.support.bpf import complete_bpf
+from tests.support.postgres import running_postgres
 from tests.support.seed import etablissement_with_code
-from tests.support.stack import Platform, running_platform
+from tests.support.stack import Person, Platform, running_platform
 
 MAF = "mon-activite-formation"
+FACTORY = "bench.authorization:deployed_app"
+REALM_URL = "BENCH_REALM_URL"
+INTROSPECTION_SECRET = "BENCH_INTROSPECTION_SECRET"  # noqa: S105 - a variable name
 
 
 @dataclass(frozen=True)
@@ -114,11 +121,9 @@ def introspection_client(platform: Platform) -> str:
     return secret
 
 
-def bench_app(platform: Platform, introspection_secret: str) -> FastAPI:
-    """The bridge app with the two comparison routes; bench only, never in the product."""
-    app = create_app(platform.portal_settings)
+def comparison_routes(app: FastAPI, realm_url: str, introspection_secret: str) -> FastAPI:
+    """The bridge app plus the two comparison routes; bench only, never in the product."""
     context = app.state.context
-    realm_url = f"{platform.keycloak.url}/realms/{platform.keycloak.realm}"
     http = httpx.Client(timeout=10)
 
     @app.get("/bench/sans-autorisation/{siret}/{exercice}")
@@ -155,6 +160,13 @@ def bench_app(platform: Platform, introspection_secret: str) -> FastAPI:
     return app
 
 
+def deployed_app() -> FastAPI:
+    """uvicorn's factory in the bridge's process: the product app and the comparison routes."""
+    return comparison_routes(
+        create_app(bench_settings()), os.environ[REALM_URL], os.environ[INTROSPECTION_SECRET]
+    )
+
+
 def fill_store(url: str, habilitations: int, seed: int) -> None:
     import_models()
     engine = make_engine(url)
@@ -163,90 +175,143 @@ def fill_store(url: str, habilitations: int, seed: int) -> None:
     engine.dispose()
 
 
+def saved_bpf(settings: Settings, person: Person) -> tuple[str, int]:
+    """One SIRET of the person (by its code) and the BPF saved for last year."""
+    actor = Actor(person.id, person.display_name)
+    with bootstrapped(settings) as context:
+        siret, code = etablissement_with_code(context)
+        year = now().year - 1
+        with context.work() as work:
+            remember_person(work.session, person.id, person.email, "Banc", "Essai")
+            work.habilitations.activate(actor, MAF, siret, code)
+        with context.work() as work:
+            work.bpf.save(actor, siret, year, complete_bpf(), 0)
+    return siret, year
+
+
+@contextmanager
+def stores(platform: Platform, only: str) -> Iterator[Iterator[tuple[str, Settings]]]:
+    """The stores to measure, one after the other: the platform's SQLite file, then a
+    loopback PostgreSQL 15 (Debian's binaries, as the tests start it) migrated here."""
+
+    def each() -> Iterator[tuple[str, Settings]]:
+        if only in ("tous", "sqlite"):
+            yield "SQLite", platform.portal_settings
+        if only in ("tous", "postgresql"):
+            with running_postgres() as url:
+                migrate(url)
+                yield (
+                    "PostgreSQL",
+                    platform.portal_settings.model_copy(update={"database_url": url}),
+                )
+
+    yield each()
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def print_table(title: str, results: list[tuple[str, WrkResult]]) -> None:
+    print(title)
+    print(f"{'base':<11} {'route':<50} {'req/s':>9} {'p50':>9} {'p99':>9} {'erreurs':>8}")
+    for store, r in results:
+        print(
+            f"{store:<11} {r.label:<50} {r.requests_per_second:>9.0f} {r.p50_ms:>7.2f}ms "
+            f"{r.p99_ms:>7.2f}ms {r.errors:>8}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--habilitations", type=int, default=1_000_000)
     parser.add_argument("--duree", type=int, default=15, help="secondes de charge par route")
     parser.add_argument("--connexions", type=int, default=8)
     parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument("--bases", choices=("tous", "sqlite", "postgresql"), default="tous")
+    parser.add_argument(
+        "--profil", type=Path, help="dossier des flammes py-spy (une par route et par base)"
+    )
+    parser.add_argument("--prefixe", default="", help="début du nom des flammes (avant, apres)")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk est absent : « sudo apt-get install wrk » (ou « make bench »).", file=sys.stderr)
         return 2
     started = time.monotonic()
+    results: list[tuple[str, WrkResult]] = []
     with tempfile.TemporaryDirectory(prefix="bench-autorisation-") as tmp:
-        print("Démarrage de la plateforme (Keycloak, bridge)…", flush=True)
-        with running_platform(Path(tmp)) as platform:
-            fill_store(platform.portal_settings.database_url, args.habilitations, args.seed)
+        print("Démarrage de la plateforme (Keycloak)…", flush=True)
+        with running_platform(Path(tmp)) as platform, stores(platform, args.bases) as each:
             person = platform.new_person("Banc", "Essai")
-            actor = Actor(person.id, person.display_name)
-            siret, code = etablissement_with_code(platform.context)
-            year = now().year - 1
-            with platform.context.work() as work:
-                remember_person(work.session, person.id, person.email, "Banc", "Essai")
-                work.habilitations.activate(actor, MAF, siret, code)
-            with platform.context.work() as work:
-                work.bpf.save(actor, siret, year, complete_bpf(), 0)
-            port = free_port()
-            server = UvicornThread(
-                bench_app(platform, introspection_client(platform)), port, "bench", "-"
-            )
-            server.start()
-            try:
-                base = f"http://{LOOPBACK}:{port}"
-                token = platform.token_for(person)
-                routes = [
-                    (
-                        "jeton vérifié localement + droit lu (produit)",
-                        f"{base}/api/v1/demarches/{MAF}/bpf/{siret}/{year}",
-                        token,
-                    ),
-                    (
-                        "sans autorisation (plancher)",
-                        f"{base}/bench/sans-autorisation/{siret}/{year}",
-                        None,
-                    ),
-                    (
-                        "introspection Keycloak à chaque requête",
-                        f"{base}/bench/introspection/{siret}/{year}",
-                        token,
-                    ),
-                ]
-                for label, url, bearer in routes:  # each answers 200 before being loaded
-                    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-                    answer = httpx.get(url, headers=headers, timeout=10)
-                    if answer.status_code != 200:
-                        raise SystemExit(
-                            f"{label} : réponse {answer.status_code} au lieu de 200 : {answer.text}"
+            secret = introspection_client(platform)
+            for store, settings in each:
+                print(f"{store} : chargement de {args.habilitations} habilitations…", flush=True)
+                fill_store(settings.database_url, args.habilitations, args.seed)
+                siret, year = saved_bpf(settings, person)
+                env = {
+                    REALM_URL: f"{platform.keycloak.url}/realms/{platform.keycloak.realm}",
+                    INTROSPECTION_SECRET: secret,
+                }
+                with deployed_bridge(
+                    settings, Path(tmp) / slug(store), factory=FACTORY, env=env
+                ) as bridge:
+                    print(f"{store} : bridge « {bridge.command} »", flush=True)
+                    base = bridge.url
+                    token = platform.token_for(person)
+                    routes = [
+                        (
+                            "jeton vérifié localement + droit lu (produit)",
+                            f"{base}/api/v1/demarches/{MAF}/bpf/{siret}/{year}",
+                            token,
+                        ),
+                        (
+                            "sans autorisation (plancher)",
+                            f"{base}/bench/sans-autorisation/{siret}/{year}",
+                            None,
+                        ),
+                        (
+                            "introspection Keycloak à chaque requête",
+                            f"{base}/bench/introspection/{siret}/{year}",
+                            token,
+                        ),
+                    ]
+                    for label, url, bearer in routes:  # each answers 200 before being loaded
+                        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+                        answer = httpx.get(url, headers=headers, timeout=10)
+                        if answer.status_code != 200:
+                            raise SystemExit(
+                                f"{label} : réponse {answer.status_code} au lieu de 200 : "
+                                f"{answer.text}"
+                            )
+                    for label, url, bearer in routes:
+                        print(
+                            f"{store} : wrk {args.duree} s, {args.connexions} connexions : "
+                            f"{label}…",
+                            flush=True,
                         )
-                results = []
-                for label, url, bearer in routes:
-                    print(
-                        f"wrk {args.duree} s, {args.connexions} connexions : {label}…", flush=True
-                    )
-                    results.append(run_wrk(label, url, bearer, args.duree, args.connexions))
-            finally:
-                server.stop()
-    product, floor, introspection = results
+                        svg = None
+                        if args.profil is not None:
+                            name = f"{args.prefixe}-{slug(store)}-{slug(label)}.svg".lstrip("-")
+                            svg = args.profil / name
+                        with profiled(bridge, svg, args.duree):
+                            result = run_wrk(label, url, bearer, args.duree, args.connexions)
+                        results.append((store, result))
     print()
     print(
-        f"Store : {args.habilitations:,} habilitations (SQLite) ; route lue : BPF {year}".replace(
-            ",", " "
-        )
+        f"Store : {args.habilitations:_} habilitations ; bridge comme l'image : "
+        f"{bridge.workers} worker(s) uvicorn, journaux d'accès JSON".replace("_", " ")
     )
-    print(f"{'route':<50} {'req/s':>9} {'p50':>9} {'p99':>9} {'erreurs':>8}")
-    for r in results:
+    print_table("", results)
+    print()
+    for store in dict.fromkeys(s for s, _ in results):
+        product, floor, introspection = (r for s, r in results if s == store)
         print(
-            f"{r.label:<50} {r.requests_per_second:>9.0f} {r.p50_ms:>7.2f}ms "
-            f"{r.p99_ms:>7.2f}ms {r.errors:>8}"
+            f"{store} : débit du produit "
+            f"{product.requests_per_second / floor.requests_per_second:.2f} × "
+            f"le plancher sans autorisation (objectif ≥ 0.85), "
+            f"{product.requests_per_second / introspection.requests_per_second:.2f} × "
+            "l'introspection à chaque requête (objectif ≥ 5)."
         )
-    print()
-    print(
-        f"Débit du produit : {product.requests_per_second / floor.requests_per_second:.2f} × "
-        f"le plancher sans autorisation, "
-        f"{product.requests_per_second / introspection.requests_per_second:.2f} × "
-        "l'introspection à chaque requête."
-    )
     print(f"Durée totale : {time.monotonic() - started:.0f} s")
     return 0
 
