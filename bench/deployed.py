@@ -104,7 +104,8 @@ def deployed_bridge(
     command[command.index("--port") + 1] = str(port)
     command += ["--workers", str(workers)]
     argv = [sys.executable, "-m", *command]
-    environ = {**os.environ, **(env or {}), SETTINGS_FILE: str(pickled), "PYTHONPATH": str(ROOT)}
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    environ = {**os.environ, **(env or {}), SETTINGS_FILE: str(pickled), "PYTHONPATH": path}
     log = (folder / "bridge.log").open("wb")
     # Our own interpreter and the Dockerfile's arguments.
     process = subprocess.Popen(argv, env=environ, stdout=log, stderr=log, cwd=ROOT)  # noqa: S603

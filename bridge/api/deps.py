@@ -2,9 +2,11 @@
 
 `ContextDep` is the process's `AppContext` (built by `bridge.bootstrap`, kept on the app);
 `PrincipalDep` and `ActorDep` the verified caller of an API route; `TemplatesDep` the
-portal's templates. A dependency that does no I/O is `async def`: FastAPI runs a `def` one in
-its thread pool, a hand-over that cost more than the work on the API's hot path. Routes run their services inside `context.work()`: one transaction that
+portal's templates. Routes run their services inside `context.work()`: one transaction that
 commits when the block succeeds (the e-mails leave after that), never half a change.
+
+A dependency that does no I/O is `async def`: FastAPI runs a `def` one in its thread pool, a
+hand-over that costs more than such work on the API's hot path (`docs/performance/`).
 """
 
 from __future__ import annotations
