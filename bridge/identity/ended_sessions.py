@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, bindparam, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bridge.db import Base, UtcDateTime, now, unit_of_work
+from bridge.db import AUTOCOMMIT, Base, UtcDateTime, now, unit_of_work
 
 
 class EndedSession(Base):
@@ -61,8 +61,9 @@ class EndedSessions:
             return True
         if self._store is None:
             return False
-        with self._store() as session:  # every API request: one column, no ORM object
-            until = session.execute(_UNTIL, {"sid": sid}).scalar()
+        with self._store() as session:  # every API request: one column, no transaction
+            reads = session.connection(execution_options={"isolation_level": AUTOCOMMIT})
+            until = reads.execute(_UNTIL, {"sid": sid}).scalar()
         remaining = (until - now()).total_seconds() if until is not None else 0.0
         if remaining <= 0:
             return False
