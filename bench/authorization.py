@@ -1,11 +1,14 @@
 """Benchmark of the authorization path: the protected BPF read endpoint under load (wrk).
 
     .venv/bin/python -m bench.authorization [--habilitations 1000000] [--duree 15]
+        [--bases tous|sqlite|postgresql] [--workers N] [--profil DOSSIER --prefixe apres]
 
-Starts the real platform on loopback (Keycloak, the bridge), loads the store with
-`--habilitations` habilitations (as `bench.habilitations` does), saves one BPF, then runs
-wrk (a load generator in its own process, Debian's `wrk`) against three routes that return
-the same BPF, one after the other, in the same run:
+Starts Keycloak on loopback, then for each store, SQLite then PostgreSQL 15 (a loopback
+server from Debian's binaries), in the same run: loads `--habilitations` habilitations (as
+`bench.habilitations` does), saves one BPF, starts the bridge as the image runs it
+(`bench.deployed`: the Dockerfile's uvicorn command and workers, access logs in JSON, in its
+own process) and runs wrk (a load generator in its own process, Debian's `wrk`) against
+three routes that return the same BPF, one after the other:
 
 1. the product's route, `GET /api/v1/demarches/mon-activite-formation/bpf/{siret}/{année}`:
    the token verified locally (cached realm keys), the right read from the store;
@@ -13,7 +16,8 @@ the same BPF, one after the other, in the same run:
 3. the same, but the token checked by Keycloak's token introspection on every request
    (a bench-only route: what a bridge without local verification would pay).
 
-Prints requests per second and latency (p50, p99) side by side, and the ratios. Speed is
+Prints requests per second and latency (p50, p99) side by side, and the ratios #24 sets as
+goals. `--profil` writes a py-spy flame graph of the bridge for each route. Speed is
 measured here, never asserted in tests.
 """
 
@@ -233,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profil", type=Path, help="dossier des flammes py-spy (une par route et par base)"
     )
     parser.add_argument("--prefixe", default="", help="début du nom des flammes (avant, apres)")
+    parser.add_argument(
+        "--workers", type=int, help="workers uvicorn du bridge (par défaut : ceux de l'image)"
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk est absent : « sudo apt-get install wrk » (ou « make bench »).", file=sys.stderr)
@@ -253,7 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     INTROSPECTION_SECRET: secret,
                 }
                 with deployed_bridge(
-                    settings, Path(tmp) / slug(store), factory=FACTORY, env=env
+                    settings,
+                    Path(tmp) / slug(store),
+                    factory=FACTORY,
+                    env=env,
+                    workers=args.workers,
                 ) as bridge:
                     print(f"{store} : bridge « {bridge.command} »", flush=True)
                     base = bridge.url

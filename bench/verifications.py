@@ -1,17 +1,19 @@
 """Benchmark of what démarches ask server to server: the check API and the AuthZEN endpoints.
 
     .venv/bin/python -m bench.verifications [--habilitations 1000000] [--duree 15] [--lot 500]
+        [--bases tous|sqlite|postgresql] [--workers N] [--profil DOSSIER --prefixe apres]
 
-Starts the real platform on loopback (Keycloak, the bridge), loads the store with
-`--habilitations` habilitations (as `bench.habilitations` does), takes a démarche's
-client-credentials token, checks every answer of the questions against the generator's
-ground truth, then runs wrk (POST bodies by a Lua script, 1 thread, `--connexions`) on each
-route one after the other, in the same run:
+Starts Keycloak on loopback, then for each store, SQLite then PostgreSQL 15 (a loopback
+server from Debian's binaries), in the same run: loads `--habilitations` habilitations (as
+`bench.habilitations` does), starts the bridge as the image runs it (`bench.deployed`),
+takes a démarche's client-credentials token, checks every answer of every route against the
+generator's ground truth, then runs wrk (POST bodies by a Lua script, 1 thread,
+`--connexions`) on each route one after the other:
 
 1. the check API, one question;
 2. AuthZEN `/access/v1/evaluation`, one question (its decision carries the explained chain);
 3. AuthZEN `/access/v1/evaluations` with one evaluation (a decision alone);
-4. the check API, a batch of `--lot` questions;
+4. the check API, a batch of 100 questions, then of `--lot`;
 5. AuthZEN `/access/v1/evaluations`, the same `--lot` questions.
 
 Prints calls and questions per second and latency (p50, p99) side by side. Speed is
@@ -155,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profil", type=Path, help="dossier des flammes py-spy (une par route et par base)"
     )
     parser.add_argument("--prefixe", default="", help="début du nom des flammes (avant, apres)")
+    parser.add_argument(
+        "--workers", type=int, help="workers uvicorn du bridge (par défaut : ceux de l'image)"
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk est absent : « sudo apt-get install wrk » (ou « make bench »).", file=sys.stderr)
@@ -168,7 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{store} : chargement de {args.habilitations} habilitations…", flush=True)
                 asked = questions_of(args.habilitations, args.lot, args.seed, settings.database_url)
                 expected = [q[3] for q in asked]
-                with deployed_bridge(settings, Path(tmp) / slug(store)) as bridge:
+                with deployed_bridge(
+                    settings, Path(tmp) / slug(store), workers=args.workers
+                ) as bridge:
                     print(f"{store} : bridge « {bridge.command} »", flush=True)
                     token = client_token(platform, MAF)
                     for route in routes(asked):  # every route answers as the ground truth says
