@@ -87,7 +87,18 @@ def run_wrk(
     script: Path | None = None,
 ) -> WrkResult:
     """wrk on `url` (GET, or what the Lua `script` sets: method, body, headers)."""
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    # A generous timeout: a slow answer is measured, not dropped (wrk's 2 s default dropped
+    # every batch of 500 on a loaded machine, and printed no latency at all).
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "30s",
+        "--latency",
+        url,
+    ]
     if token is not None:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
     if script is not None:
