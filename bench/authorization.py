@@ -227,6 +227,22 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+# The flame graphs' names (`--profil`), as docs/performance/ keeps them.
+FLAMES = {
+    "jeton vérifié localement + droit lu (produit)": "produit",
+    "sans autorisation (plancher)": "plancher",
+    "introspection Keycloak à chaque requête": "introspection",
+    "API de vérification, 1 question": "verification-1",
+}
+
+
+def flame_name(prefix: str, store: str, label: str) -> str:
+    short = FLAMES.get(label) or slug(
+        label.replace("API de vérification, lot de", "verification-lot")
+    )
+    return "-".join(p for p in (prefix, slug(store), short) if p) + ".svg"
+
+
 def print_table(title: str, results: list[tuple[str, WrkResult]]) -> None:
     print(title)
     print(f"{'base':<11} {'route':<50} {'req/s':>9} {'p50':>9} {'p99':>9} {'erreurs':>8}")
@@ -313,8 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         )
                         svg = None
                         if args.profil is not None:
-                            name = f"{args.prefixe}-{slug(store)}-{slug(label)}.svg".lstrip("-")
-                            svg = args.profil / name
+                            svg = args.profil / flame_name(args.prefixe, store, label)
                         with profiled(bridge, svg, args.duree):
                             result = run_wrk(label, url, bearer, args.duree, args.connexions)
                         results.append((store, result))

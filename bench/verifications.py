@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from bench.authorization import WrkResult, run_wrk, slug, stores
+from bench.authorization import WrkResult, flame_name, run_wrk, slug, stores
 from bench.deployed import deployed_bridge, profiled
 from bench.habilitations import build_checks, load_plan, make_plan, siret_of
 from bridge.db import make_engine
@@ -206,8 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         script = lua_script(Path(tmp), route, token)
                         svg = None
                         if args.profil is not None:
-                            name = f"{args.prefixe}-{slug(store)}-{slug(route.label)}.svg"
-                            svg = args.profil / name.lstrip("-")
+                            svg = args.profil / flame_name(args.prefixe, store, route.label)
                         with profiled(bridge, svg, args.duree):
                             result = run_wrk(
                                 route.label,
