@@ -42,7 +42,7 @@ import httpx
 from fastapi import FastAPI, Header, HTTPException
 from sqlalchemy import select
 
-from bench.deployed import bench_settings, deployed_bridge, profiled
+from bench.deployed import bench_settings, deployed_bridge, dockerfile_workers, profiled
 from bench.habilitations import load_plan, make_plan
 from bridge.api.app import create_app
 from bridge.api.routes.bpf import BpfOut
@@ -335,8 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         results.append((store, result))
     print()
     print(
-        f"Store : {args.habilitations:_} habilitations ; bridge comme l'image : "
-        f"{bridge.workers} worker(s) uvicorn, journaux d'accès JSON".replace("_", " ")
+        f"Store : {args.habilitations:_} habilitations ; bridge : "
+        f"{bridge.workers} worker(s) uvicorn (l'image : {dockerfile_workers()}), journaux d'accès JSON".replace(
+            "_", " "
+        )
     )
     print_table("", results)
     print()

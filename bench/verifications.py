@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 
 from bench.authorization import WrkResult, flame_name, run_wrk, slug, stores
-from bench.deployed import deployed_bridge, profiled
+from bench.deployed import deployed_bridge, dockerfile_workers, profiled
 from bench.habilitations import build_checks, load_plan, make_plan, siret_of
 from bridge.db import make_engine
 from bridge.models import import_models
@@ -220,8 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(
         f"Store : {args.habilitations:_} habilitations ; {args.lot} questions, "
-        f"{sum(expected)} oui, 0 réponse fausse sur chaque base ; bridge comme l'image : "
-        f"{bridge.workers} worker(s) uvicorn, journaux d'accès JSON".replace("_", " ")
+        f"{sum(expected)} oui, 0 réponse fausse sur chaque base ; bridge : "
+        f"{bridge.workers} worker(s) uvicorn (l'image : {dockerfile_workers()}), journaux d'accès JSON".replace(
+            "_", " "
+        )
     )
     print(
         f"{'base':<11} {'route':<42} {'appels/s':>9} {'questions/s':>12} {'p50':>10} "
