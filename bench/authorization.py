@@ -34,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -42,7 +42,13 @@ import httpx
 from fastapi import FastAPI, Header, HTTPException
 from sqlalchemy import select
 
-from bench.deployed import bench_settings, deployed_bridge, dockerfile_workers, profiled
+from bench.deployed import (
+    bench_settings,
+    cpu_seconds,
+    deployed_bridge,
+    dockerfile_workers,
+    profiled,
+)
 from bench.habilitations import load_plan, make_plan
 from bridge.api.app import create_app
 from bridge.api.routes.bpf import BpfOut
@@ -71,6 +77,8 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    seconds: int
+    cpu_ms: float = float("nan")  # the bridge's CPU time per request (`bench.deployed`)
 
 
 def _ms(value: str, unit: str) -> float:
@@ -115,7 +123,14 @@ def run_wrk(
         _ms(*p50.groups()) if p50 else float("nan"),
         _ms(*p99.groups()) if p99 else float("nan"),
         int(errors.group(1)) if errors else 0,
+        seconds,
     )
+
+
+def with_cpu(result: WrkResult, cpu: float) -> WrkResult:
+    """The result with the bridge's CPU milliseconds per request answered."""
+    answered = result.requests_per_second * result.seconds
+    return replace(result, cpu_ms=1000 * cpu / answered if answered else float("nan"))
 
 
 def introspection_client(platform: Platform) -> str:
@@ -245,11 +260,14 @@ def flame_name(prefix: str, store: str, label: str) -> str:
 
 def print_table(title: str, results: list[tuple[str, WrkResult]]) -> None:
     print(title)
-    print(f"{'base':<11} {'route':<50} {'req/s':>9} {'p50':>9} {'p99':>9} {'erreurs':>8}")
+    print(
+        f"{'base':<11} {'route':<50} {'req/s':>9} {'p50':>9} {'p99':>9} {'CPU/req':>9} "
+        f"{'erreurs':>8}"
+    )
     for store, r in results:
         print(
             f"{store:<11} {r.label:<50} {r.requests_per_second:>9.0f} {r.p50_ms:>7.2f}ms "
-            f"{r.p99_ms:>7.2f}ms {r.errors:>8}"
+            f"{r.p99_ms:>7.2f}ms {r.cpu_ms:>7.2f}ms {r.errors:>8}"
         )
 
 
@@ -330,9 +348,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         svg = None
                         if args.profil is not None:
                             svg = args.profil / flame_name(args.prefixe, store, label)
+                        cpu = cpu_seconds(bridge.pid)
                         with profiled(bridge, svg, args.duree):
                             result = run_wrk(label, url, bearer, args.duree, args.connexions)
-                        results.append((store, result))
+                        results.append((store, with_cpu(result, cpu_seconds(bridge.pid) - cpu)))
     print()
     print(
         f"Store : {args.habilitations:_} habilitations ; bridge : "

@@ -132,6 +132,21 @@ def deployed_bridge(
         log.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) used so far by the bridge's process and its workers: on a
+    machine shared with other work, CPU per request holds where requests per second do not."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that just ended
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # itself, or its workers
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 @contextmanager
 def profiled(deployed: Deployed, svg: Path | None, seconds: int) -> Iterator[None]:
     """py-spy samples the bridge's processes (its workers included) for `seconds` while the
