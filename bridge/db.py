@@ -51,6 +51,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# The isolation level of a single read that needs no transaction (on the API's hot path: no
+# BEGIN nor ROLLBACK round trip to PostgreSQL around it).
+AUTOCOMMIT = "AUTOCOMMIT"
+
 # The largest integer every store keeps (a signed 64-bit integer): ids and versions that come
 # from outside are refused above it (422) instead of reaching the database (500).
 MAX_STORE_INT = 2**63 - 1

@@ -4,6 +4,9 @@
 `PrincipalDep` and `ActorDep` the verified caller of an API route; `TemplatesDep` the
 portal's templates. Routes run their services inside `context.work()`: one transaction that
 commits when the block succeeds (the e-mails leave after that), never half a change.
+
+A dependency that does no I/O is `async def`: FastAPI runs a `def` one in its thread pool, a
+hand-over that costs more than such work on the API's hot path (`docs/performance/`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ DISABLED_ACCOUNT = (
 StoreId = Annotated[int, Path(ge=1, le=MAX_STORE_INT)]
 
 
-def app_context(request: Request) -> AppContext:
+async def app_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 
@@ -38,7 +41,7 @@ def app_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(app_context)]
 
 
-def app_templates(request: Request) -> Jinja2Templates:
+async def app_templates(request: Request) -> Jinja2Templates:
     templates: Jinja2Templates = request.app.state.templates
     return templates
 
@@ -138,7 +141,7 @@ def _remember(context: AppContext, principal: Principal) -> None:
     context.remembered.add(seen)  # only once the store has it
 
 
-def api_actor(request: Request, principal: PrincipalDep) -> Actor:
+async def api_actor(request: Request, principal: PrincipalDep) -> Actor:
     return Actor(principal.subject, principal.display_name, client_ip(request), principal.operator)
 
 

@@ -12,10 +12,10 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, delete
+from sqlalchemy import String, bindparam, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bridge.db import Base, UtcDateTime, now, unit_of_work
+from bridge.db import AUTOCOMMIT, Base, UtcDateTime, now, unit_of_work
 
 
 class EndedSession(Base):
@@ -25,6 +25,9 @@ class EndedSession(Base):
 
     sid: Mapped[str] = mapped_column(String(100), primary_key=True)
     until: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+_UNTIL = select(EndedSession.until).where(EndedSession.sid == bindparam("sid"))
 
 
 class EndedSessions:
@@ -58,9 +61,10 @@ class EndedSessions:
             return True
         if self._store is None:
             return False
-        with self._store() as session:
-            row = session.get(EndedSession, sid)
-            remaining = (row.until - now()).total_seconds() if row is not None else 0.0
+        with self._store() as session:  # every API request: one column, no transaction
+            reads = session.connection(execution_options={"isolation_level": AUTOCOMMIT})
+            until = reads.execute(_UNTIL, {"sid": sid}).scalar()
+        remaining = (until - now()).total_seconds() if until is not None else 0.0
         if remaining <= 0:
             return False
         self._remember(sid, remaining)

@@ -4,6 +4,11 @@ Signature against the realm's keys (cached; refetched on an unknown key id, at m
 per `refetch_interval`, so a key rotation works without restart), issuer, audience,
 expiry and not-before, and an allow-list of asymmetric algorithms (never `none`, never
 HMAC, so a public key cannot be used as a shared secret).
+
+A token already verified against the same key set is not verified again (the signature
+and the claims cost most of a request on the hot path): its claims are kept until it
+expires, dropped as soon as the keys are refetched, and its expiry and ended session are
+checked on every request as before. The cache holds what the token says, never a right.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from bridge.errors import BridgeError
 
 ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
 OPERATOR_ROLE = "operateur"
+LEEWAY_SECONDS = 5
+VERIFIED_MAX = 10_000  # tokens whose verification is remembered, per process
 
 
 class EndedSessionsLike(Protocol):
@@ -72,6 +79,8 @@ class TokenVerifier:
         self._lock = threading.Lock()
         self._registry = JWSRegistry(algorithms=ALLOWED_ALGORITHMS)
         self.ended = ended
+        # (token, audience) → its verified claims, for the key set of `_fetched_at`.
+        self._verified: dict[tuple[str, str], dict[str, Any]] = {}
 
     def _key_set(self, *, refresh: bool) -> KeySet:
         with self._lock:
@@ -88,29 +97,20 @@ class TokenVerifier:
                 else:
                     self._keys = KeySet.import_key_set(response.json())
                     self._fetched_at = time.monotonic()
+                    self._verified = {}  # verified against keys that may be gone
             assert self._keys is not None  # noqa: S101 - set above or raised
             return self._keys
 
     def verify(self, token: str, audience: str | None = None) -> Principal:
         """The token's caller; `audience` replaces the default one (another API of ours)."""
-        try:
-            try:
-                decoded = jwt.decode(token, self._key_set(refresh=False), registry=self._registry)
-            except JoseError:
-                decoded = jwt.decode(token, self._key_set(refresh=True), registry=self._registry)
-            jwt.JWTClaimsRegistry(
-                now=int(time.time()),
-                leeway=5,
-                iss={"essential": True, "value": self.issuer},
-                aud={"essential": True, "value": audience or self.audience},
-                exp={"essential": True},
-                sub={"essential": True},
-            ).validate(decoded.claims)
-        except (JoseError, ValueError) as exc:
-            raise InvalidTokenError(f"Jeton refusé ({exc.__class__.__name__}).") from exc
-        claims = dict(decoded.claims)
-        if claims.get("typ", "Bearer") != "Bearer":
-            raise InvalidTokenError("Ce jeton n'est pas un jeton d'accès.")
+        key = (token, audience or self.audience)
+        claims = self._verified.get(key)
+        if claims is None or claims["exp"] < int(time.time()) - LEEWAY_SECONDS:
+            verified = self._verified  # this key set's: a refetch meanwhile starts another
+            claims = self._checked(token, key[1])
+            if len(verified) >= VERIFIED_MAX:
+                verified.clear()
+            verified[key] = claims
         if self.ended is not None and self.ended.is_ended(claims.get("sid")):
             raise InvalidTokenError("Cette session a été fermée : reconnectez-vous.")
         roles = (claims.get("realm_access") or {}).get("roles") or []
@@ -124,3 +124,25 @@ class TokenVerifier:
             operator=OPERATOR_ROLE in roles,
             claims=claims,
         )
+
+    def _checked(self, token: str, audience: str) -> dict[str, Any]:
+        """The claims of a token whose signature, issuer, audience, times and type hold."""
+        try:
+            try:
+                decoded = jwt.decode(token, self._key_set(refresh=False), registry=self._registry)
+            except JoseError:
+                decoded = jwt.decode(token, self._key_set(refresh=True), registry=self._registry)
+            jwt.JWTClaimsRegistry(
+                now=int(time.time()),
+                leeway=LEEWAY_SECONDS,
+                iss={"essential": True, "value": self.issuer},
+                aud={"essential": True, "value": audience},
+                exp={"essential": True},
+                sub={"essential": True},
+            ).validate(decoded.claims)
+        except (JoseError, ValueError) as exc:
+            raise InvalidTokenError(f"Jeton refusé ({exc.__class__.__name__}).") from exc
+        claims = dict(decoded.claims)
+        if claims.get("typ", "Bearer") != "Bearer":
+            raise InvalidTokenError("Ce jeton n'est pas un jeton d'accès.")
+        return claims

@@ -71,8 +71,8 @@ def check_many(
 ) -> list[bool]:
     """One answer per question, in order, all read at the same moment.
 
-    The same rule as `may_act`, but a batch reads the active rights of its people on its
-    SIRETs in one query (by the index on subject, démarche, SIRET), not one per question.
+    The same rule as `may_act`, but a batch reads the active rights of its people in the
+    démarche in one query (by the index on subject, démarche, SIRET), not one per question.
     """
     at = moment or now()
     if len(questions) == 1:
@@ -90,7 +90,13 @@ def check_many(
 def _held_roles(
     session: Session, demarche: Demarche, subjects: set[str], sirets: set[str], at: datetime
 ) -> dict[tuple[str, str], set[str]]:
-    """The active roles of these people on these SIRETs in the démarche, by (person, SIRET)."""
+    """The active roles of these people on these SIRETs in the démarche, by (person, SIRET).
+
+    Read by person only (the index's prefix) and kept for the SIRETs asked: with both lists in
+    the query, SQLite probes the index once per (person, SIRET) pair — 250,000 probes for a
+    batch of 500 — where a person holds a few rights (measured: 6 times faster on SQLite, the
+    same on PostgreSQL; `docs/performance/`).
+    """
     held: dict[tuple[str, str], set[str]] = {}
     if not subjects or not sirets:
         return held
@@ -98,12 +104,12 @@ def _held_roles(
         select(Habilitation.subject, Habilitation.siret, Habilitation.role).where(
             Habilitation.subject.in_(sorted(subjects)),
             Habilitation.demarche == demarche.id,
-            Habilitation.siret.in_(sorted(sirets)),
             acting_clause(at),
         )
     )
     for subject, siret, role in rows:
-        held.setdefault((subject, siret), set()).add(role)
+        if siret in sirets:
+            held.setdefault((subject, siret), set()).add(role)
     return held
 
 

@@ -136,3 +136,33 @@ def test_an_unknown_key_id_is_refused_after_one_refetch(jwks_url: str) -> None:
     unknown = signed_by(RSAKey.generate_key(2048), "cle-inconnue")
     with pytest.raises(InvalidTokenError):
         TokenVerifier(ISSUER, jwks_url, "bridge-api", refetch_interval=0.01).verify(unknown)
+
+
+def test_a_token_verified_once_is_still_refused_once_it_has_expired(jwks_url: str) -> None:
+    """Its verification is remembered, not its validity: past `exp` (and the 5 s of leeway)
+    the remembered claims are not believed."""
+    verifier = TokenVerifier(ISSUER, jwks_url, "bridge-api")
+    expiring = token(exp=int(time.time()) - 4)  # accepted within the leeway, for a second
+    assert verifier.verify(expiring).subject == "personne"
+    time.sleep(2.1)
+    with pytest.raises(InvalidTokenError):
+        verifier.verify(expiring)
+
+
+def test_a_token_remembered_for_one_audience_is_refused_for_another(jwks_url: str) -> None:
+    verifier = TokenVerifier(ISSUER, jwks_url, "bridge-api")
+    ours = token()
+    assert verifier.verify(ours).subject == "personne"
+    with pytest.raises(InvalidTokenError):
+        verifier.verify(ours, audience="bridge-verifications")
+
+
+def test_remembered_verifications_are_forgotten_when_the_keys_are_refetched(
+    jwks_url: str,
+) -> None:
+    """A refetched key set may have dropped the key a remembered token was signed with."""
+    verifier = TokenVerifier(ISSUER, jwks_url, "bridge-api", refetch_interval=0.0)
+    assert verifier.verify(token()).subject == "personne"
+    with pytest.raises(InvalidTokenError):  # unknown key id: the keys are refetched
+        verifier.verify(signed_by(RSAKey.generate_key(2048), "cle-inconnue"))
+    assert verifier._verified == {}

@@ -3,7 +3,7 @@
 The same interface as Starlette's SessionMiddleware, so the login code does not change; the
 cookie holds only an opaque token. A login or a logout (the person in the session changes)
 gets a new token, so a token planted before the login is worth nothing after it (session
-fixation). Static files never touch the store.
+fixation). Static files and the bearer-token APIs never touch it (nor the store).
 """
 
 from __future__ import annotations
@@ -29,7 +29,16 @@ class ServerSideSessions:
         sessions: WebSessions,
         cookie: str,
         https: bool,
-        skip: tuple[str, ...] = ("/static/", "/dsfr/", "/health/"),
+        # Static files and the bearer-token APIs (JSON, AuthZEN, metrics) never use it.
+        skip: tuple[str, ...] = (
+            "/static/",
+            "/dsfr/",
+            "/health/",
+            "/api/",
+            "/access/",
+            "/.well-known/",
+            "/metrics",
+        ),
     ) -> None:
         self.app = app
         self.sessions = sessions
