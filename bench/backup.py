@@ -91,7 +91,7 @@ def store(url: str, args: argparse.Namespace) -> None:
 
 
 def megabytes(timing: Timing, part: str) -> str:
-    return f"{timing.manifest[part]['octets'] / 1e6:,.0f} Mo".replace(",", " ")
+    return f"{timing.manifest[part]['octets'] / 1e6:.1f} Mo"
 
 
 def main(argv: list[str] | None = None) -> int:

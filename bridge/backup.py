@@ -189,7 +189,6 @@ def back_up(store_url: str, keycloak_url: str | None, folder: Path) -> Timing:
             f"Le dossier {folder} n'est pas vide : choisissez un nouveau dossier pour chaque "
             "sauvegarde (aucune sauvegarde n'est jamais écrasée)."
         )
-    folder.mkdir(parents=True, exist_ok=True)
     store_engine = create_engine(store_url)
     try:
         revision = current_revision(store_engine)
@@ -197,7 +196,16 @@ def back_up(store_url: str, keycloak_url: str | None, folder: Path) -> Timing:
         store_engine.dispose()
     if revision is None:
         raise BackupError("La base du pont est vide (aucune migration) : rien à sauvegarder.")
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return _write_backup(store_url, keycloak, folder, revision)
+    except BaseException:
+        for path in folder.iterdir():  # no half backup left to be mistaken for one
+            path.unlink()
+        raise
 
+
+def _write_backup(store_url: str, keycloak: URL, folder: Path, revision: str) -> Timing:
     started = time.monotonic()
     sqlite_path = _sqlite_path(store_url)
     if sqlite_path is not None:

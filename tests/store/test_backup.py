@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.backup import MANIFEST, BackupError, back_up, read_manifest, restore
+from bridge.db import migrate
 from bridge.etablissement.models import Etablissement
 
 
@@ -170,3 +171,34 @@ def test_a_backup_never_overwrites_a_folder_nor_runs_without_keycloak(
         back_up(database_url, None, tmp_path / "autre")
     with pytest.raises(BackupError, match="doit être une base PostgreSQL"):
         back_up(database_url, "sqlite:///keycloak.db", tmp_path / "autre")
+
+
+def test_a_bridge_still_connected_to_a_postgresql_store_is_refused(
+    sessions: sessionmaker[Session], database_url: str, keycloak_database: str, backed_up: Path
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip(
+            "SQLite does not tell who has the file open: the README says to stop the bridge"
+        )
+    engine = create_engine(database_url)
+    try:
+        with engine.connect(), pytest.raises(BackupError) as refusal:
+            restore(database_url, keycloak_database, backed_up)
+    finally:
+        engine.dispose()
+
+    assert "ouvertes sur la base du pont : arrêtez le pont" in str(refusal.value)
+    assert _names(sessions) == {"Avant la sauvegarde", "Après la sauvegarde"}
+
+
+def test_a_failed_backup_leaves_no_file_behind(
+    database_url: str, postgres_server: str, tmp_path: Path
+) -> None:
+    migrate(database_url)
+    missing = postgres_server.rsplit("/", 1)[0] + "/base_absente"
+    folder = tmp_path / "sauvegarde"
+
+    with pytest.raises(BackupError, match="La sauvegarde de la base de Keycloak"):
+        back_up(database_url, missing, folder)
+
+    assert list(folder.iterdir()) == []
