@@ -189,6 +189,11 @@ def back_up(store_url: str, keycloak_url: str | None, folder: Path) -> Timing:
             f"Le dossier {folder} n'est pas vide : choisissez un nouveau dossier pour chaque "
             "sauvegarde (aucune sauvegarde n'est jamais écrasée)."
         )
+    sqlite_path = _sqlite_path(store_url)
+    if sqlite_path is not None and not sqlite_path.is_file():
+        raise BackupError(
+            f"La base du pont {sqlite_path} n'existe pas : vérifiez BRIDGE_DATABASE_URL."
+        )
     store_engine = create_engine(store_url)
     try:
         revision = current_revision(store_engine)
