@@ -90,6 +90,16 @@ def store(url: str, args: argparse.Namespace) -> None:
         engine.dispose()
 
 
+def count_accounts(url: str) -> int:
+    """The accounts Keycloak's database holds (every realm's users: the import is checked)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM user_entity")).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def megabytes(timing: Timing, part: str) -> str:
     return f"{timing.manifest[part]['octets'] / 1e6:.1f} Mo"
 
@@ -127,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         with keycloak:
             for label, url in stores.items():
                 backups[label] = back_up(url, keycloak_url, folder / f"sauvegarde-{label}")
+        accounts = count_accounts(keycloak_url)
         for label, url in stores.items():  # Keycloak stopped, as a restore requires
             restores[label] = restore(url, keycloak_url, folder / f"sauvegarde-{label}")
 
@@ -136,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.etablissements} établissements ; Keycloak 26.7.3 sur PostgreSQL 15 avec "
         f"{args.comptes} comptes ; {time.monotonic() - started:.0f} s en tout) :"
     )
+    say(f"Comptes dans la base de Keycloak (tous royaumes) : {accounts}")
     say("| base | fichier | sauvegarde | restauration |")
     say("|---|---|---|---|")
     for label in stores:
