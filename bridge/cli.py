@@ -30,6 +30,12 @@ python -m bridge sync rapprocher [--reparer]
     compare the whole store with Keycloak, print the differences, repair on demand
 python -m bridge sync console
     record the edits administrators made in the Keycloak console (admin events)
+python -m bridge exploitation sauvegarde DOSSIER
+    back up the store, then Keycloak's database (BRIDGE_KEYCLOAK_DATABASE_URL), into a new
+    folder with a manifest (time, versions, Alembic revision, checksums)
+python -m bridge exploitation restauration DOSSIER
+    put both databases back as the backup holds them (Keycloak and the bridge stopped);
+    refused when the manifest does not match (revision, missing file, checksum)
 
 Settings come from the `BRIDGE_*` environment variables. Operator commands migrate the
 database first, so a new SQLite file works at once.
@@ -54,6 +60,7 @@ from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
 from bridge.audit.service import Actor
+from bridge.backup import Timing, back_up, restore
 from bridge.bootstrap import AppContext, bootstrapped, make_projector
 from bridge.catalog import Catalog, CatalogError, Demarche, load_catalog
 from bridge.db import migrate, now
@@ -566,6 +573,18 @@ def build_parser() -> argparse.ArgumentParser:
             add_help=False,
         )
     )
+    operations = _with_help(
+        commands.add_parser(
+            "exploitation", help="sauvegarde et restauration des deux bases", add_help=False
+        )
+    )
+    operations_commands = operations.add_subparsers(dest="command", required=True, metavar="ACTION")
+    for verb, text in (
+        ("sauvegarde", "sauvegarder la base du pont puis celle de Keycloak dans un dossier neuf"),
+        ("restauration", "remettre les deux bases dans l'état d'une sauvegarde"),
+    ):
+        step = _with_help(operations_commands.add_parser(verb, help=text, add_help=False))
+        step.add_argument("dossier", type=Path, help="dossier de la sauvegarde")
     mail = _with_help(commands.add_parser("courriels", help="file des courriels", add_help=False))
     mail_commands = mail.add_subparsers(dest="command", required=True, metavar="ACTION")
     send = _with_help(
@@ -672,6 +691,32 @@ def install_keycloak_catalog(settings: Settings) -> int:
     return 0
 
 
+def back_up_or_restore(settings: Settings, command: str, folder: Path) -> int:
+    """Both databases saved to, or put back from, one folder (docs: README « Exploitation »)."""
+    keycloak_url = (
+        settings.keycloak_database_url.get_secret_value()
+        if settings.keycloak_database_url
+        else None
+    )
+    timing: Timing
+    if command == "sauvegarde":
+        timing = back_up(settings.database_url, keycloak_url, folder)
+        print(
+            f"Sauvegarde faite dans {folder} (révision {timing.manifest['revision_alembic']} "
+            f"de la base du pont) : base du pont en {timing.store_seconds:.1f} s, base de "
+            f"Keycloak en {timing.keycloak_seconds:.1f} s."
+        )
+        return 0
+    timing = restore(settings.database_url, keycloak_url, folder)
+    print(
+        f"Restauration faite depuis la sauvegarde du {timing.manifest['faite_le']} : base du "
+        f"pont en {timing.store_seconds:.1f} s, base de Keycloak en "
+        f"{timing.keycloak_seconds:.1f} s. Démarrez Keycloak, puis lancez « {PROGRAM} sync "
+        "rapprocher » (0 écart attendu ; --reparer sinon) avant de démarrer le pont."
+    )
+    return 0
+
+
 def run_end_dates(settings: Settings) -> int:
     """The delegations' end-date job, once (for cron, or when the portal's schedule is off)."""
     with _platform(settings) as context:
@@ -690,6 +735,8 @@ def _run(args: argparse.Namespace) -> int:
         return send_mail(settings, forever=getattr(args, "continu", False))
     if args.group == "keycloak":
         return install_keycloak_catalog(settings)
+    if args.group == "exploitation":
+        return back_up_or_restore(settings, args.command, args.dossier)
     if args.group == "sync":
         return run_sync(
             settings,

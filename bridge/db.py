@@ -147,12 +147,50 @@ def _undo(session: Session) -> None:
             logging.getLogger(__name__).exception("annulation-echouee")
 
 
-def migrate(url: str) -> None:
-    """Bring the database to the newest migration (Alembic)."""
-    from alembic import command
+def _alembic_config(url: str) -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    return config
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Bring the database to the newest migration (Alembic), or to `revision`."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Take the database back down to `revision` (each migration's declared downgrade)."""
+    from alembic import command
+
+    command.downgrade(_alembic_config(url), revision)
+
+
+def head_revision() -> str:
+    """The newest migration this code knows (what a store must be at to be served)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    if head is None:
+        raise RuntimeError("no migration in bridge/migrations")
+    return head
+
+
+def revisions() -> list[str]:
+    """Every migration, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config("sqlite://"))
+    return [step.revision for step in reversed(list(script.walk_revisions()))]
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration a database is at (None for an empty one)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -133,6 +133,9 @@ class Settings(OidcClientSettings):
     # always-on bridge never reads them.
     keycloak_admin_user: str | None = None
     keycloak_admin_password: SecretStr | None = None
+    # Keycloak's own PostgreSQL database, for `python -m bridge exploitation sauvegarde` and
+    # `restauration` only (postgresql://user:password@host:port/name); never read otherwise.
+    keycloak_database_url: SecretStr | None = None
     sync_interval_seconds: float = Field(default=1.0, ge=0)
     sync_console_interval_seconds: float = Field(default=5.0, ge=0)
     sync_reconcile_interval_seconds: float = Field(default=3600.0, ge=0)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+from sqlalchemy import make_url
 
 from bridge.devstack.keycloak_dist import ensure_distribution
 from bridge.devstack.keycloak_server import KeycloakConfig, KeycloakServer
@@ -115,3 +117,38 @@ def _imported_realm(target: KeycloakTarget, realm_env: dict[str, str]) -> Iterat
         yield
     finally:
         master.delete_realm(target.realm)
+
+
+def keycloak_on_postgres(
+    folder: Path, database_url: str, realm_env: dict[str, str] | None = None
+) -> KeycloakServer:
+    """A Keycloak (not started) on the PostgreSQL database `database_url`, as in production.
+
+    From a copy of the distribution kept in the cache for PostgreSQL: `start-dev` rebuilds
+    its home for another database (two minutes on a busy machine), which must neither happen
+    under the session's Keycloak running from the shared home nor at every start.
+    """
+    home = CACHE_DIR / f"{ensure_distribution(CACHE_DIR).name}-postgres"
+    if not home.is_dir():
+        partial = home.with_name(f".{home.name}-{secrets.token_hex(4)}")
+        shutil.copytree(ensure_distribution(CACHE_DIR), partial, symlinks=True)
+        partial.rename(home)
+    address = make_url(database_url)
+    return KeycloakServer(
+        KeycloakConfig(
+            home=home,
+            data_dir=folder / "keycloak-data",
+            http_port=free_port(),
+            management_port=free_port(),
+            admin_user="admin",
+            admin_password=secrets.token_urlsafe(16),
+            realm_env=realm_env or {},
+            ready_timeout=600,
+            database=(
+                "--db=postgres",
+                f"--db-url=jdbc:postgresql://{address.host}:{address.port}/{address.database}",
+                f"--db-username={address.username}",
+                f"--db-password={address.password or 'postgres'}",
+            ),
+        )
+    )

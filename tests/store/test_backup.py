@@ -1,0 +1,204 @@
+"""Backup and restore of the store (SQLite and PostgreSQL) with a PostgreSQL database beside it
+standing for Keycloak's: the round trip, and every refusal leaving both databases untouched.
+
+The same with a real Keycloak on PostgreSQL (logins, rights, reconcile):
+tests/integration/test_backup_restore.py.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bridge.backup import MANIFEST, BackupError, back_up, read_manifest, restore
+from bridge.db import migrate
+from bridge.etablissement.models import Etablissement
+
+
+@pytest.fixture
+def keycloak_database(postgres_server: str) -> Iterator[str]:
+    """A PostgreSQL database with a table and a row, where Keycloak's would be."""
+    name = f"keycloak_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE user_entity (id text PRIMARY KEY, email text)"))
+        connection.execute(text("INSERT INTO user_entity VALUES ('u1', 'avant@exemple.fr')"))
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _bridge_stopped(sessions: sessionmaker[Session]) -> None:
+    """The store's pooled connections closed, as when the bridge is stopped for a restore."""
+    sessions.kw["bind"].dispose()
+
+
+def _names(sessions: sessionmaker[Session]) -> set[str]:
+    with sessions() as session:
+        return set(session.scalars(select(Etablissement.name)))
+
+
+def _add(sessions: sessionmaker[Session], siret: str, name: str) -> None:
+    with sessions.begin() as session:
+        session.add(Etablissement(siret=siret, siren=siret[:9], name=name))
+
+
+def _emails(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(connection.execute(text("SELECT email FROM user_entity")).scalars())
+    finally:
+        engine.dispose()
+
+
+def _add_user(url: str, email: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO user_entity VALUES (:id, :email)"), {"id": email, "email": email}
+        )
+    engine.dispose()
+
+
+@pytest.fixture
+def backed_up(
+    sessions: sessionmaker[Session], database_url: str, keycloak_database: str, tmp_path: Path
+) -> Path:
+    """A backup of one establishment and one account, then one more of each."""
+    _add(sessions, "73282932000074", "Avant la sauvegarde")
+    folder = tmp_path / "sauvegarde"
+    back_up(database_url, keycloak_database, folder)
+    _add(sessions, "35600000000048", "Après la sauvegarde")
+    _add_user(keycloak_database, "apres@exemple.fr")
+    return folder
+
+
+def test_a_restore_puts_both_databases_back_as_at_the_backup(
+    sessions: sessionmaker[Session], database_url: str, keycloak_database: str, backed_up: Path
+) -> None:
+    manifest = read_manifest(backed_up)
+    assert manifest["revision_alembic"] == "0011"
+    assert manifest["pont"]["moteur"] == database_url.split(":")[0].split("+")[0]
+
+    _bridge_stopped(sessions)
+    restore(database_url, keycloak_database, backed_up)
+
+    assert _names(sessions) == {"Avant la sauvegarde"}
+    assert _emails(keycloak_database) == {"avant@exemple.fr"}
+
+
+def _refused(
+    sessions: sessionmaker[Session], database_url: str, keycloak_database: str, folder: Path
+) -> str:
+    """The refusal's sentence, both databases checked untouched."""
+    _bridge_stopped(sessions)
+    with pytest.raises(BackupError) as refusal:
+        restore(database_url, keycloak_database, folder)
+    assert _names(sessions) == {"Avant la sauvegarde", "Après la sauvegarde"}
+    assert _emails(keycloak_database) == {"avant@exemple.fr", "apres@exemple.fr"}
+    return str(refusal.value)
+
+
+def test_a_changed_file_is_refused(
+    sessions: sessionmaker[Session], database_url: str, keycloak_database: str, backed_up: Path
+) -> None:
+    dump = backed_up / "keycloak.dump"
+    dump.write_bytes(dump.read_bytes() + b"\0")
+
+    said = _refused(sessions, database_url, keycloak_database, backed_up)
+
+    assert "keycloak.dump ne correspond pas au manifeste" in said
+
+
+def test_a_missing_file_is_refused(
+    sessions: sessionmaker[Session], database_url: str, keycloak_database: str, backed_up: Path
+) -> None:
+    manifest = json.loads((backed_up / MANIFEST).read_text())
+    (backed_up / manifest["pont"]["fichier"]).unlink()
+
+    said = _refused(sessions, database_url, keycloak_database, backed_up)
+
+    assert "La sauvegarde est incomplète" in said
+
+
+def test_a_backup_of_another_alembic_revision_is_refused(
+    sessions: sessionmaker[Session], database_url: str, keycloak_database: str, backed_up: Path
+) -> None:
+    manifest = json.loads((backed_up / MANIFEST).read_text())
+    manifest["revision_alembic"] = "0010"
+    (backed_up / MANIFEST).write_text(json.dumps(manifest))
+
+    said = _refused(sessions, database_url, keycloak_database, backed_up)
+
+    assert "La sauvegarde est à la révision 0010" in said
+    assert "attend la révision 0011" in said
+
+
+def test_a_keycloak_still_connected_to_its_database_is_refused(
+    sessions: sessionmaker[Session], database_url: str, keycloak_database: str, backed_up: Path
+) -> None:
+    engine = create_engine(keycloak_database)
+    try:
+        with engine.connect():
+            said = _refused(sessions, database_url, keycloak_database, backed_up)
+    finally:
+        engine.dispose()
+
+    assert "ouvertes sur la base de Keycloak : arrêtez Keycloak" in said
+
+
+def test_a_backup_never_overwrites_a_folder_nor_runs_without_keycloak(
+    database_url: str, keycloak_database: str, backed_up: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(BackupError, match="n'est pas vide"):
+        back_up(database_url, keycloak_database, backed_up)
+    with pytest.raises(BackupError, match="BRIDGE_KEYCLOAK_DATABASE_URL"):
+        back_up(database_url, None, tmp_path / "autre")
+    with pytest.raises(BackupError, match="doit être une base PostgreSQL"):
+        back_up(database_url, "sqlite:///keycloak.db", tmp_path / "autre")
+
+
+def test_a_bridge_still_connected_to_a_postgresql_store_is_refused(
+    sessions: sessionmaker[Session], database_url: str, keycloak_database: str, backed_up: Path
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip(
+            "SQLite does not tell who has the file open: the README says to stop the bridge"
+        )
+    engine = create_engine(database_url)
+    try:
+        with engine.connect(), pytest.raises(BackupError) as refusal:
+            restore(database_url, keycloak_database, backed_up)
+    finally:
+        engine.dispose()
+
+    assert "ouvertes sur la base du pont : arrêtez le pont" in str(refusal.value)
+    assert _names(sessions) == {"Avant la sauvegarde", "Après la sauvegarde"}
+
+
+def test_a_failed_backup_leaves_no_file_behind(
+    database_url: str, postgres_server: str, tmp_path: Path
+) -> None:
+    migrate(database_url)
+    missing = postgres_server.rsplit("/", 1)[0] + "/base_absente"
+    folder = tmp_path / "sauvegarde"
+
+    with pytest.raises(BackupError, match="La sauvegarde de la base de Keycloak"):
+        back_up(database_url, missing, folder)
+
+    assert list(folder.iterdir()) == []
