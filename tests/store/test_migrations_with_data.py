@@ -520,6 +520,20 @@ SEEDS: dict[str, list[tuple[str, dict[str, Any]]]] = {
             },
         ),
     ],
+    "0012": [
+        (
+            "person",
+            _person(
+                "2c3d4e5f-6a7b-4c8d-9e0f-2a3b4c5d6e7f",
+                "suspendu@exemple.fr",
+                "Sophie",
+                "Bernard",
+                deleted_at=None,
+                disabled_at=at(800),
+                pseudonymised_at=None,
+            ),
+        ),
+    ],
 }
 
 
