@@ -133,6 +133,9 @@ class Settings(OidcClientSettings):
     # always-on bridge never reads them.
     keycloak_admin_user: str | None = None
     keycloak_admin_password: SecretStr | None = None
+    # The realm that `python -m bridge keycloak appliquer` brings the live realm to; its
+    # `${REALM_*}` placeholders are resolved from the environment, as Keycloak's import does.
+    realm_export_dir: Path = REPO_ROOT / "keycloak" / "realm-export"
     sync_interval_seconds: float = Field(default=1.0, ge=0)
     sync_console_interval_seconds: float = Field(default=5.0, ge=0)
     sync_reconcile_interval_seconds: float = Field(default=3600.0, ge=0)

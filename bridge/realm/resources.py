@@ -232,7 +232,11 @@ class ProtocolMapper(Resource):
         if mapper is None:
             realm.post(f"/clients/{uuid}/protocol-mappers/models", self.rep)
             return
-        update = {**mapper, **self.rep, "config": {**mapper.get("config", {}), **self.rep["config"]}}
+        update = {
+            **mapper,
+            **self.rep,
+            "config": {**mapper.get("config", {}), **self.rep["config"]},
+        }
         realm.put(f"/clients/{uuid}/protocol-mappers/models/{mapper['id']}", update)
 
 
@@ -294,9 +298,11 @@ class Flow(Resource):
             seen: dict[str, int] = {}
             executions = sorted(flow.get("authenticationExecutions", []), key=_priority)
             for execution in executions:
-                sub = self.flows.get(execution.get("flowAlias", "")) if execution.get(
-                    "authenticatorFlow"
-                ) else None
+                sub = (
+                    self.flows.get(execution.get("flowAlias", ""))
+                    if execution.get("authenticatorFlow")
+                    else None
+                )
                 name = f"sous-flux {sub['alias']}" if sub else str(execution.get("authenticator"))
                 seen[name] = seen.get(name, 0) + 1
                 ident = name if seen[name] == 1 else f"{name} ({seen[name]})"
@@ -327,9 +333,7 @@ class Flow(Resource):
     def wanted(self) -> Fields:
         fields: Fields = {
             (self.where, "description"): self.rep.get("description", ""),
-            (self.where, "exécutions"): [
-                "  " * row.level + row.ident for row in self._rows()
-            ],
+            (self.where, "exécutions"): ["  " * row.level + row.ident for row in self._rows()],
         }
         for row in self._rows():
             config = self.configs.get(row.config_alias or "", {}) if row.config_alias else None
@@ -366,7 +370,14 @@ class Flow(Resource):
                 found = realm.get(f"/authentication/config/{row['authenticationConfig']}")
                 config = (found or {}).get("config", {})
             live_row = _Row(
-                parents[level], ident, level, None, row["requirement"], row.get("priority"), None, None
+                parents[level],
+                ident,
+                level,
+                None,
+                row["requirement"],
+                row.get("priority"),
+                None,
+                None,
             )
             fields.update(self._row_fields(live_row, config, priority=True))
             if is_flow:
