@@ -177,26 +177,25 @@ class Client(Resource):
 
 @dataclass
 class ClientRole(Resource):
+    """A client role of the export exists; its description is the catalog's (`python -m
+    bridge keycloak catalogue` writes each role's label), so it is not compared here."""
+
     client_id: str = ""
     rep: dict[str, Any] = field(default_factory=dict)
 
     def wanted(self) -> Fields:
-        return {(self.where, "description"): self.rep.get("description", "")}
+        return {(self.where, "présent"): True}
 
     def live(self, realm: RealmConfiguration) -> Fields:
         uuid = _client_uuid(realm, self.client_id)
         role = None if uuid is None else realm.get(f"/clients/{uuid}/roles/{_q(self.rep['name'])}")
-        return {} if role is None else {(self.where, "description"): role.get("description", "")}
+        return {} if role is None else {(self.where, "présent"): True}
 
     def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
         uuid = _client_uuid(realm, self.client_id)
         if uuid is None:
             raise SetupError(f"{self.where} : le client {self.client_id} est absent de Keycloak.")
-        path = f"/clients/{uuid}/roles/{_q(self.rep['name'])}"
-        if realm.get(path) is None:
-            realm.post(f"/clients/{uuid}/roles", self.rep)
-        else:
-            realm.put(path, self.rep)
+        realm.post(f"/clients/{uuid}/roles", self.rep)
 
 
 @dataclass
