@@ -69,8 +69,11 @@ def compose_stack(docker_images: None, tmp_path: Path) -> Iterator[Callable[...,
     """Make (not start) a compose project; every project made is taken down after the test."""
     made: list[ComposeProject] = []
 
-    def make(*, cluster: bool = False, drop: tuple[str, ...] = ()) -> Stack:
+    def make(
+        *, cluster: bool = False, drop: tuple[str, ...] = (), extra: dict[str, str] | None = None
+    ) -> Stack:
         env = example_env_with_secrets()
+        env.update(extra or {})
         env.update({name: str(free_port()) for name in PORT_VARIABLES})
         public = "CLUSTER_KEYCLOAK_PORT" if cluster else "KEYCLOAK_PORT"
         portal = "CLUSTER_PORTAL_PORT" if cluster else "PORTAL_PORT"
