@@ -113,7 +113,9 @@ def test_a_realm_change_reaches_the_running_stack_and_keeps_accounts_and_rights(
     admin = stack_admin(stack)
     realm = admin.get_realm("demarches")
     assert realm["passwordPolicy"].startswith("length(14)")
-    portal = admin.get_client(admin.get_client_id("portail"))
+    uuid = admin.get_client_id("portail")
+    assert uuid, "client portail absent"
+    portal = admin.get_client(uuid)
     assert f"{stack.env['PORTAL_PUBLIC_URL']}/auth/retour" in portal["redirectUris"]
     rows = admin.get_authentication_flow_executions("reinitialisation")
     otp = next(r for r in rows if r.get("displayName") == "Reset - Conditional OTP")

@@ -36,6 +36,7 @@ def local_stack(tmp_path: Path, ports: StackPorts) -> LocalStack:
         with_mail_web=False,
         fresh=False,
         admin_password="admin-des-tests",
+        ready_timeout=300,  # a loaded CI machine: two starts in one test
     )
 
 
@@ -94,7 +95,9 @@ def test_the_local_platform_keeps_accounts_and_rights_and_takes_a_realm_change(
             "local", second.keycloak_url, "admin", second.admin_password, REALM_NAME
         ).admin()
         assert admin.get_realm(REALM_NAME)["passwordPolicy"].startswith(STRICTER)
-        portal = admin.get_client(admin.get_client_id("portail"))
+        uuid = admin.get_client_id("portail")
+        assert uuid, "client portail absent"
+        portal = admin.get_client(uuid)
         assert f"{second.portal_url}/auth/retour" in portal["redirectUris"]
 
         token = httpx.post(

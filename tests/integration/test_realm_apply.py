@@ -55,7 +55,9 @@ class AppliedRealm:
         return representation
 
     def portal(self) -> dict[str, Any]:
-        client: dict[str, Any] = self.admin.get_client(self.admin.get_client_id("portail"))
+        uuid = self.admin.get_client_id("portail")
+        assert uuid, "client portail absent"
+        client: dict[str, Any] = self.admin.get_client(uuid)
         return client
 
 
