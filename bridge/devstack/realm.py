@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bridge.realm import export
-from bridge.realm.export import REALM_EXPORT_DIR, realm_file
+from bridge.realm.export import REALM_EXPORT_DIR
 
-REALM_FILE = realm_file(REALM_EXPORT_DIR)
+REALM_FILE = REALM_EXPORT_DIR / "demarches-realm.json"
 REALM_NAME = "demarches"
 
 
