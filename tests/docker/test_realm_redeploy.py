@@ -91,7 +91,8 @@ def test_a_realm_change_reaches_the_running_stack_and_keeps_accounts_and_rights(
         "sh",
         "-c",
         f"printf 'siret;raison_sociale\\n{SIRET};Organisme redéployé\\n' > /tmp/e.csv && "
-        f"python -m bridge operateur import /tmp/e.csv --demarche {DEMARCHE} >/dev/null && "
+        f"python -m bridge operateur import /tmp/e.csv --demarche {DEMARCHE} "
+        "--lettres /tmp/l.csv >/dev/null && "
         f"python -m bridge operateur code {SIRET} --demarche {DEMARCHE} --reemettre",
     ).stdout
     code = re.search(rf"SIRET {SIRET} .*: (\S+)", issued)
