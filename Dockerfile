@@ -28,6 +28,11 @@ COPY --from=dsfr /assets/node_modules/@gouvfr/dsfr/dist /opt/dsfr/dist
 ENV BRIDGE_DSFR_DIST=/opt/dsfr/dist \
     BRIDGE_RP_DSFR_DIST=/opt/dsfr/dist
 
+# The realm that the deploy step applies (`python -m bridge keycloak appliquer`), the one this
+# image was built with; docker-compose.yml mounts the folder REALM_EXPORT_DIR names instead.
+COPY keycloak/realm-export /opt/demarches/realm-export
+ENV BRIDGE_REALM_EXPORT_DIR=/opt/demarches/realm-export
+
 WORKDIR /app
 USER bridge:bridge
 

@@ -80,8 +80,8 @@ test-main: setup setup-browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The Docker part, timed from the engine's setup and the images: the integration tests again on testcontainers' Keycloak with the
-# store on PostgreSQL (the fault tests bring their own servers, the lifecycle tests and the
-# backup/restore test start local distributions: all ran above), then the tests of docker-compose.yml and its
+# store on PostgreSQL (the fault tests bring their own servers; the lifecycle, backup/restore and
+# local-stack restart tests start local distributions: all ran above), then the tests of docker-compose.yml and its
 # cluster profile (`-m docker`). Without Docker, `TEST_BRIDGE_STORE=postgresql make test-main`
 # runs the store on Debian's PostgreSQL 15 instead. The Docker tests run even when the
 # container pass failed, and each says its code: one red step does not hide the next.
@@ -92,7 +92,8 @@ test-docker: setup setup-browser
 	  TEST_KEYCLOAK_BACKEND=container $(PY) -m pytest tests/integration \
 	    --deselect tests/integration/test_sync_faults.py \
 	    --deselect tests/integration/test_keycloak_lifecycle.py \
-	    --deselect tests/integration/test_backup_restore.py $(PYTEST_ARGS) || containers=$$?; \
+	    --deselect tests/integration/test_backup_restore.py \
+	    --deselect tests/integration/test_devstack_restart.py $(PYTEST_ARGS) || containers=$$?; \
 	  $(PY) -m pytest -m docker tests/docker -s $(PYTEST_ARGS) || docker=$$?; \
 	  echo "Passe conteneurs : code $$containers"; \
 	  echo "Tests Docker : code $$docker"; \

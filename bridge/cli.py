@@ -24,6 +24,11 @@ python -m bridge courriels envoyer [--continu]
 python -m bridge keycloak catalogue
     the deploy step: the catalog's clients, roles, groups and token scope in the realm, with
     the deploy administrator's account (the always-on bridge may not create clients)
+python -m bridge keycloak appliquer [--diff] [--forcer]
+    the deploy step: bring the live realm to keycloak/realm-export/ (only what the export
+    names; users, credentials and sessions untouched); --diff prints the differences and
+    changes nothing; a value changed by hand in Keycloak since the last apply is refused
+    unless --forcer
 python -m bridge sync appliquer [--continu]
     apply the outbox to Keycloak (once until empty, or forever as a worker process)
 python -m bridge sync rapprocher [--reparer]
@@ -76,9 +81,13 @@ from bridge.keycloak_admin import (
     KeycloakDirectory,
     KeycloakRejectedError,
     KeycloakRetriableError,
+    RealmConfiguration,
 )
 from bridge.logging import configure_logging
 from bridge.notification import WAITING, MailRun
+from bridge.realm.apply import apply as apply_realm_export
+from bridge.realm.apply import load as load_realm
+from bridge.realm.apply import plan as realm_plan
 from bridge.settings import Settings
 from bridge.sync.console import import_console_changes
 from bridge.sync.loop import ProjectionLoop
@@ -546,6 +555,22 @@ def build_parser() -> argparse.ArgumentParser:
             add_help=False,
         )
     )
+    realm_apply = _with_help(
+        keycloak_commands.add_parser(
+            "appliquer",
+            help="amener le domaine de Keycloak à ce que dit keycloak/realm-export/ "
+            "(compte administrateur : BRIDGE_KEYCLOAK_ADMIN_USER et _PASSWORD)",
+            add_help=False,
+        )
+    )
+    realm_apply.add_argument(
+        "--diff", action="store_true", help="afficher les différences sans rien changer"
+    )
+    realm_apply.add_argument(
+        "--forcer",
+        action="store_true",
+        help="écraser aussi les valeurs modifiées à la main dans Keycloak",
+    )
     sync = _with_help(commands.add_parser("sync", help="projection vers Keycloak", add_help=False))
     sync_commands = sync.add_subparsers(dest="command", required=True, metavar="ACTION")
     apply = _with_help(
@@ -668,20 +693,25 @@ def run_sync(settings: Settings, command: str, *, forever: bool, repair: bool) -
     return 0
 
 
-def install_keycloak_catalog(settings: Settings) -> int:
-    """The deploy step: the catalog's clients, roles, groups and token scope in the realm,
-    with an administrator's rights that the always-on bridge does not hold."""
+def _deploy_account(settings: Settings) -> tuple[str, str, str]:
+    """Keycloak's address and the deploy step's administrator (never the running bridge's)."""
     if not settings.keycloak_admin_user or settings.keycloak_admin_password is None:
         raise StackError(
             "Indiquez le compte administrateur de Keycloak du déploiement : "
             "BRIDGE_KEYCLOAK_ADMIN_USER et BRIDGE_KEYCLOAK_ADMIN_PASSWORD."
         )
-    deployer = KeycloakDirectory.with_admin_password(
+    return (
         (settings.keycloak_internal_url or settings.keycloak_url).rstrip("/"),
-        settings.keycloak_realm,
         settings.keycloak_admin_user,
         settings.keycloak_admin_password.get_secret_value(),
     )
+
+
+def install_keycloak_catalog(settings: Settings) -> int:
+    """The deploy step: the catalog's clients, roles, groups and token scope in the realm,
+    with an administrator's rights that the always-on bridge does not hold."""
+    url, user, password = _deploy_account(settings)
+    deployer = KeycloakDirectory.with_admin_password(url, settings.keycloak_realm, user, password)
     catalog = load_catalog(settings.catalog_file)
     groups = install_catalog(deployer, catalog, settings.sync_token_habilitations_max)
     print(
@@ -717,6 +747,43 @@ def back_up_or_restore(settings: Settings, command: str, folder: Path) -> int:
     return 0
 
 
+def apply_realm(settings: Settings, *, diff: bool, force: bool) -> int:
+    """The deploy step that brings the live realm to keycloak/realm-export/ (or prints how
+    it differs); hand edits stop it unless forced (`bridge/realm/apply.py`)."""
+    url, user, password = _deploy_account(settings)
+    realm = RealmConfiguration.with_admin_password(url, settings.keycloak_realm, user, password)
+    if not realm.exists():
+        raise StackError(
+            f"Le domaine {settings.keycloak_realm} n'existe pas dans Keycloak ({url}) : il est "
+            "créé par l'import au démarrage de Keycloak (--import-realm)."
+        )
+    managed = load_realm(settings.realm_export_dir, os.environ, settings.keycloak_realm)
+    found = realm_plan(realm, managed) if diff else apply_realm_export(realm, managed, force=force)
+    name = settings.keycloak_realm
+    if not found.differences:
+        print(f"Rien à faire : le domaine {name} est conforme à {settings.realm_export_dir}.")
+        if not diff and not found.record_current:
+            print("Empreintes de la configuration appliquée enregistrées.")
+        return 0
+    for difference in found.differences:
+        mark = " (modifié à la main)" if difference.hand_edit else ""
+        print(f"  - {difference.sentence()}{mark}")
+    count = len(found.differences)
+    if diff:
+        print(
+            f"{count} différence(s) entre {settings.realm_export_dir} et le domaine {name} ; "
+            "rien n'a été changé."
+        )
+        return 0
+    if not found.recorded:
+        print(
+            f"Première application sur le domaine {name} : l'export l'emporte, "
+            "les empreintes sont enregistrées."
+        )
+    print(f"{count} changement(s) appliqué(s) au domaine {name}.")
+    return 0
+
+
 def run_end_dates(settings: Settings) -> int:
     """The delegations' end-date job, once (for cron, or when the portal's schedule is off)."""
     with _platform(settings) as context:
@@ -733,6 +800,8 @@ def _run(args: argparse.Namespace) -> int:
         return run_end_dates(settings)
     if args.group == "courriels":
         return send_mail(settings, forever=getattr(args, "continu", False))
+    if args.group == "keycloak" and args.command == "appliquer":
+        return apply_realm(settings, diff=args.diff, force=args.forcer)
     if args.group == "keycloak":
         return install_keycloak_catalog(settings)
     if args.group == "exploitation":

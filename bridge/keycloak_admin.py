@@ -6,9 +6,11 @@ Operations are idempotent by contract ("ensure"); failures are split into
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
@@ -579,3 +581,73 @@ def _call(operation: Any) -> Any:
         if exc.response_code is not None and exc.response_code >= 500:
             raise KeycloakRetriableError(str(exc)) from exc
         raise KeycloakRejectedError(str(exc), exc.response_code) from exc
+
+
+class RealmConfiguration:
+    """The configuration of one realm as JSON, read and written by the deploy step that
+    applies `keycloak/realm-export/` (`bridge.realm`), with an administrator's account.
+
+    Paths are relative to `/admin/realms/{realm}`; failures map like every other call.
+    """
+
+    def __init__(self, admin: KeycloakAdmin, realm: str) -> None:
+        self._connection = admin.connection
+        self.realm = realm
+
+    @classmethod
+    def with_admin_password(
+        cls, server_url: str, realm: str, username: str, password: str
+    ) -> RealmConfiguration:
+        connection = KeycloakOpenIDConnection(
+            server_url=server_url,
+            username=username,
+            password=password,
+            realm_name=realm,
+            user_realm_name="master",
+            client_id="admin-cli",
+            verify=True,
+        )
+        return cls(KeycloakAdmin(connection=connection), realm)
+
+    def _url(self, path: str) -> str:
+        return f"admin/realms/{quote(self.realm)}{path}"
+
+    def exists(self) -> bool:
+        """Does the realm exist (an administrator sees every realm)?"""
+        response = _call(lambda: self._connection.raw_get(self._url("")))
+        if response.status_code == 404:
+            return False
+        _checked(response)
+        return True
+
+    def get(self, path: str) -> Any:
+        """The JSON at `path`; None when Keycloak answers 404."""
+        response = _call(lambda: self._connection.raw_get(self._url(path)))
+        if response.status_code == 404:
+            return None
+        return _checked(response).json()
+
+    def put(self, path: str, body: Any) -> None:
+        _checked(_call(lambda: self._connection.raw_put(self._url(path), data=json.dumps(body))))
+
+    def post(self, path: str, body: Any) -> str | None:
+        """POST `body`; the new object's id (the end of `Location`) when Keycloak gives one."""
+        response = _checked(
+            _call(lambda: self._connection.raw_post(self._url(path), data=json.dumps(body)))
+        )
+        location = response.headers.get("Location")
+        return location.rstrip("/").rsplit("/", 1)[-1] if location else None
+
+    def delete(self, path: str) -> None:
+        _checked(_call(lambda: self._connection.raw_delete(self._url(path))))
+
+
+def _checked(response: Any) -> Any:
+    """The response when 2xx; otherwise the adapter's error, with Keycloak's own words."""
+    status: int = response.status_code
+    if status < 300:
+        return response
+    text = str(response.text)[:300]
+    if status >= 500:
+        raise KeycloakRetriableError(f"Keycloak a répondu {status} : {text}")
+    raise KeycloakRejectedError(f"Keycloak a refusé ({status}) : {text}", status)

@@ -136,6 +136,9 @@ class Settings(OidcClientSettings):
     # Keycloak's own PostgreSQL database, for `python -m bridge exploitation sauvegarde` and
     # `restauration` only (postgresql://user:password@host:port/name); never read otherwise.
     keycloak_database_url: SecretStr | None = None
+    # The realm that `python -m bridge keycloak appliquer` brings the live realm to; its
+    # `${REALM_*}` placeholders are resolved from the environment, as Keycloak's import does.
+    realm_export_dir: Path = REPO_ROOT / "keycloak" / "realm-export"
     sync_interval_seconds: float = Field(default=1.0, ge=0)
     sync_console_interval_seconds: float = Field(default=5.0, ge=0)
     sync_reconcile_interval_seconds: float = Field(default=3600.0, ge=0)

@@ -1,7 +1,11 @@
 """`demarches-stack`: set up and run the local platform (no Docker needed).
 
 demarches-stack fetch   download and check the Keycloak distribution into .cache/
-demarches-stack run     start everything, print the addresses, stop cleanly on Ctrl-C
+demarches-stack run [--neuf] [--forcer]
+                        start everything, print the addresses, stop cleanly on Ctrl-C;
+                        the accounts and rights of the last run are kept (--neuf or
+                        DEVSTACK_FRESH=1: start from empty), the realm export is applied
+                        (--forcer: over what was changed by hand in the console)
 demarches-stack mailcatcher [--host H]
                         only the mail catcher (SMTP + web page), e.g. in a container
 """
@@ -31,9 +35,16 @@ from bridge.keycloak_admin import KeycloakDirectory, NewPerson
 DEMO_SIRET = "73282932000074"
 
 
-def _demo_password() -> str:
+def _demo_password(state_dir: Path) -> str:
+    """The demonstration accounts' password, kept in the state folder with the accounts."""
+    kept = state_dir / "mot-de-passe-demo"
+    if kept.is_file():
+        return kept.read_text().strip()
     # Meets the realm's password policy: length, upper, lower, digit, special character.
-    return f"Demo-{secrets.token_urlsafe(9)}-7a"
+    password = f"Demo-{secrets.token_urlsafe(9)}-7a"
+    kept.write_text(password)
+    kept.chmod(0o600)
+    return password
 
 
 def demo_etablissement(stack: LocalStack) -> tuple[str, str]:
@@ -47,9 +58,18 @@ def demo_etablissement(stack: LocalStack) -> tuple[str, str]:
     return siret, code
 
 
-def run() -> int:
+def _realm_report(stack: LocalStack) -> str:
+    changes = stack.realm_changes
+    if changes is None or not changes.differences:
+        return "Domaine demarches conforme à l'export (rien à appliquer)."
+    lines = "\n".join(f"  - {d.sentence()}" for d in changes.differences)
+    return f"Export du domaine appliqué ({len(changes.differences)} changement(s)) :\n{lines}"
+
+
+def run(*, fresh: bool = False, force_realm: bool = False) -> int:
     state_dir = Path(os.environ.get("DEVSTACK_STATE_DIR", CACHE_DIR / "stack"))
-    stack = LocalStack(ports=StackPorts.from_env(), data_dir=state_dir)
+    stack = LocalStack(ports=StackPorts.from_env(), data_dir=state_dir, force_realm=force_realm)
+    stack.fresh = stack.fresh or fresh
     # Ctrl-C even when started from a script that ignores SIGINT in background jobs; a Ctrl-C
     # during the start stops what was already started (LocalStack.start cleans up).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -62,7 +82,7 @@ def run() -> int:
         directory = KeycloakDirectory.with_admin_password(
             stack.keycloak_url, "demarches", stack.admin_user, stack.admin_password
         )
-        password = _demo_password()
+        password = _demo_password(state_dir)
         directory.ensure_person(
             NewPerson(
                 "camille.martin@exemple.fr",
@@ -92,6 +112,7 @@ def run() -> int:
         with stack.context.work() as work:  # the bridge believes designated operators only
             designate(work.session, Actor("devstack", "Plateforme locale"), operator_id)
         demo = demo_etablissement(stack)
+        print(_realm_report(stack), flush=True)
         print(
             f"\nPrête en {time.monotonic() - started:.0f} s.\n"
             f"  Portail « Mes démarches »     {stack.portal_url}\n"
@@ -146,6 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("command", choices=["fetch", "run", "mailcatcher"])
     parser.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (mailcatcher)")
+    parser.add_argument(
+        "--neuf", action="store_true", help="repartir de zéro : ni compte ni droit (run)"
+    )
+    parser.add_argument(
+        "--forcer",
+        action="store_true",
+        help="appliquer l'export du domaine même sur des modifications faites à la main (run)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
@@ -154,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "mailcatcher":
             return mailcatcher(args.host)
-        return run()
+        return run(fresh=args.neuf, force_realm=args.forcer)
     except (StackError, CatalogError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2

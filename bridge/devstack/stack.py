@@ -1,7 +1,10 @@
 """The whole local stack: mail catcher, Keycloak, the portal and the démarche site.
 
 `LocalStack` is used both by `demarches-stack run` and by the test harness, so what the
-tests start is what a developer runs.
+tests start is what a developer runs. Its state folder (Keycloak's database, the bridge's
+store) is kept from one start to the next, as a deploy keeps it: Keycloak imports the realm
+only when it does not exist yet, and the realm export is applied at every start
+(`bridge/realm/`). `fresh` (`--neuf`, `DEVSTACK_FRESH=1`) starts from an empty folder.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from bridge.devstack.keycloak_dist import ensure_distribution
 from bridge.devstack.keycloak_server import KeycloakConfig, KeycloakServer
 from bridge.devstack.mailcatcher import MailCatcher, web_app
 from bridge.devstack.ports import LOOPBACK, ensure_port_free
-from bridge.devstack.realm import keycloak_theme
+from bridge.devstack.realm import REALM_NAME, keycloak_theme
 from bridge.devstack.servers import UvicornThread
-from bridge.keycloak_admin import KeycloakDirectory
+from bridge.keycloak_admin import KeycloakDirectory, RealmConfiguration
+from bridge.realm.apply import HandEditsError, Plan, load
+from bridge.realm.apply import apply as apply_realm
+from bridge.realm.export import REALM_EXPORT_DIR
 from bridge.relying_party.app import create_app as create_relying_party
 from bridge.settings import REPO_ROOT, RelyingPartySettings, Settings
 from bridge.sync.worker import install_catalog
@@ -79,12 +85,22 @@ class LocalStack:
     )
     with_mail_web: bool = True
     theme: str = field(default_factory=lambda: os.environ.get("BRIDGE_THEME", "dsfr"))
+    # Start from an empty state folder (no account, no right) rather than the last one.
+    fresh: bool = field(default_factory=lambda: os.environ.get("DEVSTACK_FRESH") == "1")
+    # The realm export imported (new realm) and applied (every start): another folder may
+    # be named, e.g. to try a change of the realm.
+    realm_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("DEVSTACK_REALM_DIR") or REALM_EXPORT_DIR)
+    )
+    # Overwrite what was changed by hand in the console since the last start.
+    force_realm: bool = False
 
     def __post_init__(self) -> None:
         self.mail = MailCatcher(self.ports.smtp)
         self.keycloak: KeycloakServer | None = None
         self._web: list[UvicornThread] = []
         self.context: AppContext | None = None
+        self.realm_changes: Plan | None = None
 
     @property
     def keycloak_url(self) -> str:
@@ -133,8 +149,18 @@ class LocalStack:
             portal_settings = self.portal_settings()
             rp_settings = self.relying_party_settings()
             self.mail.start()
-            if self.data_dir.exists():
+            if self.fresh and self.data_dir.exists():
                 shutil.rmtree(self.data_dir)
+            realm_env = {
+                "REALM_PORTAL_URL": self.portal_url,
+                "REALM_MAF_URL": self.relying_party_url,
+                "REALM_PORTAL_INTERNAL_URL": self.portal_url,
+                "REALM_MAF_INTERNAL_URL": self.relying_party_url,
+                "REALM_SMTP_HOST": LOOPBACK,
+                "REALM_SMTP_PORT": str(self.ports.smtp),
+                "REALM_THEME": keycloak_theme(self.theme),
+                **portal_settings.assistance.keycloak_env(),
+            }
             self.keycloak = KeycloakServer(
                 KeycloakConfig(
                     home=home,
@@ -144,19 +170,12 @@ class LocalStack:
                     admin_user=self.admin_user,
                     admin_password=self.admin_password,
                     ready_timeout=self.ready_timeout,
-                    realm_env={
-                        "REALM_PORTAL_URL": self.portal_url,
-                        "REALM_MAF_URL": self.relying_party_url,
-                        "REALM_PORTAL_INTERNAL_URL": self.portal_url,
-                        "REALM_MAF_INTERNAL_URL": self.relying_party_url,
-                        "REALM_SMTP_HOST": LOOPBACK,
-                        "REALM_SMTP_PORT": str(self.ports.smtp),
-                        "REALM_THEME": keycloak_theme(self.theme),
-                        **portal_settings.assistance.keycloak_env(),
-                    },
+                    realm_env=realm_env,
+                    realm_dir=self.realm_dir,
                 )
             )
             self.keycloak.start()
+            self.realm_changes = self.apply_realm(realm_env)
             migrate(self.database_url)
             install_catalog(  # the deploy step, with the administrator's account
                 KeycloakDirectory.with_admin_password(
@@ -196,6 +215,20 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
+
+    def apply_realm(self, realm_env: dict[str, str]) -> Plan:
+        """The deploy step on the local realm: the export's placeholders resolved as
+        Keycloak's import resolved them (its environment and `realm_env`)."""
+        realm = RealmConfiguration.with_admin_password(
+            self.keycloak_url, REALM_NAME, self.admin_user, self.admin_password
+        )
+        managed = load(self.realm_dir, {**os.environ, **realm_env}, REALM_NAME)
+        try:
+            return apply_realm(realm, managed, force=self.force_realm)
+        except HandEditsError as exc:
+            raise StackError(
+                f"{exc}\nPlateforme locale : « --forcer » les écrase, « --neuf » repart de zéro."
+            ) from exc
 
     def check_ports_free(self) -> None:
         """Refuse a taken port before starting anything, rather than half-way through."""

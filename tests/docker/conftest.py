@@ -72,9 +72,14 @@ def compose_stack(docker_images: None, tmp_path: Path) -> Iterator[Callable[...,
     made: list[ComposeProject] = []
 
     def make(
-        *, cluster: bool = False, observabilite: bool = False, drop: tuple[str, ...] = ()
+        *,
+        cluster: bool = False,
+        observabilite: bool = False,
+        drop: tuple[str, ...] = (),
+        extra: dict[str, str] | None = None,
     ) -> Stack:
         env = example_env_with_secrets()
+        env.update(extra or {})
         env.update({name: str(free_port()) for name in PORT_VARIABLES})
         public = "CLUSTER_KEYCLOAK_PORT" if cluster else "KEYCLOAK_PORT"
         portal = "CLUSTER_PORTAL_PORT" if cluster else "PORTAL_PORT"

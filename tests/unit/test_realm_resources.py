@@ -1,0 +1,63 @@
+"""The realm step's view of the export, without Keycloak: the fields it owns, how a
+difference reads, and a realm folder that is not one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.errors import SetupError
+from bridge.realm.apply import Difference, fingerprint, load
+from bridge.realm.export import REALM_EXPORT_DIR, realm_file
+from bridge.realm.resources import Flow, Resource
+
+
+def _managed() -> list[Resource]:
+    return load(REALM_EXPORT_DIR, {}, "demarches")
+
+
+def test_a_flow_owns_its_sub_flows_executions_in_order_with_their_settings() -> None:
+    inscription = next(
+        r for r in _managed() if isinstance(r, Flow) and r.where == "flux inscription"
+    )
+    fields = inscription.wanted()
+    assert fields[("flux inscription", "exécutions")][:3] == [
+        "sous-flux inscription formulaire",
+        "  demarches-courriel-identifiant",
+        "  registration-user-creation",
+    ]
+    captcha = "flux inscription formulaire › exécution demarches-captcha"
+    assert fields[(captcha, "requirement")] == "REQUIRED"
+    assert fields[(captcha, "config.difficulte")] == "22"
+
+
+def test_what_the_export_does_not_name_is_not_owned() -> None:
+    owned = {key for resource in _managed() for key in resource.wanted()}
+    wheres = {where for where, _ in owned}
+    assert not any(name == "users" for _, name in owned)  # the service account: import only
+    assert not any(where.startswith("utilisateur") for where in wheres)
+    assert ("domaine", "passwordPolicy") in owned
+    assert ("client portail", "redirectUris") in owned
+    assert ("client portail", "secret") in owned
+    assert ("client bridge", "secret") in owned
+
+
+def test_a_difference_says_what_and_where() -> None:
+    difference = Difference(
+        "flux reinitialisation › exécution reset-otp", "requirement", "REQUIRED", "DISABLED"
+    )
+    assert difference.sentence() == (
+        "flux reinitialisation › exécution reset-otp : requirement REQUIRED → DISABLED"
+    )
+
+
+def test_equal_values_have_equal_fingerprints_whatever_the_key_order() -> None:
+    assert fingerprint({"a": 1, "b": [2]}) == fingerprint({"b": [2], "a": 1})
+    assert fingerprint("length(12)") != fingerprint("length(8)")
+
+
+def test_a_folder_without_one_realm_file_is_refused_in_a_sentence(tmp_path: Path) -> None:
+    with pytest.raises(SetupError, match="doit contenir un seul fichier de domaine"):
+        load(tmp_path, {}, "demarches")
+    assert realm_file(REALM_EXPORT_DIR).name == "demarches-realm.json"
