@@ -81,6 +81,9 @@ class TokenVerifier:
         self.ended = ended
         # (token, audience) → its verified claims, for the key set of `_fetched_at`.
         self._verified: dict[tuple[str, str], dict[str, Any]] = {}
+        # The key set as published at the last fetch: an unchanged one keeps what was verified
+        # (an unknown `kid` forces a refetch; it must not flush every remembered token).
+        self._published: object = None
 
     def _key_set(self, *, refresh: bool) -> KeySet:
         with self._lock:
@@ -95,9 +98,12 @@ class TokenVerifier:
                             "Les clés du service d'authentification sont inaccessibles ; réessayez."
                         ) from exc
                 else:
-                    self._keys = KeySet.import_key_set(response.json())
+                    published = response.json()
+                    if published != self._published:
+                        self._keys = KeySet.import_key_set(published)
+                        self._published = published
+                        self._verified = {}  # verified against keys that may be gone
                     self._fetched_at = time.monotonic()
-                    self._verified = {}  # verified against keys that may be gone
             assert self._keys is not None  # noqa: S101 - set above or raised
             return self._keys
 
@@ -105,7 +111,10 @@ class TokenVerifier:
         """The token's caller; `audience` replaces the default one (another API of ours)."""
         key = (token, audience or self.audience)
         claims = self._verified.get(key)
-        if claims is None or claims["exp"] < int(time.time()) - LEEWAY_SECONDS:
+        # Past `exp` exactly as joserfc judges it (`exp <= now - leeway` refuses): a remembered
+        # token is refused at the same second a fresh verification would refuse it.
+        if claims is None or claims["exp"] <= int(time.time()) - LEEWAY_SECONDS:
+            self._key_set(refresh=False)  # the first fetch happens before the memory is taken
             verified = self._verified  # this key set's: a refetch meanwhile starts another
             claims = self._checked(token, key[1])
             if len(verified) >= VERIFIED_MAX:

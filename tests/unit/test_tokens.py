@@ -18,22 +18,24 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from bridge.identity.ended_sessions import EndedSessions
-from bridge.identity.tokens import InvalidTokenError, TokenVerifier
+from bridge.identity.tokens import LEEWAY_SECONDS, InvalidTokenError, TokenVerifier
 
 ISSUER = "http://127.0.0.1:1/realms/demarches"
 KEY = RSAKey.generate_key(2048, parameters={"kid": "cle-1"})
 
 
+# What the key server publishes; a test may replace it (a rotation) and put it back.
+PUBLISHED = {"keys": json.dumps(KeySet([KEY]).as_dict(private=False)).encode()}
+
+
 @pytest.fixture(scope="module")
 def jwks_url() -> Iterator[str]:
-    body = json.dumps(KeySet([KEY]).as_dict(private=False)).encode()
-
     class Keys(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(PUBLISHED["keys"])
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet."""
@@ -149,6 +151,34 @@ def test_a_token_verified_once_is_still_refused_once_it_has_expired(jwks_url: st
         verifier.verify(expiring)
 
 
+def test_a_remembered_token_is_refused_at_the_very_second_a_fresh_one_would_be(
+    jwks_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """joserfc refuses once `exp <= now - leeway`; the remembered claims follow the same rule
+    (the clock, shared by both, is moved to that second)."""
+    verifier = TokenVerifier(ISSUER, jwks_url, "bridge-api")
+    expires = int(time.time()) + 100
+    remembered = token(exp=expires)
+    for _ in range(2):  # remembered, whichever call fetched the keys
+        assert verifier.verify(remembered).subject == "personne"
+    assert TokenVerifier(ISSUER, jwks_url, "bridge-api").verify(remembered)
+    monkeypatch.setattr(time, "time", lambda: float(expires + LEEWAY_SECONDS))
+    with pytest.raises(InvalidTokenError):
+        TokenVerifier(ISSUER, jwks_url, "bridge-api").verify(remembered)
+    with pytest.raises(InvalidTokenError):
+        verifier.verify(remembered)
+
+
+def test_an_unchanged_key_set_keeps_the_remembered_verifications(jwks_url: str) -> None:
+    """An unknown `kid` forces a refetch; if the published keys did not change, what was
+    verified stays (nobody can flush the memory of every caller with a made-up key id)."""
+    verifier = TokenVerifier(ISSUER, jwks_url, "bridge-api", refetch_interval=0.0)
+    assert verifier.verify(token()).subject == "personne"
+    with pytest.raises(InvalidTokenError):
+        verifier.verify(signed_by(RSAKey.generate_key(2048), "cle-inconnue"))
+    assert len(verifier._verified) == 1
+
+
 def test_a_token_remembered_for_one_audience_is_refused_for_another(jwks_url: str) -> None:
     verifier = TokenVerifier(ISSUER, jwks_url, "bridge-api")
     ours = token()
@@ -157,12 +187,20 @@ def test_a_token_remembered_for_one_audience_is_refused_for_another(jwks_url: st
         verifier.verify(ours, audience="bridge-verifications")
 
 
-def test_remembered_verifications_are_forgotten_when_the_keys_are_refetched(
-    jwks_url: str,
+def test_remembered_verifications_are_forgotten_when_the_published_keys_change(
+    jwks_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A refetched key set may have dropped the key a remembered token was signed with."""
+    """A rotated key set may have dropped the key a remembered token was signed with: the
+    token is then refused, remembered or not."""
     verifier = TokenVerifier(ISSUER, jwks_url, "bridge-api", refetch_interval=0.0)
-    assert verifier.verify(token()).subject == "personne"
+    remembered = token()
+    assert verifier.verify(remembered).subject == "personne"
+    rotated = RSAKey.generate_key(2048, parameters={"kid": "cle-2"})
+    monkeypatch.setitem(
+        PUBLISHED, "keys", json.dumps(KeySet([rotated]).as_dict(private=False)).encode()
+    )
     with pytest.raises(InvalidTokenError):  # unknown key id: the keys are refetched
         verifier.verify(signed_by(RSAKey.generate_key(2048), "cle-inconnue"))
     assert verifier._verified == {}
+    with pytest.raises(InvalidTokenError):
+        verifier.verify(remembered)
