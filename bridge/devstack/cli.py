@@ -9,13 +9,11 @@ demarches-stack mailcatcher [--host H]
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import signal
 import sys
 import threading
 import time
-from pathlib import Path
 
 import uvicorn
 
@@ -27,6 +25,7 @@ from bridge.devstack.mailcatcher import MailCatcher, web_app
 from bridge.devstack.stack import CACHE_DIR, LocalStack, StackPorts
 from bridge.habilitation.operators import designate
 from bridge.keycloak_admin import KeycloakDirectory, NewPerson
+from bridge.local_platform import announce, state_dir, withdraw
 
 DEMO_SIRET = "73282932000074"
 
@@ -48,8 +47,8 @@ def demo_etablissement(stack: LocalStack) -> tuple[str, str]:
 
 
 def run() -> int:
-    state_dir = Path(os.environ.get("DEVSTACK_STATE_DIR", CACHE_DIR / "stack"))
-    stack = LocalStack(ports=StackPorts.from_env(), data_dir=state_dir)
+    folder = state_dir()
+    stack = LocalStack(ports=StackPorts.from_env(), data_dir=folder)
     # Ctrl-C even when started from a script that ignores SIGINT in background jobs; a Ctrl-C
     # during the start stops what was already started (LocalStack.start cleans up).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -92,6 +91,8 @@ def run() -> int:
         with stack.context.work() as work:  # the bridge believes designated operators only
             designate(work.session, Actor("devstack", "Plateforme locale"), operator_id)
         demo = demo_etablissement(stack)
+        # From here `python -m bridge …` finds this store (bridge/local_platform.py).
+        announce(folder, stack.database_url, stack.keycloak_url)
         print(
             f"\nPrête en {time.monotonic() - started:.0f} s.\n"
             f"  Portail « Mes démarches »     {stack.portal_url}\n"
@@ -118,6 +119,7 @@ def run() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nArrêt de la plateforme…", flush=True)
+        withdraw(folder)
         stack.stop()
         print("Tout est arrêté.", flush=True)
     return 0
