@@ -62,7 +62,9 @@ def test_a_person_page_in_the_console_reads_in_french_without_raw_keys(
         expect(main.get_by_text(label, exact=True).first).to_be_visible()
     expect(main.locator(f"input[value='{habilitation}']")).to_be_visible()
     # The habilitations' own section says what a value means and where the person's file is.
-    expect(main.get_by_text("Habilitations (tenues par le portail)")).to_be_visible()
+    expect(
+        main.get_by_role("heading", name="Habilitations (tenues par le portail)")
+    ).to_be_visible()
     expect(main.get_by_text("de la forme démarche:rôle:SIRET")).to_be_visible()
     expect(main.get_by_text(f"{platform.portal_url}/operateur/personnes")).to_be_visible()
     screens.keep(console, "console-utilisateur-fr")
