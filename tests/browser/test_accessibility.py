@@ -222,6 +222,7 @@ def test_the_operators_back_office_has_no_serious_or_critical_violation(
         ("une personne", f"/operateur/personnes/{operator_person.id}"),
         ("organisations de l'espace employeur", "/operateur/employeurs"),
         ("établissements sans gestionnaire", "/operateur/sans-gestionnaire"),
+        ("importer des établissements", "/operateur/import"),
     ):
         page.goto(platform.portal_url + path)
         audit.check(page, f"back-office : {name}")

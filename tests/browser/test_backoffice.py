@@ -4,6 +4,8 @@ Keycloak locked after failed logins and unlock the account."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -154,3 +156,23 @@ def test_the_operator_renews_a_main_administrators_password_from_the_organisatio
     expect(page.get_by_test_id("message")).to_contain_text("mot de passe")
     renewed = platform.mail.wait_for(email, count=2)
     assert "l'opérateur du service" in renewed.text
+
+
+def test_the_operator_imports_establishments_from_the_page_and_prints_their_letters(
+    platform: Platform, browser: Browser, screens: Screens, tmp_path: Path
+) -> None:
+    siret = new_siret()
+    source = tmp_path / "etablissements.csv"
+    source.write_text(
+        f"siret;raison_sociale\n{siret};Organisme Importé\n12345;Trop court\n", encoding="utf-8"
+    )
+    page = operator_page(browser, platform)
+    page.goto(f"{platform.portal_url}/operateur")
+    page.get_by_role("link", name="Importer des établissements").click()
+    page.get_by_label("Démarche").select_option(label="Mon Activité Formation")
+    page.get_by_label("Fichier CSV").set_input_files(source)
+    page.get_by_role("button", name="Importer").click()
+    expect(page.get_by_test_id("bilan")).to_contain_text("codes émis : 1 ; lignes rejetées : 1")
+    expect(page.get_by_test_id("rejets")).to_contain_text("Trop court")
+    expect(page.get_by_test_id("lettre")).to_contain_text(f"SIRET {siret}")
+    screens.keep(page, "back-office-import")

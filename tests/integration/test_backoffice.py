@@ -21,6 +21,7 @@ from tests.support.callers import MAF
 from tests.support.employeur import make_operator
 from tests.support.portal_login import csrf_of, logged_in_client
 from tests.support.seed import etablissement_with_code
+from tests.support.sirets import new_siret
 from tests.support.stack import Person, Platform
 
 pytestmark = pytest.mark.keycloak
@@ -101,6 +102,7 @@ def test_a_non_operator_is_refused_every_back_office_route(
             f"/operateur/personnes/{person.id}",
             "/operateur/employeurs?type=employeur",
             "/operateur/sans-gestionnaire",
+            "/operateur/import",
         ]
         for path in pages:
             answer = client.get(path)
@@ -115,6 +117,12 @@ def test_a_non_operator_is_refused_every_back_office_route(
         for path, form in actions:
             answer = client.post(path, data={**form, "csrf_token": token})
             assert answer.status_code == 403, path
+        imported = client.post(
+            "/operateur/import",
+            data={"demarche": MAF, "csrf_token": token},
+            files={"fichier": ("e.csv", f"siret;raison_sociale\n{new_siret()};Intrus\n")},
+        )
+        assert imported.status_code == 403
     assert footprint(platform, siret) == before
 
 
@@ -188,3 +196,36 @@ def test_the_operator_lifts_a_code_lockout_and_it_is_audited(
         ).all()
     assert event.target == locked.id
     assert event.details == {"essais_oublies": 5}
+
+
+def test_the_operator_imports_a_csv_from_the_page_and_gets_its_letters_and_rejects(
+    platform: Platform, operator: httpx.Client
+) -> None:
+    siret = new_siret()
+    page = operator.get("/operateur/import")
+    result = operator.post(
+        "/operateur/import",
+        data={"demarche": MAF, "csrf_token": csrf_of(page)},
+        files={
+            "fichier": (
+                "etablissements.csv",
+                f"siret;raison_sociale\n{siret};Organisme Importé\n12345;Trop court\n",
+            )
+        },
+    )
+    text = html.unescape(result.text)
+    assert result.status_code == 200
+    assert "codes émis : 1 ; lignes rejetées : 1" in text
+    assert f"SIRET {siret}" in text
+    assert "Trop court" in text
+    with platform.context.sessions() as session:
+        [code] = session.scalars(select(ActivationCode).where(ActivationCode.siret == siret)).all()
+    assert code.revoked_at is None
+
+    latin1 = operator.post(
+        "/operateur/import",
+        data={"demarche": MAF, "csrf_token": csrf_of(page)},
+        files={"fichier": ("e.csv", "siret;raison_sociale\n1;Élan\n".encode("latin-1"))},
+    )
+    assert latin1.status_code == 422
+    assert "n'est pas encodé en UTF-8" in html.unescape(latin1.text)

@@ -1,6 +1,8 @@
 """The operator's back-office in the portal: search an establishment, read its file (holders
 per démarche, pending requests, codes issued, lockouts, audit trail), lift a code lockout,
-issue a new code and print its letter.
+issue a new code and print its letter; search a person, read their file (Keycloak account,
+rights, delegations, requests, history), lift a brute-force lock; list the employer
+organisations and the SIRETs left without a gestionnaire; import establishments from a CSV.
 
 Thin: the operator check and the reads are `bridge.backoffice.service`, the changes the
 establishments' (`EtablissementService.issue_code`, `unlock`). Every change is audited there.
@@ -13,13 +15,15 @@ from typing import Annotated
 from fastapi import Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from bridge.api.pages.common import PageDep, pages_router
 from bridge.audit.labels import action_sentence
 from bridge.audit.models import AuditEvent
 from bridge.backoffice.service import OPERATOR_ONLY, PER_PAGE, Results
 from bridge.catalog import Catalog
-from bridge.errors import BridgeError, ForbiddenError
+from bridge.errors import BridgeError, ForbiddenError, InvalidInputError
+from bridge.etablissement.service import ImportReport, parse_csv_text
 
 router = pages_router()
 
@@ -220,3 +224,66 @@ def orphans(
         found[(numero - 1) * per_page : numero * per_page], len(found), numero, per_page
     )
     return page.render("backoffice_sans_gestionnaire.html", resultats=shown)
+
+
+# --- import of establishments from a CSV -----------------------------------------------------
+
+_MAX_IMPORT_BYTES = 10 * 1024 * 1024
+
+
+def _import_page(
+    page: PageDep, demarche_id: str = "", refusal: BridgeError | None = None
+) -> Response:
+    return page.form(
+        "backoffice_import.html",
+        {"demarche": demarche_id},
+        refusal,
+        "fichier",
+        demarches_par_code=[
+            d for d in page.context.catalog.demarches if d.entry == "activation-code"
+        ],
+    )
+
+
+@router.get("/operateur/import")
+def import_form(page: PageDep) -> Response:
+    _require_operator(page)
+    return _import_page(page)
+
+
+@router.post("/operateur/import")
+async def import_file(page: PageDep) -> Response:
+    """The command line's import from the page: same rules (`import_rows`), the rejected
+    lines with their reason, and the letters to print, shown this once."""
+    _require_operator(page)
+    async with page.request.form() as form:  # closes the uploaded file's spool
+        demarche_id = str(form.get("demarche", ""))[:64]
+        upload = form.get("fichier")
+        content = None
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = await upload.read(_MAX_IMPORT_BYTES + 1)
+    try:
+        if content is None:
+            raise InvalidInputError("Choisissez le fichier CSV à importer.", field="fichier")
+        if len(content) > _MAX_IMPORT_BYTES:
+            raise InvalidInputError("Le fichier dépasse 10 Mo : découpez-le.", field="fichier")
+        try:
+            rows = parse_csv_text(content.decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(
+                "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 ».",
+                field="fichier",
+            ) from exc
+
+        def run() -> ImportReport:
+            with page.context.work() as work:
+                return work.etablissements.import_rows(page.actor, rows, demarche_id)
+
+        report = await run_in_threadpool(run)
+    except BridgeError as exc:
+        return _import_page(page, demarche_id, exc)
+    return page.render(
+        "backoffice_import_resultat.html",
+        rapport=report,
+        demarche=page.context.catalog.title_of(demarche_id),
+    )
