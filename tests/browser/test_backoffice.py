@@ -9,7 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
+from bridge.audit.service import Actor
+from bridge.employeur.models import Gestionnaire
+from bridge.employeur.service import Details
 from bridge.etablissement.models import CodeAttempt
 from bridge.person.service import remember_person
 from tests.browser.conftest import Screens
@@ -176,3 +180,46 @@ def test_the_operator_imports_establishments_from_the_page_and_prints_their_lett
     expect(page.get_by_test_id("rejets")).to_contain_text("Trop court")
     expect(page.get_by_test_id("lettre")).to_contain_text(f"SIRET {siret}")
     screens.keep(page, "back-office-import")
+
+
+def test_the_operator_transfers_the_main_administrators_role_from_a_gestionnaires_page(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    page = operator_page(browser, platform)
+    principal_email = f"principal.{new_siret()}@employeur.example.fr"
+    siret, _ = open_organisation(
+        platform, page, "Employeur", ("Pierre", "Sortant", principal_email), screens
+    )
+    with platform.context.work() as work:
+        principal = work.session.scalars(
+            select(Gestionnaire.subject).where(
+                Gestionnaire.siret == siret, Gestionnaire.role == "administrateur-principal"
+            )
+        ).one()
+        incoming = work.employeur.add(
+            Actor(principal, "Pierre Sortant"),
+            siret,
+            Details(
+                "madame",
+                "Entrante",
+                "Inès",
+                f"ines.{new_siret()}@employeur.example.fr",
+                "01 23 45 67 89",
+                None,
+                None,
+                None,
+            ),
+            "gestionnaire",
+        )
+        login_id = incoming.login_id
+    page.goto(f"{platform.portal_url}/operateur/employeurs?q={siret}")
+    page.get_by_test_id("employeurs").get_by_role("link", name=siret).click()
+    page.locator(f"[data-testid=ligne-{login_id}] a").click()
+    page.get_by_role("button", name="Transférer le rôle d'administrateur principal").click()
+    confirm(page)
+    expect(page.get_by_test_id("message")).to_contain_text("est transféré")
+    expect(page.get_by_test_id("role")).to_have_text("Administrateur principal")
+    page.goto(f"{platform.portal_url}/operateur/employeurs?q={siret}")
+    expect(page.get_by_test_id("employeurs")).to_contain_text(
+        "Administrateur principal : ENTRANTE Inès"
+    )
