@@ -43,7 +43,9 @@ python -m bridge exploitation restauration DOSSIER
     refused when the manifest does not match (revision, missing file, checksum)
 
 Settings come from the `BRIDGE_*` environment variables. Operator commands migrate the
-database first, so a new SQLite file works at once.
+database first, so a new SQLite file works at once. While the local platform runs
+(`make run`), every command works on its store and its Keycloak, or refuses when
+`BRIDGE_DATABASE_URL` names another store (`bridge/local_platform.py`).
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ from bridge.keycloak_admin import (
     KeycloakRetriableError,
     RealmConfiguration,
 )
+from bridge.local_platform import running_platform, settings_for_running_platform
 from bridge.logging import configure_logging
 from bridge.notification import WAITING, MailRun
 from bridge.realm.apply import apply as apply_realm_export
@@ -792,8 +795,19 @@ def run_end_dates(settings: Settings) -> int:
     return 0
 
 
+def _settings() -> Settings:
+    """The environment's settings, on the running local platform's store if one runs."""
+    settings = settings_for_running_platform(Settings())
+    if running_platform() is not None:
+        print(
+            f"Plateforme locale en marche : base {_shown_url(settings.database_url)}.",
+            file=sys.stderr,
+        )
+    return settings
+
+
 def _run(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = _settings()
     if args.group == "db":
         return upgrade_database(settings)
     if args.group == "delegations":

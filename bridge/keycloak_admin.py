@@ -77,6 +77,16 @@ class NewPerson:
         return payload
 
 
+@dataclass(frozen=True)
+class AccountState:
+    """A Keycloak account's state: open, e-mail verified, locked after failed logins."""
+
+    enabled: bool
+    email_verified: bool
+    locked: bool
+    failures: int
+
+
 class KeycloakDirectory:
     """Users of one realm, reached with the bridge's service account or an admin login."""
 
@@ -209,6 +219,27 @@ class KeycloakDirectory:
         """The person's open SSO sessions."""
         sessions: list[dict[str, Any]] = _call(lambda: self._admin.get_sessions(user_id))
         return sessions
+
+    def account_state(self, user_id: str) -> AccountState | None:
+        """The account as the operator needs it on the phone: open, e-mail verified, locked
+        by the realm's brute-force protection (None: Keycloak has no such account)."""
+        try:
+            user = self.person(user_id)
+        except KeycloakRejectedError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        status: dict[str, Any] = _call(lambda: self._admin.get_bruteforce_detection_status(user_id))
+        return AccountState(
+            bool(user.get("enabled")),
+            bool(user.get("emailVerified")),
+            bool(status.get("disabled")),
+            int(status.get("numFailures") or 0),
+        )
+
+    def unlock_brute_force(self, user_id: str) -> None:
+        """Forget the account's failed logins: the brute-force lock is lifted at once."""
+        _call(lambda: self._admin.clear_bruteforce_attempts_for_user(user_id))
 
     # --- the projection (bridge/sync) ------------------------------------------------------
 

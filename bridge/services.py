@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bridge.accounts import AccountService
 from bridge.accounts.activation import ActivationLinks, ActivationPolicy
+from bridge.backoffice.service import BackofficeService
 from bridge.bpf.service import BpfService
 from bridge.catalog import Catalog
 from bridge.delegation.service import DelegationService
@@ -48,6 +49,7 @@ class Services:
     accounts: AccountService
     activation_links: ActivationLinks
     personal_data: PersonalData
+    backoffice: BackofficeService
     delivery: Delivery = field(default_factory=Delivery)
 
 
@@ -86,5 +88,6 @@ def open_services(
         accounts=AccountService(session, catalog, habilitations, delegations),
         activation_links=ActivationLinks(session, directory, activation_policy(settings)),
         personal_data=PersonalData(session, catalog),
+        backoffice=BackofficeService(session, catalog, etablissements, directory),
         delivery=delivery or Delivery(),
     )

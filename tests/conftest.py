@@ -20,6 +20,14 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 pytest_plugins = ["tests.support.leaks"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_local_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A `make run` up on the machine must not pull the tests' commands onto its store."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DEVSTACK_STATE_DIR", str(tmp_path_factory.mktemp("etat-plateforme")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     with running_platform(tmp_path_factory.mktemp("keycloak")) as running:

@@ -24,6 +24,7 @@ from bridge.api.check_metrics import CheckApiCounter
 from bridge.api.errors import Problem, install_error_handlers
 from bridge.api.health import health_router, metrics_router
 from bridge.api.pages import accessibility as accessibility_pages
+from bridge.api.pages import backoffice as backoffice_pages
 from bridge.api.pages import bpf as bpf_pages
 from bridge.api.pages import delegations as delegation_pages
 from bridge.api.pages import employeur as employeur_pages
@@ -155,6 +156,7 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
         delegation_pages,
         employeur_pages,
         bpf_pages,
+        backoffice_pages,
         portal_pages,
         accessibility_pages,
     ):

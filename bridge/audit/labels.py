@@ -22,6 +22,7 @@ ACTION_LABELS: Mapping[str, str] = {
     "code-emis": "Code d'activation émis",
     "code-reedite": "Nouveau code d'activation émis",
     "code-incorrect": "Code d'activation erroné saisi",
+    "code-debloque": "Blocage des codes d'activation levé par l'opérateur",
     "import-etablissements": "Établissements importés",
     # Delegations to a tiers
     "delegation-invitee": "Délégation proposée : invitation envoyée",
@@ -49,6 +50,7 @@ ACTION_LABELS: Mapping[str, str] = {
     "compte-supprime": "Compte supprimé",
     "compte-desactive": "Compte désactivé",
     "compte-reactive": "Compte réactivé",
+    "compte-debloque": "Compte débloqué par l'opérateur (trop d'échecs de connexion)",
     "sans-gestionnaire": "Établissement resté sans gestionnaire",
     "lien-activation-renvoye": "Nouveau lien d'activation envoyé",
     "donnees-exportees": "Données personnelles téléchargées",

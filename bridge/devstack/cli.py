@@ -13,13 +13,11 @@ demarches-stack mailcatcher [--host H]
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import signal
 import sys
 import threading
 import time
-from pathlib import Path
 
 import uvicorn
 
@@ -31,6 +29,7 @@ from bridge.devstack.mailcatcher import MailCatcher, web_app
 from bridge.devstack.stack import CACHE_DIR, LocalStack, StackPorts
 from bridge.habilitation.operators import designate
 from bridge.keycloak_admin import KeycloakDirectory, NewPerson
+from bridge.local_platform import announce, state_dir, withdraw
 
 DEMO_SIRET = "73282932000074"
 
@@ -67,8 +66,8 @@ def _realm_report(stack: LocalStack) -> str:
 
 
 def run(*, fresh: bool = False, force_realm: bool = False) -> int:
-    state_dir = Path(os.environ.get("DEVSTACK_STATE_DIR", CACHE_DIR / "stack"))
-    stack = LocalStack(ports=StackPorts.from_env(), data_dir=state_dir, force_realm=force_realm)
+    folder = state_dir()
+    stack = LocalStack(ports=StackPorts.from_env(), data_dir=folder, force_realm=force_realm)
     stack.fresh = stack.fresh or fresh
     # Ctrl-C even when started from a script that ignores SIGINT in background jobs; a Ctrl-C
     # during the start stops what was already started (LocalStack.start cleans up).
@@ -113,6 +112,8 @@ def run(*, fresh: bool = False, force_realm: bool = False) -> int:
             designate(work.session, Actor("devstack", "Plateforme locale"), operator_id)
         demo = demo_etablissement(stack)
         print(_realm_report(stack), flush=True)
+        # From here `python -m bridge …` finds this store (bridge/local_platform.py).
+        announce(folder, stack.database_url, stack.keycloak_url)
         print(
             f"\nPrête en {time.monotonic() - started:.0f} s.\n"
             f"  Portail « Mes démarches »     {stack.portal_url}\n"
@@ -139,6 +140,7 @@ def run(*, fresh: bool = False, force_realm: bool = False) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nArrêt de la plateforme…", flush=True)
+        withdraw(folder)
         stack.stop()
         print("Tout est arrêté.", flush=True)
     return 0

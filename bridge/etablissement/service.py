@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bridge.audit.service import Actor, record
@@ -117,6 +117,14 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, raw, reason)
     letters: list[tuple[str, str, str]] = field(default_factory=list)  # (siret, name, code)
+
+
+@dataclass(frozen=True)
+class Lockouts:
+    """The SIRET protected from every account, and the accounts locked out of trying."""
+
+    siret_locked: bool
+    accounts: list[str]
 
 
 class EtablissementService:
@@ -316,6 +324,74 @@ class EtablissementService:
                 "Contactez le service gestionnaire de la démarche si vous détenez le bon code.",
                 retry_after_seconds=int(wait.total_seconds()) + 1,
             )
+
+    # --- the operator's back-office: codes issued and lockouts ---------------------------
+
+    def codes(self, siret: str) -> list[ActivationCode]:
+        """Every code issued to the SIRET, newest first (their digests only: never a code)."""
+        return list(
+            self.session.scalars(
+                select(ActivationCode)
+                .where(ActivationCode.siret == siret)
+                .order_by(ActivationCode.created_at.desc(), ActivationCode.id.desc())
+            )
+        )
+
+    def lockouts(self, siret: str, moment: datetime) -> Lockouts:
+        """What stops codes being tried for this SIRET now: the SIRET's own protection (too
+        many accounts failed on it), and the accounts that failed on it and are locked."""
+        failed_accounts = self.session.scalars(
+            select(CodeAttempt.subject)
+            .where(
+                CodeAttempt.siret == siret,
+                CodeAttempt.success.is_(False),
+                CodeAttempt.at > moment - SIRET_LOCK_WINDOW,
+            )
+            .distinct()
+        ).all()
+        locked = []
+        for subject in sorted(failed_accounts):
+            failures = self.session.scalar(
+                select(func.count())
+                .select_from(CodeAttempt)
+                .where(
+                    CodeAttempt.subject == subject,
+                    CodeAttempt.success.is_(False),
+                    CodeAttempt.at > moment - LOCKOUT_WINDOW,
+                )
+            )
+            if (failures or 0) >= MAX_FAILURES:
+                locked.append(subject)
+        return Lockouts(len(failed_accounts) >= SIRET_LOCK_ACCOUNTS, locked)
+
+    def unlock(self, actor: Actor, siret: str, subject: str | None = None) -> int:
+        """Lift a lockout: the SIRET's (its failed tries of the last day are forgotten) or one
+        account's (its failed tries of the window). The audit trail keeps every failed try."""
+        siret = parse_siret(siret)
+        if subject is not None:
+            lock_person(self.session, subject)
+        lock_etablissement(self.session, siret)
+        moment = now()
+        if subject is None:
+            condition = (CodeAttempt.siret == siret) & (CodeAttempt.at > moment - SIRET_LOCK_WINDOW)
+        else:
+            condition = (CodeAttempt.subject == subject) & (
+                CodeAttempt.at > moment - LOCKOUT_WINDOW
+            )
+        forgotten = self.session.execute(
+            delete(CodeAttempt).where(condition, CodeAttempt.success.is_(False))
+        ).rowcount  # type: ignore[attr-defined]
+        if not forgotten:
+            raise NotFoundError("Il n'y a pas, ou plus, de blocage à lever.")
+        record(
+            self.session,
+            actor,
+            "code-debloque",
+            target=subject,
+            siret=siret,
+            essais_oublies=forgotten,
+        )
+        return int(forgotten)
 
     def consume_code(self, actor: Actor, demarche: Demarche, siret: str, code: str) -> None:
         """Check and use the code once; a wrong one is counted, a used one never works again."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Screens
-from tests.support.stack import Platform
+from tests.support.stack import Person, Platform
 
 # Solving the proof of work takes well under a second at the realm's difficulty; the margin
 # is for a loaded CI machine.
@@ -86,6 +86,9 @@ def log_in_on_keycloak(
     page.click("#kc-login")
 
 
+ADMINISTRATOR_ROLES = ("view-users", "manage-users", "view-realm")
+
+
 def open_user_in_admin_console(
     browser: Browser, platform: Platform, user_id: str, locale: str = "fr-FR"
 ) -> Page:
@@ -95,5 +98,31 @@ def open_user_in_admin_console(
     page.goto(f"{platform.keycloak.url}/admin/master/console/#/{realm}/users/{user_id}/settings")
     page.fill("#username", platform.keycloak.admin_user)
     page.fill("#password", platform.keycloak.admin_password)
+    page.click("#kc-login")
+    return page
+
+
+def realm_administrator(platform: Platform) -> Person:
+    """A person of the realm who administers its users in its own console
+    (`/admin/{realm}/console/`), as the service in charge of the platform would."""
+    administrator = platform.new_person("Administratrice", "Royaume")
+    admin = platform.keycloak.admin()
+    realm_management = admin.get_client_id("realm-management")
+    assert realm_management is not None
+    roles = [admin.get_client_role(realm_management, role) for role in ADMINISTRATOR_ROLES]
+    admin.assign_client_role(administrator.id, realm_management, roles)
+    return administrator
+
+
+def open_user_as_realm_administrator(
+    browser: Browser, platform: Platform, administrator: Person, user_id: str
+) -> Page:
+    """A user's page in the realm's own admin console, for a French administrator (tall
+    enough for the whole user profile: the console scrolls inside its own panel)."""
+    page = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 1700}).new_page()
+    realm = platform.keycloak.realm
+    page.goto(f"{platform.keycloak.url}/admin/{realm}/console/#/{realm}/users/{user_id}/settings")
+    page.fill("#username", administrator.email)
+    page.fill("#password", administrator.password)
     page.click("#kc-login")
     return page

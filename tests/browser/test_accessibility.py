@@ -204,6 +204,36 @@ def test_the_employer_space_has_no_serious_or_critical_violation(
     expect(page.get_by_test_id("enregistrer")).to_be_visible()
 
 
+def test_the_operators_back_office_has_no_serious_or_critical_violation(
+    platform: Platform, browser: Browser, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#21: the back-office's home, its searches, an establishment's and a person's file, the
+    letter of a new code."""
+    audit = Audit()
+    operator_person = platform.new_person("Opé", "Guichet")
+    make_operator(platform, operator_person.id)
+    page = login_page(browser, platform, operator_person.username, PASSWORD)
+    siret, _ = etablissement_with_code(platform.context, name="Organisme Audité")
+    for name, path in (
+        ("accueil", "/operateur"),
+        ("établissements", f"/operateur/etablissements?q={siret}"),
+        ("un établissement", f"/operateur/etablissements/{siret}"),
+        ("personnes", "/operateur/personnes?q=Guichet"),
+        ("une personne", f"/operateur/personnes/{operator_person.id}"),
+        ("organisations de l'espace employeur", "/operateur/employeurs"),
+        ("établissements sans gestionnaire", "/operateur/sans-gestionnaire"),
+        ("importer des établissements", "/operateur/import"),
+    ):
+        page.goto(platform.portal_url + path)
+        audit.check(page, f"back-office : {name}")
+    page.goto(f"{platform.portal_url}/operateur/etablissements/{siret}")
+    page.get_by_role("button", name="Émettre un nouveau code — Mon Activité Formation").click()
+    page.get_by_test_id("dialogue-confirmation").get_by_test_id("confirmer").click()
+    expect(page.get_by_test_id("lettre")).to_be_visible()
+    audit.check(page, "back-office : courrier du code")
+    audit.report(capsys)
+
+
 def test_the_emails_have_no_serious_or_critical_violation(
     platform: Platform, browser: Browser, capsys: pytest.CaptureFixture[str]
 ) -> None:

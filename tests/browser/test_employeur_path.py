@@ -286,6 +286,8 @@ def test_the_keycloak_console_describes_the_portals_attributes_in_plain_french(
     page = open_user_in_admin_console(browser, platform, user_id)
     body = page.locator("body")
     expect(body).to_contain_text("Renseignées par le portail (espace employeur)", timeout=60_000)
-    expect(body).to_contain_text("gérées par le portail : ne pas modifier ici")
+    # The master administrator's console is English (#21): the realm's English texts.
+    expect(body).to_contain_text("Habilitations (kept by the portal)")
+    expect(body).to_contain_text("do not edit them here")
     expect(body).not_to_contain_text("tenues par le pont", ignore_case=True)
     screens.shot(page, "console-keycloak-attributs")

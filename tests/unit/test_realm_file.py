@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,3 +39,51 @@ def test_a_placeholder_without_default_must_be_given(tmp_path: Path) -> None:
 
 def test_the_realm_file_is_the_one_keycloak_imports() -> None:
     assert REALM_FILE.parent.name == "realm-export"
+
+
+# --- the console's texts (#21) -----------------------------------------------------------
+
+THEME_MESSAGES = (
+    REALM_FILE.parents[1]
+    / "themes"
+    / "demarches-dsfr"
+    / "login"
+    / "messages"
+    / "messages_fr.properties"
+)
+MESSAGE_KEY = re.compile(r"\$\{([a-zA-Z][a-zA-Z0-9.-]*)\}")
+
+
+def _profile_keys(realm: dict[str, Any]) -> set[str]:
+    [component] = realm["components"]["org.keycloak.userprofile.UserProfileProvider"]
+    return set(MESSAGE_KEY.findall(component["config"]["kc.user.profile.config"][0]))
+
+
+def _theme_messages() -> dict[str, str]:
+    found = {}
+    for line in THEME_MESSAGES.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            found[key.strip()] = value.replace("''", "'")
+    return found
+
+
+def test_every_message_key_of_the_user_profile_has_french_and_english_realm_texts() -> None:
+    realm = render_realm({})
+    keycloak_own = {"username", "email", "firstName", "lastName"}  # the console translates them
+    wanted = _profile_keys(realm) - keycloak_own
+    assert {"civilite", "civiliteMadame", "cguVersion", "habilitationAide"} <= wanted
+    for locale in ("fr", "en"):
+        assert wanted <= set(realm["localizationTexts"][locale]), locale
+
+
+def test_the_realm_texts_say_what_the_login_pages_said() -> None:
+    """Realm texts override the theme's on the login pages too, as MessageFormat patterns
+    (where « ' » quotes): the same sentences, with the typographic apostrophe."""
+    realm = render_realm({})
+    theme = _theme_messages()
+    for locale, texts in realm["localizationTexts"].items():
+        for key, text in texts.items():
+            assert "'" not in text, (locale, key)
+            if locale == "fr" and key in theme:
+                assert text == theme[key].replace("'", "’"), key

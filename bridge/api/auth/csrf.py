@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import AsyncIterator
 
 from fastapi import Request
 
@@ -27,18 +28,25 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-async def require_csrf(request: Request) -> None:
-    """Refuse an unsafe request whose form does not carry the session's token."""
+async def require_csrf(request: Request) -> AsyncIterator[None]:
+    """Refuse an unsafe request whose form does not carry the session's token. The form it
+    reads is closed after the request, uploaded files included, whether or not it was kept."""
     if request.method in _SAFE_METHODS:
+        yield
         return
     expected = request.session.get(FIELD)
     form = await request.form()
-    sent = form.get(FIELD)
-    if (
-        not isinstance(expected, str)
-        or not isinstance(sent, str)
-        or not hmac.compare_digest(expected, sent)
-    ):
-        raise CsrfError(
-            "Ce formulaire a expiré ou ne provient pas du portail. Rechargez la page et recommencez."
-        )
+    try:
+        sent = form.get(FIELD)
+        if (
+            not isinstance(expected, str)
+            or not isinstance(sent, str)
+            or not hmac.compare_digest(expected, sent)
+        ):
+            raise CsrfError(
+                "Ce formulaire a expiré ou ne provient pas du portail. Rechargez la page et "
+                "recommencez."
+            )
+        yield
+    finally:
+        await form.close()

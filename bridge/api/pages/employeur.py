@@ -280,6 +280,11 @@ def _detail_page(
         roles_possibles=[demarche.role(r) for r in dict.fromkeys([*choices, g.role])],
         peut_gerer=may_manage,
         peut_renouveler=may_renew,
+        peut_transferer=demarche.may_grant(
+            roles, demarche.first_holder_role, operator=actor.operator
+        )
+        and g.role != demarche.first_holder_role
+        and g.active,
     )
 
 
@@ -336,6 +341,19 @@ async def _act(page: PageDep, siret: str, subject: str, what: str) -> Response:
 @router.post("/employeur/{siret}/gestionnaires/{subject}/mot-de-passe")
 async def renew(page: PageDep, siret: str, subject: str) -> Response:
     return await _act(page, siret, subject, "mot-de-passe")
+
+
+@router.post("/employeur/{siret}/gestionnaires/{subject}/transfert")
+async def transfer(page: PageDep, siret: str, subject: str) -> Response:
+    """« Transférer le rôle »: this gestionnaire becomes the main administrator, the previous
+    one takes their former role (the operator only, by the catalog)."""
+    actor = page.actor
+    await run_in_threadpool(
+        page.act,
+        "Le rôle d'administrateur principal est transféré.",
+        lambda work: work.employeur.transfer_principal(actor, siret, subject),
+    )
+    return RedirectResponse(f"/employeur/{siret}/gestionnaires/{subject}", status_code=303)
 
 
 @router.post("/employeur/{siret}/gestionnaires/{subject}/desactivation")

@@ -1,0 +1,225 @@
+"""The operator's back-office in Chromium (#21): from « Back-office », find an establishment,
+issue a new code (asked first) and print its letter, lift a code lockout; find a person whom
+Keycloak locked after failed logins and unlock the account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from bridge.audit.service import Actor
+from bridge.employeur.models import Gestionnaire
+from bridge.employeur.service import Details
+from bridge.etablissement.models import CodeAttempt
+from bridge.person.service import remember_person
+from tests.browser.conftest import Screens
+from tests.browser.test_employeur_path import open_organisation
+from tests.browser.test_habilitation_path import log_in
+from tests.support.employeur import make_operator
+from tests.support.seed import etablissement_with_code
+from tests.support.sirets import new_siret
+from tests.support.stack import TEST_API_CLIENT, Person, Platform
+
+pytestmark = [pytest.mark.browser, pytest.mark.keycloak]
+
+
+def operator_page(browser: Browser, platform: Platform) -> Page:
+    operator = platform.new_person("Opératrice", "Guichet")
+    make_operator(platform, operator.id)
+    page = browser.new_context(locale="fr-FR").new_page()
+    log_in(page, platform, operator)
+    return page
+
+
+def confirm(page: Page) -> None:
+    dialog = page.get_by_test_id("dialogue-confirmation")
+    expect(dialog).to_be_visible()
+    dialog.get_by_test_id("confirmer").click()
+
+
+def test_the_operator_issues_a_new_code_and_prints_its_letter(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    siret, old_code = etablissement_with_code(platform.context, name="Organisme Courrier")
+    page = operator_page(browser, platform)
+    page.get_by_test_id("back-office").first.click()
+    expect(page.get_by_role("heading", name="Back-office de l'opérateur")).to_be_visible()
+    page.get_by_label("Rechercher un établissement").fill(siret)
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_test_id("total")).to_have_text("1 établissement trouvé")
+    page.get_by_role("link", name=siret).click()
+    expect(page.get_by_role("heading", name="Organisme Courrier")).to_be_visible()
+    expect(page.get_by_test_id("codes")).to_contain_text("Actif")
+    screens.keep(page, "back-office-etablissement")
+
+    page.get_by_role("button", name="Émettre un nouveau code — Mon Activité Formation").click()
+    confirm(page)
+    letter = page.get_by_test_id("lettre")
+    expect(letter).to_contain_text(f"SIRET {siret}")
+    expect(letter).to_contain_text("Organisme Courrier")
+    code = page.get_by_test_id("code").inner_text()
+    assert code != old_code
+    screens.keep(page, "back-office-lettre")
+
+    page.get_by_role("link", name="Revenir à l'établissement").click()
+    codes = page.get_by_test_id("codes")
+    expect(codes).to_contain_text("Révoqué")
+    expect(codes).not_to_contain_text(code)
+    expect(page.get_by_test_id("historique")).to_contain_text("Nouveau code d'activation émis")
+
+
+def test_the_operator_lifts_a_code_lockout(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    siret, _ = etablissement_with_code(platform.context)
+    locked = platform.new_person("Bloqué", "Code")
+    with platform.context.work() as work:
+        remember_person(work.session, locked.id, locked.email, locked.first_name, locked.last_name)
+        work.session.add_all(
+            CodeAttempt(siret=siret, subject=locked.id, success=False) for _ in range(5)
+        )
+    page = operator_page(browser, platform)
+    page.goto(f"{platform.portal_url}/operateur/etablissements/{siret}")
+    lockouts = page.get_by_test_id("blocages")
+    expect(lockouts).to_contain_text(f"Compte bloqué : CODE Bloqué ({locked.email})")
+    lockouts.get_by_role("button", name="Débloquer").click()
+    confirm(page)
+    expect(page.get_by_test_id("message")).to_contain_text("Le blocage de ce compte est levé")
+    expect(lockouts).to_have_text("Aucun blocage en cours.")
+    expect(page.get_by_test_id("historique")).to_contain_text(
+        "Blocage des codes d'activation levé par l'opérateur"
+    )
+
+
+def fail_logins(platform: Platform, person: Person, times: int) -> None:
+    """Wrong passwords until Keycloak's brute-force protection locks the account."""
+    for _ in range(times):
+        httpx.post(
+            f"{platform.keycloak.url}/realms/{platform.keycloak.realm}/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": TEST_API_CLIENT,
+                "client_secret": platform.test_api_secret,
+                "username": person.username,
+                "password": "pas-le-bon-mot-de-passe",
+            },
+            timeout=10,
+        )
+
+
+def test_the_operator_unlocks_an_account_keycloak_locked_after_failed_logins(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    person = platform.new_person("Verrouillée", "Connexions")
+    portal = browser.new_context(locale="fr-FR").new_page()
+    log_in(portal, platform, person)  # the store knows the person from here
+    fail_logins(platform, person, 5)
+    status = platform.admin().get_bruteforce_detection_status(person.id)
+    assert status["disabled"] is True
+
+    page = operator_page(browser, platform)
+    page.goto(f"{platform.portal_url}/operateur")
+    page.get_by_role("link", name="Personnes : compte").click()
+    page.get_by_label("Rechercher une personne").fill(person.email)
+    page.get_by_role("button", name="Rechercher").click()
+    page.get_by_role("link", name="CONNEXIONS Verrouillée").click()
+    account = page.get_by_test_id("compte")
+    expect(account).to_contain_text("Bloqué après trop d'échecs de connexion")
+    screens.keep(page, "back-office-personne-bloquee")
+    account.get_by_role("button", name="Débloquer").click()
+    confirm(page)
+    expect(page.get_by_test_id("message")).to_contain_text("Le compte est débloqué")
+    expect(account).to_contain_text("Non bloqué")
+    assert platform.admin().get_bruteforce_detection_status(person.id)["disabled"] is False
+    platform.token_for(person)  # the person logs in again
+    expect(page.get_by_test_id("historique")).to_contain_text("Compte débloqué par l'opérateur")
+
+
+def test_the_operator_renews_a_main_administrators_password_from_the_organisation_list(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    page = operator_page(browser, platform)
+    email = f"principale.{new_siret()}@employeur.example.fr"
+    siret, login_id = open_organisation(
+        platform, page, "Employeur", ("Paule", "Principale", email), screens
+    )
+    page.goto(f"{platform.portal_url}/operateur")
+    page.get_by_role("link", name="Organisations de l'espace employeur").click()
+    page.get_by_label("SIRET ou raison sociale").fill(siret)
+    page.get_by_label("Type d'organisation").select_option(label="Employeur")
+    page.get_by_role("button", name="Rechercher").click()
+    listing = page.get_by_test_id("employeurs")
+    expect(listing).to_contain_text(f"Administrateur principal : PRINCIPALE Paule ({login_id})")
+    screens.keep(page, "back-office-employeurs")
+    listing.get_by_role("link", name="PRINCIPALE Paule").click()
+    page.get_by_role("button", name="Renouveler le mot de passe").click()
+    expect(page.get_by_test_id("message")).to_contain_text("mot de passe")
+    renewed = platform.mail.wait_for(email, count=2)
+    assert "l'opérateur du service" in renewed.text
+
+
+def test_the_operator_imports_establishments_from_the_page_and_prints_their_letters(
+    platform: Platform, browser: Browser, screens: Screens, tmp_path: Path
+) -> None:
+    siret = new_siret()
+    source = tmp_path / "etablissements.csv"
+    source.write_text(
+        f"siret;raison_sociale\n{siret};Organisme Importé\n12345;Trop court\n", encoding="utf-8"
+    )
+    page = operator_page(browser, platform)
+    page.goto(f"{platform.portal_url}/operateur")
+    page.get_by_role("link", name="Importer des établissements").click()
+    page.get_by_label("Démarche").select_option(label="Mon Activité Formation")
+    page.get_by_label("Fichier CSV").set_input_files(source)
+    page.get_by_role("button", name="Importer").click()
+    expect(page.get_by_test_id("bilan")).to_contain_text("codes émis : 1 ; lignes rejetées : 1")
+    expect(page.get_by_test_id("rejets")).to_contain_text("Trop court")
+    expect(page.get_by_test_id("lettre")).to_contain_text(f"SIRET {siret}")
+    screens.keep(page, "back-office-import")
+
+
+def test_the_operator_transfers_the_main_administrators_role_from_a_gestionnaires_page(
+    platform: Platform, browser: Browser, screens: Screens
+) -> None:
+    page = operator_page(browser, platform)
+    principal_email = f"principal.{new_siret()}@employeur.example.fr"
+    siret, _ = open_organisation(
+        platform, page, "Employeur", ("Pierre", "Sortant", principal_email), screens
+    )
+    with platform.context.work() as work:
+        principal = work.session.scalars(
+            select(Gestionnaire.subject).where(
+                Gestionnaire.siret == siret, Gestionnaire.role == "administrateur-principal"
+            )
+        ).one()
+        incoming = work.employeur.add(
+            Actor(principal, "Pierre Sortant"),
+            siret,
+            Details(
+                "madame",
+                "Entrante",
+                "Inès",
+                f"ines.{new_siret()}@employeur.example.fr",
+                "01 23 45 67 89",
+                None,
+                None,
+                None,
+            ),
+            "gestionnaire",
+        )
+        login_id = incoming.login_id
+    page.goto(f"{platform.portal_url}/operateur/employeurs?q={siret}")
+    page.get_by_test_id("employeurs").get_by_role("link", name=siret).click()
+    page.locator(f"[data-testid=ligne-{login_id}] a").click()
+    page.get_by_role("button", name="Transférer le rôle d'administrateur principal").click()
+    confirm(page)
+    expect(page.get_by_test_id("message")).to_contain_text("est transféré")
+    expect(page.get_by_test_id("role")).to_have_text("Administrateur principal")
+    page.goto(f"{platform.portal_url}/operateur/employeurs?q={siret}")
+    expect(page.get_by_test_id("employeurs")).to_contain_text(
+        "Administrateur principal : ENTRANTE Inès"
+    )

@@ -1,0 +1,235 @@
+"""The operator's back-office (#21), over HTTP on the real platform: only a designated
+operator opens it; a gestionnaire, a main administrator, a delegated administrator, a tiers,
+or someone who holds the realm role `operateur` without the designation is refused every
+route, and nothing changes. The operator's own actions are audited."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bridge.audit.models import AuditEvent
+from bridge.employeur.models import Organisation
+from bridge.etablissement.models import ActivationCode, CodeAttempt
+from bridge.habilitation.models import GrantedHow, Habilitation
+from bridge.person.service import remember_person
+from tests.support.callers import MAF
+from tests.support.employeur import make_operator
+from tests.support.portal_login import csrf_of, logged_in_client
+from tests.support.seed import etablissement_with_code
+from tests.support.sirets import new_siret
+from tests.support.stack import Person, Platform
+
+pytestmark = pytest.mark.keycloak
+
+EMPLOYEUR = "espace-employeur-cpf"
+
+
+def holding(platform: Platform, demarche: str, role: str, how: GrantedHow) -> Person:
+    """A person of Keycloak holding `role` of `demarche` on a new SIRET, in the store."""
+    person = platform.new_person("Sans", "Pouvoir")
+    siret, _ = etablissement_with_code(platform.context)
+    with platform.context.work() as work:
+        remember_person(work.session, person.id, person.email, person.first_name, person.last_name)
+        work.session.flush()
+        work.session.add(
+            Habilitation(
+                subject=person.id,
+                demarche=demarche,
+                role=role,
+                siret=siret,
+                granted_how=how,
+                on_behalf_of_siret=siret if how == GrantedHow.DELEGATION else None,
+            )
+        )
+        if demarche == EMPLOYEUR:  # the employer space opens on its organisation after login
+            work.session.add(Organisation(siret=siret, type="employeur", created_by="tests"))
+    return person
+
+
+@pytest.fixture(scope="module")
+def target(platform: Platform) -> tuple[str, Person]:
+    """A SIRET with a code, and a person the store knows: what the refused routes aim at."""
+    siret, _ = etablissement_with_code(platform.context)
+    person = platform.new_person("Cible", "Back-office")
+    with platform.context.work() as work:
+        remember_person(work.session, person.id, person.email, person.first_name, person.last_name)
+    return siret, person
+
+
+def footprint(platform: Platform, siret: str) -> tuple[int, int]:
+    with platform.context.sessions() as session:
+        codes = session.scalar(
+            select(func.count()).select_from(ActivationCode).where(ActivationCode.siret == siret)
+        )
+        events = session.scalar(select(func.count()).select_from(AuditEvent))
+    return codes or 0, events or 0
+
+
+NON_OPERATORS = {
+    "gestionnaire": (MAF, "gestionnaire", GrantedHow.ACTIVATION_CODE),
+    "administrateur principal": (EMPLOYEUR, "administrateur-principal", GrantedHow.OPERATOR),
+    "administrateur délégué": (EMPLOYEUR, "administrateur-delegue", GrantedHow.GESTIONNAIRE),
+    "tiers": (MAF, "declarant", GrantedHow.DELEGATION),
+}
+
+
+@pytest.mark.parametrize("who", [*NON_OPERATORS, "rôle operateur sans désignation"])
+def test_a_non_operator_is_refused_every_back_office_route(
+    platform: Platform, target: tuple[str, Person], who: str
+) -> None:
+    siret, person = target
+    if who in NON_OPERATORS:
+        caller = holding(platform, *NON_OPERATORS[who])
+    else:  # the realm role alone, which any manage-users administrator may map
+        caller = platform.new_person("Role", "Seul")
+        admin = platform.admin()
+        admin.assign_realm_roles(caller.id, [admin.get_realm_role("operateur")])
+    before = footprint(platform, siret)
+    with logged_in_client(platform, caller) as client:
+        token = csrf_of(client.get("/"))
+        assert 'data-testid="back-office"' not in client.get("/").text
+        pages = [
+            "/operateur",
+            "/operateur/etablissements?q=EKYSS",
+            f"/operateur/etablissements/{siret}",
+            f"/operateur/etablissements/{siret}/lettre",
+            "/operateur/personnes?q=Cible",
+            f"/operateur/personnes/{person.id}",
+            "/operateur/employeurs?type=employeur",
+            "/operateur/sans-gestionnaire",
+            "/operateur/import",
+        ]
+        for path in pages:
+            answer = client.get(path)
+            assert answer.status_code == 403, path
+            assert "réservée à l'opérateur" in html.unescape(answer.text), path
+        actions = [
+            (f"/operateur/etablissements/{siret}/code", {"demarche": MAF}),
+            (f"/operateur/etablissements/{siret}/deblocage", {}),
+            (f"/operateur/etablissements/{siret}/deblocage", {"personne": person.id}),
+            (f"/operateur/personnes/{person.id}/deblocage", {}),
+            (f"/employeur/{siret}/gestionnaires/{person.id}/transfert", {}),
+        ]
+        for path, form in actions:
+            answer = client.post(path, data={**form, "csrf_token": token})
+            if "/transfert" in path:  # an organisation the caller is no member of: not found
+                assert answer.status_code == 404, path
+            else:
+                assert answer.status_code == 403, path
+        imported = client.post(
+            "/operateur/import",
+            data={"demarche": MAF, "csrf_token": token},
+            files={"fichier": ("e.csv", f"siret;raison_sociale\n{new_siret()};Intrus\n")},
+        )
+        assert imported.status_code == 403
+    assert footprint(platform, siret) == before
+
+
+def operator_client(platform: Platform) -> Iterator[httpx.Client]:
+    operator = platform.new_person("Opératrice", "Back-office")
+    make_operator(platform, operator.id)
+    with logged_in_client(platform, operator) as client:
+        yield client
+
+
+@pytest.fixture
+def operator(platform: Platform) -> Iterator[httpx.Client]:
+    yield from operator_client(platform)
+
+
+def test_the_operator_issues_a_new_code_and_reads_its_letter_once(
+    platform: Platform, operator: httpx.Client
+) -> None:
+    siret, old_code = etablissement_with_code(platform.context, name="Organisme Lettre")
+    page = operator.get(f"/operateur/etablissements/{siret}")
+    assert page.status_code == 200
+    assert "Organisme Lettre" in page.text
+    assert old_code not in page.text  # a code is never shown after its letter
+
+    letter = operator.post(
+        f"/operateur/etablissements/{siret}/code",
+        data={"demarche": MAF, "csrf_token": csrf_of(page)},
+    )
+    assert letter.status_code == 200
+    assert str(letter.url).endswith(f"/operateur/etablissements/{siret}/lettre")
+    with platform.context.sessions() as session:
+        codes = session.scalars(
+            select(ActivationCode).where(ActivationCode.siret == siret).order_by(ActivationCode.id)
+        ).all()
+        [event] = session.scalars(
+            select(AuditEvent).where(AuditEvent.siret == siret, AuditEvent.action == "code-reedite")
+        ).all()
+    assert [c.revoked_at is not None for c in codes] == [True, False]
+    assert "Organisme Lettre" in letter.text
+    assert f"SIRET {siret}" in letter.text
+    assert event.actor != "operateur-tests"  # the operator logged in, by name
+    again = operator.get(f"/operateur/etablissements/{siret}/lettre")
+    assert "n'est affiché qu'une fois" in html.unescape(again.text)
+    assert 'data-testid="code"' not in again.text
+
+
+def test_the_operator_lifts_a_code_lockout_and_it_is_audited(
+    platform: Platform, operator: httpx.Client
+) -> None:
+    siret, _ = etablissement_with_code(platform.context)
+    locked = platform.new_person("Bloquée", "Codes")
+    with platform.context.work() as work:
+        remember_person(work.session, locked.id, locked.email, locked.first_name, locked.last_name)
+        work.session.add_all(
+            CodeAttempt(siret=siret, subject=locked.id, success=False) for _ in range(5)
+        )
+    page = operator.get(f"/operateur/etablissements/{siret}")
+    assert "Compte bloqué" in page.text
+
+    after = operator.post(
+        f"/operateur/etablissements/{siret}/deblocage",
+        data={"personne": locked.id, "csrf_token": csrf_of(page)},
+    )
+    assert "Le blocage de ce compte est levé" in after.text
+    assert "Aucun blocage en cours" in after.text
+    with platform.context.sessions() as session:
+        [event] = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.siret == siret, AuditEvent.action == "code-debloque"
+            )
+        ).all()
+    assert event.target == locked.id
+    assert event.details == {"essais_oublies": 5}
+
+
+def test_the_operator_imports_a_csv_from_the_page_and_gets_its_letters_and_rejects(
+    platform: Platform, operator: httpx.Client
+) -> None:
+    siret = new_siret()
+    page = operator.get("/operateur/import")
+    result = operator.post(
+        "/operateur/import",
+        data={"demarche": MAF, "csrf_token": csrf_of(page)},
+        files={
+            "fichier": (
+                "etablissements.csv",
+                f"siret;raison_sociale\n{siret};Organisme Importé\n12345;Trop court\n",
+            )
+        },
+    )
+    text = html.unescape(result.text)
+    assert result.status_code == 200
+    assert "codes émis : 1 ; lignes rejetées : 1" in text
+    assert f"SIRET {siret}" in text
+    assert "Trop court" in text
+    with platform.context.sessions() as session:
+        [code] = session.scalars(select(ActivationCode).where(ActivationCode.siret == siret)).all()
+    assert code.revoked_at is None
+
+    latin1 = operator.post(
+        "/operateur/import",
+        data={"demarche": MAF, "csrf_token": csrf_of(page)},
+        files={"fichier": ("e.csv", "siret;raison_sociale\n1;Élan\n".encode("latin-1"))},
+    )
+    assert latin1.status_code == 422
+    assert "n'est pas encodé en UTF-8" in html.unescape(latin1.text)
