@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 import uvicorn
 
@@ -34,9 +35,9 @@ from bridge.local_platform import announce, state_dir, withdraw
 DEMO_SIRET = "73282932000074"
 
 
-def _demo_password(state_dir: Path) -> str:
+def _demo_password(folder: Path) -> str:
     """The demonstration accounts' password, kept in the state folder with the accounts."""
-    kept = state_dir / "mot-de-passe-demo"
+    kept = folder / "mot-de-passe-demo"
     if kept.is_file():
         return kept.read_text().strip()
     # Meets the realm's password policy: length, upper, lower, digit, special character.
@@ -81,7 +82,7 @@ def run(*, fresh: bool = False, force_realm: bool = False) -> int:
         directory = KeycloakDirectory.with_admin_password(
             stack.keycloak_url, "demarches", stack.admin_user, stack.admin_password
         )
-        password = _demo_password(state_dir)
+        password = _demo_password(folder)
         directory.ensure_person(
             NewPerson(
                 "camille.martin@exemple.fr",
