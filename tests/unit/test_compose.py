@@ -283,7 +283,7 @@ def test_prometheus_runs_without_the_metrics_token_in_its_environment(
     assert "exec /bin/prometheus" in script
     runnable = (
         script.replace("$$", "$")
-        .replace("/tmp/jeton-mesures", str(tmp_path / "jeton-mesures"))
+        .replace("/tmp/jeton-mesures", str(tmp_path / "jeton-mesures"))  # noqa: S108
         .replace("exec /bin/prometheus", "exec env #")  # what the exec'd process is given
     )
     ran = subprocess.run(
