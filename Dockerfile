@@ -40,4 +40,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=5 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3)"]
 
+# One uvicorn worker (no --workers, no WEB_CONCURRENCY): /metrics' check-API counters are per
+# process, so several workers behind one port would give Prometheus a different worker's
+# counts at each scrape. Scale with replicas (compose's profile « cluster »), each scraped.
 CMD ["uvicorn", "bridge.api.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

@@ -142,7 +142,12 @@ def bootstrap(settings: Settings | None = None) -> AppContext:
         sessions=sessions,
         mail_queue=MailQueue(
             sessions,
-            Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_from),
+            Mailer(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_from,
+                settings.mail_send_deadline_seconds,
+            ),
             timedelta(seconds=settings.mail_claim_lease_seconds),
         ),
         ended=ended,

@@ -9,18 +9,26 @@ a growing pause, in order per recipient (one row per recipient: an e-mail never 
 older one to the same address), and marked failed after `MAX_ATTEMPTS` (an alert says so).
 A row is claimed with a lease before it is sent, so two processes do not send it both; the
 delivery is at least once (a process killed after the mail server accepted and before the
-row says so sends it again once the lease ends). Once sent, the body (temporary passwords,
-invitation links) is erased from the store.
+row says so sends it again once the lease ends). A send has a total deadline
+(`Mailer.deadline_seconds`) and the lease is at least twice that deadline, so that a send still
+under way never loses its claim to another process (which would send the e-mail again). Once
+sent, the body (temporary passwords, invitation links) is erased from the store.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import smtplib
+import socket
 import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Index, String, Text, and_, exists, select, text, update
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, sessionmaker
@@ -28,16 +36,21 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, sessionmaker
 from bridge.db import Base, UtcDateTime, now, raise_event, raised_events
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 12  # about 1 h 40 of retries (10 s, 20 s, 40 s… at most 15 min apart)
 FIRST_PAUSE = timedelta(seconds=10)
 LONGEST_PAUSE = timedelta(minutes=15)
 # What pages say of an e-mail that did not leave at once (the queue sends it later).
 WAITING = "en attente d'envoi : il partira dès que le service de messagerie répondra"
-# A claimed row is another process's again after this (a process killed while sending):
-# longer than the SMTP timeout (Mailer), so that a live send never loses its claim.
+# A claimed row is another process's again after this (a process killed while sending): at
+# least twice a send's total deadline (Mailer), so that a live send never loses its claim.
 LEASE = timedelta(minutes=2)
+# smtplib's timeout bounds each socket operation (connect, EHLO, MAIL, RCPT, DATA…), not a
+# whole send: a slow but alive server could keep one going for minutes. A send is also cut
+# (its socket shut) when its total deadline is reached, name resolution included.
 SMTP_TIMEOUT_SECONDS = 10
+SEND_DEADLINE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -48,12 +61,20 @@ class Email:
 
 
 class Mailer:
-    """Plain SMTP; a failure is logged with the message's subject, never hidden."""
+    """Plain SMTP; a failure is logged with the message's subject, never hidden. One send
+    ends within `deadline_seconds` whatever the server does (then it is a failed attempt)."""
 
-    def __init__(self, host: str, port: int, sender: str) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        deadline_seconds: float = SEND_DEADLINE_SECONDS,
+    ) -> None:
         self.host = host
         self.port = port
         self.sender = sender
+        self.deadline_seconds = deadline_seconds
 
     def send(self, email: Email) -> bool:
         if not email.to:
@@ -63,13 +84,102 @@ class Mailer:
         message["To"] = ", ".join(email.to)
         message["Subject"] = email.subject
         message.set_content(email.text)
+        deadline = time.monotonic() + self.deadline_seconds
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+            local_name, addresses = _within(
+                deadline,
+                lambda: (
+                    _local_name(),
+                    socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM),
+                ),
+            )
+            smtp = _BoundedSmtp(deadline, addresses, local_name)
+            try:
+                smtp.connect(self.host, self.port)
                 smtp.send_message(message)
+            except BaseException:
+                smtp.close()
+                raise
         except (OSError, smtplib.SMTPException):
             log.exception("envoi-courriel-echoue", extra={"subject": email.subject, "to": email.to})
             return False
+        # The server accepted the message: a QUIT that fails or comes late changes nothing.
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            smtp.quit()
+        smtp.close()
         return True
+
+
+_local_name = functools.cache(socket.getfqdn)  # the name given in EHLO (smtplib's default)
+
+
+def _remaining(deadline: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError("délai total de l'envoi du courriel dépassé")
+    return remaining
+
+
+def _within(deadline: float, resolve: Callable[[], T]) -> T:
+    """`resolve` (name look-ups, which no socket timeout bounds) given until `deadline`: run
+    in a thread left behind if it takes longer."""
+    outcome: list[T | OSError] = []
+
+    def run() -> None:
+        try:
+            outcome.append(resolve())
+        except OSError as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True, name="courriel-resolution")
+    thread.start()
+    thread.join(_remaining(deadline))
+    if not outcome:
+        raise TimeoutError("résolution du nom du serveur de messagerie trop longue")
+    if isinstance(outcome[0], OSError):
+        raise outcome[0]
+    return outcome[0]
+
+
+_Address = tuple[socket.AddressFamily, socket.SocketKind, int, str, Any]
+
+
+class _BoundedSmtp(smtplib.SMTP):
+    """smtplib's client whose connection is shut at `deadline`, whatever step it is in."""
+
+    def __init__(self, deadline: float, addresses: Sequence[_Address], local_name: str) -> None:
+        self.deadline = deadline
+        self.addresses = addresses
+        self.cut: threading.Timer | None = None
+        super().__init__(local_hostname=local_name, timeout=SMTP_TIMEOUT_SECONDS)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        error: OSError = OSError(f"aucune adresse pour {host}")
+        for family, kind, proto, _, address in self.addresses:
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(min(timeout, _remaining(self.deadline)))
+                sock.connect(address)
+                self.cut = threading.Timer(_remaining(self.deadline), _shut, (sock,))
+            except OSError as failure:
+                sock.close()
+                error = failure
+                continue
+            self.cut.daemon = True
+            self.cut.start()
+            return sock
+        raise error
+
+    def close(self) -> None:
+        if self.cut is not None:
+            self.cut.cancel()
+        super().close()
+
+
+def _shut(sock: socket.socket) -> None:
+    """Wakes the send blocked on `sock` (it then fails) once its deadline is reached."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class QueuedEmail(Base):
@@ -144,6 +254,11 @@ class MailQueue:
     def __init__(
         self, sessions: sessionmaker[Session], mailer: Mailer, lease: timedelta = LEASE
     ) -> None:
+        if lease.total_seconds() < 2 * mailer.deadline_seconds:
+            raise ValueError(
+                f"bail des courriels ({lease.total_seconds():g} s) trop court : au moins deux "
+                f"fois le délai total d'un envoi ({mailer.deadline_seconds:g} s)"
+            )
         self.sessions = sessions
         self.mailer = mailer
         self.lease = lease
@@ -178,6 +293,8 @@ class MailQueue:
         return run
 
     def _attempt(self, row_id: int, moment: datetime, run: MailRun) -> None:
+        """Claim in one short transaction, send outside any, say the outcome in another: no
+        row lock nor connection is held while the SMTP server takes its time."""
         older = aliased(QueuedEmail)
         with self.sessions() as session:
             claim = session.execute(
@@ -190,32 +307,33 @@ class MailQueue:
                 .values(claimed_until=now() + self.lease, attempts=QueuedEmail.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
-            session.commit()
             if claim.rowcount != 1:  # type: ignore[attr-defined]
                 return  # sent, claimed by another process, not due, or behind an older one
             row = session.get(QueuedEmail, row_id)
             if row is None:  # deleted meanwhile (never done by the bridge)
                 return
             email, attempts, lease = row.email, row.attempts, row.claimed_until
-            try:
-                sent = self.mailer.send(email)
-            except Exception:  # a message SMTP refuses to build is a failed attempt too
-                log.exception("envoi-courriel-echoue", extra={"courriel": row_id})
-                sent = False
-            outcome: dict[str, object] = {"claimed_until": None}
-            if sent:
-                outcome.update(sent_at=now(), body="")  # no password or link kept once sent
-                run.sent += 1
-            elif attempts >= MAX_ATTEMPTS:
-                outcome.update(failed_at=now())
-                run.failed += 1
-                log.error("courriel-abandonne", extra={"courriel": row_id, "essais": attempts})
-            else:
-                pause = min(LONGEST_PAUSE, FIRST_PAUSE * 2 ** (attempts - 1))
-                outcome.update(next_attempt_at=now() + pause)
-                run.retried += 1
-            # Only while the claim is still ours (a send that outlasted its lease: the row may
-            # be another process's now, whose outcome stands).
+            session.commit()
+        try:
+            sent = self.mailer.send(email)
+        except Exception:  # a message SMTP refuses to build is a failed attempt too
+            log.exception("envoi-courriel-echoue", extra={"courriel": row_id})
+            sent = False
+        outcome: dict[str, object] = {"claimed_until": None}
+        if sent:
+            outcome.update(sent_at=now(), body="")  # no password or link kept once sent
+            run.sent += 1
+        elif attempts >= MAX_ATTEMPTS:
+            outcome.update(failed_at=now())
+            run.failed += 1
+            log.error("courriel-abandonne", extra={"courriel": row_id, "essais": attempts})
+        else:
+            pause = min(LONGEST_PAUSE, FIRST_PAUSE * 2 ** (attempts - 1))
+            outcome.update(next_attempt_at=now() + pause)
+            run.retried += 1
+        # Only while the claim is still ours (a send that outlasted its lease: the row may
+        # be another process's now, whose outcome stands).
+        with self.sessions() as session:
             session.execute(
                 update(QueuedEmail)
                 .where(QueuedEmail.id == row_id, QueuedEmail.claimed_until == lease)

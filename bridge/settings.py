@@ -157,9 +157,12 @@ class Settings(OidcClientSettings):
     # How often this process sends the e-mails the queue still holds (0: never, e.g. when
     # `python -m bridge courriels envoyer --continu` runs elsewhere).
     mail_interval_seconds: float = Field(default=5.0, ge=0)
-    # An e-mail claimed by a process that died while sending is free again after this; more
-    # than the SMTP timeout (10 s), so that a send still under way keeps its claim.
-    mail_claim_lease_seconds: float = Field(default=120.0, gt=10)
+    # One SMTP send ends by then whatever the server does (smtplib's timeout bounds each
+    # socket operation only); one that overran is a failed attempt, retried later.
+    mail_send_deadline_seconds: float = Field(default=30.0, gt=0)
+    # An e-mail claimed by a process that died while sending is free again after this; at
+    # least twice the send's deadline, so that a send still under way keeps its claim.
+    mail_claim_lease_seconds: float = Field(default=120.0, gt=0)
     # « Assistance technique » on the portal's footer and error pages, and on Keycloak's
     # pages (given to Keycloak as REALM_ASSISTANCE_*: keep both sides equal). The defaults
     # are the example operator's (a phone number reserved for fiction).
@@ -172,6 +175,16 @@ class Settings(OidcClientSettings):
         return Assistance(
             self.assistance_horaires, self.assistance_telephone, self.assistance_courriel
         )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        if self.mail_claim_lease_seconds < 2 * self.mail_send_deadline_seconds:
+            raise ValueError(
+                "réglages refusés : BRIDGE_MAIL_CLAIM_LEASE_SECONDS "
+                f"({self.mail_claim_lease_seconds:g}) doit valoir au moins deux fois "
+                f"BRIDGE_MAIL_SEND_DEADLINE_SECONDS ({self.mail_send_deadline_seconds:g})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_pepper(self) -> Settings:

@@ -4,7 +4,12 @@ calls), counted by route and status class for Prometheus' error-rate alert.
 Kept off the hot path's cost: one prefix test for every request, and for the check API a few
 integer increments in a flat list. Labels come from a fixed set (the three routes, « autre »,
 five status classes), never from the path's values. Counters live in the process: each replica
-is scraped on its own (Prometheus' `instance`) and the alert sums them.
+is scraped on its own (Prometheus' `instance`) and the alert sums them. So a replica runs one
+uvicorn worker (the Dockerfile's CMD, compose: no `--workers`, no WEB_CONCURRENCY; checked by
+tests/unit/test_check_api_counter.py): with several behind one port, each scrape would read
+another worker's counters and `rate()` would be wrong. Sharing them across workers (a
+multiprocess registry on disk) costs more than the hot path is meant to pay; scale with
+replicas instead.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ def _route(path: str) -> int:
 
 class CheckApiCounter:
     """Pure ASGI middleware: counts each check-API answer once, at its status line; an
-    exception that escapes (Starlette's outermost handler then answers 500) counts as 5xx."""
+    exception that escapes (Starlette's outermost handler then answers 500) counts as 5xx; a
+    cancellation (the client went away: no answer at all) counts as nothing."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -56,7 +62,7 @@ class CheckApiCounter:
 
         try:
             await self.app(scope, receive, counting)
-        except BaseException:
+        except Exception:
             if not counted:
                 _COUNTS[row + _SERVER_ERROR] += 1
             raise

@@ -34,7 +34,8 @@ from tests.support.stack import Platform
 
 pytestmark = pytest.mark.keycloak
 
-LEASE_SECONDS = 11  # the shortest the settings allow (more than the SMTP timeout)
+SEND_DEADLINE_SECONDS = 3
+LEASE_SECONDS = 6  # the shortest the settings allow (twice a send's deadline)
 
 
 class SilentSmtp:
@@ -79,6 +80,7 @@ def environment(platform: Platform, database_url: str, smtp_port: int) -> dict[s
         "BRIDGE_SMTP_PORT": str(smtp_port),
         "BRIDGE_MAIL_INTERVAL_SECONDS": "0",  # only the send right after the commit
         "BRIDGE_SYNC_INTERVAL_SECONDS": "0",
+        "BRIDGE_MAIL_SEND_DEADLINE_SECONDS": str(SEND_DEADLINE_SECONDS),
         "BRIDGE_MAIL_CLAIM_LEASE_SECONDS": str(LEASE_SECONDS),
         "BRIDGE_LOG_LEVEL": "WARNING",
     }

@@ -4,7 +4,10 @@ recipient (#19, « mail that is never lost »)."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -191,3 +194,96 @@ def test_a_silent_unit_of_work_queues_nothing(sessions: sessionmaker[Session]) -
         notify(session, mail("personne@example.fr", "Rien"))
     with sessions() as session:
         assert session.scalars(select(QueuedEmail)).all() == []
+
+
+class SlowSmtp:
+    """A real SMTP server on 127.0.0.1, alive but slow: it waits `delay` seconds before each
+    reply (smtplib's timeout bounds each socket operation, not a whole send). It counts the
+    messages it accepted (the end of DATA answered)."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.delivered: list[bytes] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _reply(self, connection: socket.socket, line: bytes) -> None:
+        time.sleep(self.delay)
+        connection.sendall(line + b"\r\n")
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError), connection.makefile("rb") as lines:
+            self._reply(connection, b"220 lent.example ESMTP")
+            data: list[bytes] | None = None
+            for line in lines:
+                if data is not None:
+                    if line.rstrip(b"\r\n") == b".":
+                        self._reply(connection, b"250 accepte")
+                        self.delivered.append(b"".join(data))
+                        data = None
+                    else:
+                        data.append(line)
+                    continue
+                verb = line[:4].upper()
+                if verb == b"DATA":
+                    data = []
+                    self._reply(connection, b"354 suite")
+                elif verb == b"QUIT":
+                    self._reply(connection, b"221 au revoir")
+                    return
+                else:
+                    self._reply(connection, b"250 ok")
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_send_slower_than_its_deadline_is_a_failed_attempt_never_a_second_send(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A slow but alive server: each reply comes 1 s late (a whole send would take 7 s). The
+    send's total deadline (1.5 s) ends it before its claim (4 s) lapses, so a second sender
+    never takes the row while the first is still sending; the overrun is retried later."""
+    server = SlowSmtp(delay=1.0)
+    try:
+        [row_id] = committed(sessions, mail("invite@example.fr", "Invitation"))
+        queues = [
+            MailQueue(
+                sessions,
+                Mailer("127.0.0.1", server.port, "pont@test.example", deadline_seconds=1.5),
+                lease=timedelta(seconds=4),
+            )
+            for _ in range(2)
+        ]
+        first = threading.Thread(target=queues[0].send_now, args=([row_id],))
+        first.start()
+        time.sleep(4.5)  # the first sender's claim has lapsed by now
+        second = queues[1].run_once()
+        first.join(timeout=15)
+        assert not first.is_alive()
+        assert second.sent == 0
+        assert server.delivered == []
+        with sessions() as session:
+            row = session.get(QueuedEmail, row_id)
+            assert row is not None
+            assert (row.attempts, row.claimed_until, row.sent_at) == (1, None, None)
+            assert row.next_attempt_at > now()  # retried after the pause
+        server.delay = 0.0
+        run_until_sent(queues[1])
+        assert len(server.delivered) == 1
+        with sessions() as session:
+            row = session.get(QueuedEmail, row_id)
+            assert row is not None
+            assert row.attempts == 2
+            assert row.sent_at is not None
+    finally:
+        server.close()

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy.orm import Session
 
 import bridge.models  # noqa: F401  (every table on the metadata)
@@ -76,3 +77,48 @@ def test_every_query_of_the_dashboard_is_valid_promql(promtool: str, tmp_path: P
     checked_file.write_text(json.dumps(rules), encoding="utf-8")  # JSON is YAML
     checked = run(promtool, "check", "rules", str(checked_file))
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+CONFIGS = {"prometheus.yml": {"bridge", "keycloak"}}
+CONFIGS["prometheus-cluster.yml"] = CONFIGS["prometheus.yml"] | {"bridge-2", "keycloak-2"}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_each_scrape_config_is_valid_and_scrapes_exactly_the_replicas_deployed(
+    promtool: str, tmp_path: Path, name: str
+) -> None:
+    """prometheus.yml without the compose profile « cluster », prometheus-cluster.yml with it:
+    every replica that runs is scraped, none that is not (it would be `up == 0`, an alert)."""
+    text = (RULES.parent / name).read_text(encoding="utf-8")
+    copy = text.replace("/etc/prometheus/", f"{tmp_path}/").replace(
+        "/tmp/jeton-mesures",  # noqa: S108 (the path inside the container)
+        f"{tmp_path}/jeton-mesures",
+    )
+    (tmp_path / "alertes.yml").write_text(RULES.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "jeton-mesures").write_text("jeton", encoding="utf-8")
+    (tmp_path / name).write_text(copy, encoding="utf-8")
+    checked = run(promtool, "check", "config", str(tmp_path / name))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    config = yaml.safe_load(text)
+    scraped = {
+        target.split(":")[0]
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    assert scraped == CONFIGS[name]
+    services = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    cluster = {n for n, s in services["services"].items() if "cluster" in s.get("profiles", [])}
+    everywhere = {n for n, s in services["services"].items() if not s.get("profiles")}
+    deployed = everywhere | (cluster if "cluster" in name else set())
+    assert scraped <= deployed
+
+
+def test_the_two_scrape_configs_differ_only_by_their_targets() -> None:
+    single, cluster = (
+        yaml.safe_load((RULES.parent / name).read_text(encoding="utf-8")) for name in CONFIGS
+    )
+    for config in (single, cluster):
+        for job in config["scrape_configs"]:
+            del job["static_configs"]
+    assert single == cluster

@@ -3,13 +3,18 @@ the route, the routing (404), or Starlette's last-resort 500 after an exception.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+import pytest
+import yaml
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from bridge.api import check_metrics
 from bridge.api.check_metrics import CheckApiCounter
+from bridge.settings import REPO_ROOT
 
 
 def counts() -> dict[tuple[str, str], int]:
@@ -65,3 +70,38 @@ def test_every_series_is_served_from_the_start_and_no_value_of_the_path_becomes_
     served = counts()
     assert len(served) == len(check_metrics.ROUTES) * len(check_metrics.CLASSES)
     assert "une-demarche-inventee" not in check_metrics.render()
+
+
+def test_a_request_cancelled_because_its_client_left_is_not_a_server_error() -> None:
+    """Cancellation (the client went away) is no answer at all: not counted as a 5xx."""
+
+    async def cancelled(scope: Scope, receive: Receive, send: Send) -> None:
+        raise asyncio.CancelledError
+
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def ignore(message: Message) -> None:
+        return None
+
+    scope: Scope = {"type": "http", "path": "/api/v1/verifications/maf", "method": "POST"}
+    before = counts()
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(CheckApiCounter(cancelled)(scope, nothing, ignore))
+    assert counts() == before
+
+
+def test_the_bridge_runs_one_worker_per_process_since_its_counters_are_per_process() -> None:
+    """The check API's counters live in the process: with several uvicorn workers behind one
+    port, scrapes would read a different worker each time and rate() would be wrong."""
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8")
+    [cmd] = [line for line in dockerfile.splitlines() if line.startswith("CMD ")]
+    assert "uvicorn" in cmd
+    assert "--workers" not in cmd
+    assert not re.search(r"^(ENV|ARG)\b.*WEB_CONCURRENCY", dockerfile, flags=re.MULTILINE)
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    bridges = [s for s in compose["services"].values() if "bridge.api.app" in str(s.get("command"))]
+    assert bridges
+    for service in bridges:
+        assert "--workers" not in service["command"]
+        assert "WEB_CONCURRENCY" not in service.get("environment", {})

@@ -8,6 +8,7 @@ The stack itself is started for real by the Docker tests (tests/docker, `-m dock
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,3 +272,27 @@ def test_env_example_gives_only_obviously_fake_secrets(compose: dict[str, Any]) 
 
     assert required, "docker-compose.yml n'exige aucun secret"
     assert sorted(name for name in required if DEV_SECRET_MARKER not in values.get(name, "")) == []
+
+
+def test_prometheus_runs_without_the_metrics_token_in_its_environment(
+    services: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The entry point writes the token to the file Prometheus reads, then unsets it: the
+    process (and /proc/<pid>/environ, crash reports) never holds it."""
+    script = services["prometheus"]["entrypoint"][-1]
+    assert "exec /bin/prometheus" in script
+    runnable = (
+        script.replace("$$", "$")
+        .replace("/tmp/jeton-mesures", str(tmp_path / "jeton-mesures"))  # noqa: S108
+        .replace("exec /bin/prometheus", "exec env #")  # what the exec'd process is given
+    )
+    ran = subprocess.run(
+        ["sh", "-c", runnable],
+        env={"PATH": "/usr/bin:/bin", "BRIDGE_METRICS_TOKEN": "jeton-secret"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (tmp_path / "jeton-mesures").read_text() == "jeton-secret"
+    assert "jeton-secret" not in ran.stdout
+    assert "BRIDGE_METRICS_TOKEN" not in ran.stdout

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import socket
+import time
 
 import pytest
 
@@ -29,3 +31,15 @@ def test_an_unreachable_smtp_server_is_reported_and_logged(
     with caplog.at_level(logging.ERROR):
         assert Mailer("127.0.0.1", free_port(), "ne-pas-repondre@exemple.fr").send(MAIL) is False
     assert "envoi-courriel-echoue" in caplog.text
+
+
+def test_a_silent_server_cannot_keep_a_send_past_its_deadline() -> None:
+    """smtplib's timeout (10 s) bounds each step; the deadline bounds the whole send."""
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts, never greets
+    try:
+        started = time.monotonic()
+        mailer = Mailer("127.0.0.1", listener.getsockname()[1], "x@exemple.fr", 0.5)
+        assert mailer.send(MAIL) is False
+        assert time.monotonic() - started < 5
+    finally:
+        listener.close()

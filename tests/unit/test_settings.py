@@ -70,3 +70,12 @@ def test_settings_are_read_from_prefixed_environment(monkeypatch: pytest.MonkeyP
         "http://keycloak:8080/realms/autre/.well-known/openid-configuration"
     )
     assert RelyingPartySettings().client_id == "mes-collectes-formation"
+
+
+def test_the_mail_lease_must_outlast_two_send_deadlines() -> None:
+    """A claim shorter than a send lets another process send the same e-mail again."""
+    with pytest.raises(ValidationError, match="BRIDGE_MAIL_CLAIM_LEASE_SECONDS"):
+        Settings(mail_send_deadline_seconds=30, mail_claim_lease_seconds=59)
+    assert Settings(mail_send_deadline_seconds=3, mail_claim_lease_seconds=6)
+    defaults = Settings()
+    assert defaults.mail_claim_lease_seconds >= 2 * defaults.mail_send_deadline_seconds

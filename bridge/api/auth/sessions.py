@@ -29,7 +29,8 @@ class ServerSideSessions:
         sessions: WebSessions,
         cookie: str,
         https: bool,
-        # Static files and the bearer-token APIs (JSON, AuthZEN, metrics) never use it.
+        # Static files and the bearer-token APIs (JSON, AuthZEN, metrics) never use it: paths
+        # under these folders, and these exact paths (`/metricsX` is not `/metrics`).
         skip: tuple[str, ...] = (
             "/static/",
             "/dsfr/",
@@ -37,17 +38,23 @@ class ServerSideSessions:
             "/api/",
             "/access/",
             "/.well-known/",
-            "/metrics",
         ),
+        skip_exact: frozenset[str] = frozenset({"/metrics"}),
     ) -> None:
         self.app = app
         self.sessions = sessions
         self.cookie = cookie
         self.https = https
         self.skip = skip
+        self.skip_exact = skip_exact
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or str(scope["path"]).startswith(self.skip):
+        path = str(scope.get("path", ""))
+        if (
+            scope["type"] not in ("http", "websocket")
+            or path.startswith(self.skip)
+            or path in self.skip_exact
+        ):
             await self.app(scope, receive, send)
             return
         token = HTTPConnection(scope).cookies.get(self.cookie)
