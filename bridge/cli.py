@@ -758,7 +758,17 @@ def apply_realm(settings: Settings, *, diff: bool, force: bool) -> int:
             "créé par l'import au démarrage de Keycloak (--import-realm)."
         )
     managed = load_realm(settings.realm_export_dir, os.environ, settings.keycloak_realm)
-    found = realm_plan(realm, managed) if diff else apply_realm_export(realm, managed, force=force)
+    # The catalog's clients and roles belong to `keycloak catalogue`: never deleted here.
+    catalog = load_catalog(settings.catalog_file)
+    protected = frozenset(
+        [f"client {d.id}" for d in catalog.demarches]
+        + [f"client {d.id} › rôle {r.id}" for d in catalog.demarches for r in d.roles]
+    )
+    found = (
+        realm_plan(realm, managed, protected)
+        if diff
+        else apply_realm_export(realm, managed, force=force, protected=protected)
+    )
     name = settings.keycloak_realm
     if not found.differences:
         print(f"Rien à faire : le domaine {name} est conforme à {settings.realm_export_dir}.")
