@@ -294,10 +294,8 @@ def test_the_service_account_gains_and_loses_the_roles_the_export_lists(
 ) -> None:
     assert apply(capsys).code == 0
     assert "view-events" in service_account_roles(realm)
-    realm_management = realm.admin.get_client_id("realm-management")
-    bridge_account = realm.admin.get_client_service_account_user(
-        realm.admin.get_client_id("bridge")
-    )
+    realm_management = client_uuid(realm, "realm-management")
+    bridge_account = realm.admin.get_client_service_account_user(client_uuid(realm, "bridge"))
     by_hand = realm.admin.get_client_role(realm_management, "view-clients")
     realm.admin.assign_client_role(bridge_account["id"], realm_management, [by_hand])
 
@@ -334,11 +332,16 @@ def mapper_names(realm: AppliedRealm) -> set[str]:
 
 
 def service_account_roles(realm: AppliedRealm) -> set[str]:
-    account = realm.admin.get_client_service_account_user(realm.admin.get_client_id("bridge"))
-    management = realm.admin.get_client_id("realm-management")
+    account = realm.admin.get_client_service_account_user(client_uuid(realm, "bridge"))
+    management = client_uuid(realm, "realm-management")
     return {r["name"] for r in realm.admin.get_client_roles_of_user(account["id"], management)}
 
 
 def client_role_names(realm: AppliedRealm, client_id: str) -> set[str]:
+    return {r["name"] for r in realm.admin.get_client_roles(client_uuid(realm, client_id))}
+
+
+def client_uuid(realm: AppliedRealm, client_id: str) -> str:
     uuid = realm.admin.get_client_id(client_id)
-    return {r["name"] for r in realm.admin.get_client_roles(uuid)}
+    assert uuid, f"client {client_id} absent"
+    return str(uuid)

@@ -67,7 +67,8 @@ def test_objects_that_an_apply_may_delete_are_found_again_from_the_record() -> N
         ref = resource.ref()
         if ref is not None:
             again = from_ref(resource.where, ref)
-            assert again is not None and again.ref() == ref, resource.where
+            assert again is not None, resource.where
+            assert again.ref() == ref, resource.where
 
 
 def test_equal_values_have_equal_fingerprints_whatever_the_key_order() -> None:
