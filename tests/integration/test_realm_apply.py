@@ -345,3 +345,52 @@ def client_uuid(realm: AppliedRealm, client_id: str) -> str:
     uuid = realm.admin.get_client_id(client_id)
     assert uuid, f"client {client_id} absent"
     return str(uuid)
+
+
+TRIAL_ATTRIBUTE = {
+    "name": "essai",
+    "displayName": "Essai",
+    "permissions": {"view": ["admin"], "edit": ["admin"]},
+    "multivalued": False,
+}
+
+
+def _profile(export: dict[str, Any]) -> dict[str, Any]:
+    component = export["components"]["org.keycloak.userprofile.UserProfileProvider"][0]
+    profile: dict[str, Any] = json.loads(component["config"]["kc.user.profile.config"][0])
+    return profile
+
+
+def _set_profile(export: dict[str, Any], profile: dict[str, Any]) -> None:
+    component = export["components"]["org.keycloak.userprofile.UserProfileProvider"][0]
+    component["config"]["kc.user.profile.config"] = [json.dumps(profile, ensure_ascii=False)]
+
+
+def with_trial_attribute(export: dict[str, Any]) -> None:
+    profile = _profile(export)
+    profile["attributes"].append(TRIAL_ATTRIBUTE)
+    _set_profile(export, profile)
+
+
+def test_a_profile_attribute_left_the_profile_and_the_users_values_stay(
+    realm: AppliedRealm,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    edited_export(tmp_path, monkeypatch, with_trial_attribute)
+    assert apply(capsys).code == 0
+    user_id = create_complete_account(realm.admin, "dominique@exemple.fr", "Dominique", "Martin")
+    user = realm.admin.get_user(user_id)
+    realm.admin.update_user(user_id, {**user, "attributes": {**user["attributes"], "essai": ["x"]}})
+    assert realm.admin.get_user(user_id)["attributes"]["essai"] == ["x"]
+    edited_export(tmp_path, monkeypatch, lambda export: None)  # the export as it is
+
+    applied = apply(capsys)
+    assert "  - suppression : profil utilisateur : attribut essai\n" in applied.out, applied.err
+    profile = realm.admin.get_realm_users_profile()
+    assert "essai" not in {a["name"] for a in profile["attributes"]}
+    assert "essai" not in realm.admin.get_user(user_id)["attributes"]  # now unmanaged: hidden
+    realm.admin.update_realm_users_profile({**profile, "unmanagedAttributePolicy": "ADMIN_VIEW"})
+    assert realm.admin.get_user(user_id)["attributes"]["essai"] == ["x"]  # its value was kept
+    assert "Rien à faire" in apply(capsys).out
