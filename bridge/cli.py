@@ -26,9 +26,10 @@ python -m bridge keycloak catalogue
     the deploy administrator's account (the always-on bridge may not create clients)
 python -m bridge keycloak appliquer [--diff] [--forcer]
     the deploy step: bring the live realm to keycloak/realm-export/ (only what the export
-    names; users, credentials and sessions untouched); --diff prints the differences and
-    changes nothing; a value changed by hand in Keycloak since the last apply is refused
-    unless --forcer
+    names, and the service account's client roles; users, credentials and sessions
+    untouched), deleting what an earlier run applied and the export no longer names;
+    --diff prints the differences and changes nothing; a value changed by hand in Keycloak
+    since the last apply is refused unless --forcer
 python -m bridge sync appliquer [--continu]
     apply the outbox to Keycloak (once until empty, or forever as a worker process)
 python -m bridge sync rapprocher [--reparer]
