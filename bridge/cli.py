@@ -26,9 +26,10 @@ python -m bridge keycloak catalogue
     the deploy administrator's account (the always-on bridge may not create clients)
 python -m bridge keycloak appliquer [--diff] [--forcer]
     the deploy step: bring the live realm to keycloak/realm-export/ (only what the export
-    names; users, credentials and sessions untouched); --diff prints the differences and
-    changes nothing; a value changed by hand in Keycloak since the last apply is refused
-    unless --forcer
+    names, and the service account's client roles; users, credentials and sessions
+    untouched), deleting what an earlier run applied and the export no longer names;
+    --diff prints the differences and changes nothing; a value changed by hand in Keycloak
+    since the last apply is refused unless --forcer
 python -m bridge sync appliquer [--continu]
     apply the outbox to Keycloak (once until empty, or forever as a worker process)
 python -m bridge sync rapprocher [--reparer]
@@ -761,7 +762,17 @@ def apply_realm(settings: Settings, *, diff: bool, force: bool) -> int:
             "créé par l'import au démarrage de Keycloak (--import-realm)."
         )
     managed = load_realm(settings.realm_export_dir, os.environ, settings.keycloak_realm)
-    found = realm_plan(realm, managed) if diff else apply_realm_export(realm, managed, force=force)
+    # The catalog's clients and roles belong to `keycloak catalogue`: never deleted here.
+    catalog = load_catalog(settings.catalog_file)
+    protected = frozenset(
+        [f"client {d.id}" for d in catalog.demarches]
+        + [f"client {d.id} › rôle {r.id}" for d in catalog.demarches for r in d.roles]
+    )
+    found = (
+        realm_plan(realm, managed, protected)
+        if diff
+        else apply_realm_export(realm, managed, force=force, protected=protected)
+    )
     name = settings.keycloak_realm
     if not found.differences:
         print(f"Rien à faire : le domaine {name} est conforme à {settings.realm_export_dir}.")

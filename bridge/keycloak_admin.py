@@ -669,8 +669,10 @@ class RealmConfiguration:
         location = response.headers.get("Location")
         return location.rstrip("/").rsplit("/", 1)[-1] if location else None
 
-    def delete(self, path: str) -> None:
-        _checked(_call(lambda: self._connection.raw_delete(self._url(path))))
+    def delete(self, path: str, body: Any = None) -> None:
+        """DELETE `path`, with a JSON `body` where Keycloak takes one (role mappings)."""
+        data = None if body is None else json.dumps(body)
+        _checked(_call(lambda: self._connection.raw_delete(self._url(path), data=data)))
 
 
 def _checked(response: Any) -> Any:

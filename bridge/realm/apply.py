@@ -10,6 +10,14 @@ from the export is
 - a **hand edit** otherwise (someone changed it in the console since): the whole run is
   refused, naming each one, unless forced.
 
+An object that an earlier apply made (it is in the record: a mapper, a client role, a realm
+role, a client, a flow, a service account's role) and that the export no longer names is
+deleted, and so is a field of a kept object whose kind is removed rather than left alone (a
+user-profile attribute, a required action's setting): a **removal**, refused like a hand
+edit when the live object changed since it was applied. What the record never held (made in
+the console, or installed by `keycloak catalogue`, whose clients and roles are `protected`)
+is never deleted.
+
 A realm that has no record yet (imported by `--import-realm`, never applied) is adopted:
 the export wins everywhere, the differences are printed, and the record is written.
 Users, credentials, sessions and anything the export does not name are never read nor
@@ -28,7 +36,7 @@ from typing import Any
 from bridge.errors import SetupError
 from bridge.keycloak_admin import RealmConfiguration
 from bridge.realm.export import realm_file, render
-from bridge.realm.resources import Fields, Key, Resource, normalized, resources
+from bridge.realm.resources import Fields, Key, Resource, from_ref, normalized, resources
 
 RECORD_ATTRIBUTE = "demarches.configuration-appliquee"
 _ABSENT = object()
@@ -61,13 +69,17 @@ class Difference:
     live: Any
     wanted: Any
     hand_edit: bool = False
+    removed: bool = False
 
     @property
     def key(self) -> Key:
         return (self.where, self.name)
 
     def sentence(self) -> str:
-        """« flux inscription › exécution X : requirement DISABLED → REQUIRED »."""
+        """« flux inscription › exécution X : requirement DISABLED → REQUIRED », or
+        « suppression : client portail › mappeur X »."""
+        if self.removed:
+            return f"suppression : {self.where}" + (f" : {self.name}" if self.name else "")
         return f"{self.where} : {self.name} {_shown(self.live)} → {_shown(self.wanted)}"
 
 
@@ -78,6 +90,8 @@ class Plan:
     differences: list[Difference] = field(default_factory=list)
     recorded: bool = True
     record_current: bool = True
+    # What leaves the live realm: the object (all its recorded fields) or some fields of it.
+    removals: list[tuple[Resource, set[Key], bool]] = field(default_factory=list)
 
     @property
     def hand_edits(self) -> list[Difference]:
@@ -89,8 +103,18 @@ def _record_key(key: Key) -> str:
     return hashlib.sha256(f"{key[0]} › {key[1]}".encode()).hexdigest()[:12]
 
 
-def read_record(realm: RealmConfiguration) -> dict[str, str] | None:
-    """What was last applied, as field → fingerprint; None if the realm was never applied."""
+@dataclass
+class Record:
+    """What was last applied: each object's fields as field → fingerprint, and how to find
+    the object again once it has left the export."""
+
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    prints: dict[str, str] = field(default_factory=dict)
+
+
+def read_record(realm: RealmConfiguration) -> Record | None:
+    """What was last applied; None if the realm was never applied. A record of version 1
+    (fingerprints only) knows no object: nothing is removed until it is written again."""
     text = ((realm.get("") or {}).get("attributes") or {}).get(RECORD_ATTRIBUTE)
     if not text:
         return None
@@ -98,43 +122,104 @@ def read_record(realm: RealmConfiguration) -> dict[str, str] | None:
         record = json.loads(text)
     except json.JSONDecodeError:
         return None
-    return dict(record.get("empreintes", {})) if isinstance(record, dict) else None
+    if not isinstance(record, dict):
+        return None
+    objects = dict(record.get("objets", {}))
+    prints = dict(record.get("empreintes", {}))
+    for entry in objects.values():
+        prints.update(entry.get("empreintes", {}))
+    return Record(objects, prints)
 
 
-def plan(realm: RealmConfiguration, managed: list[Resource]) -> Plan:
-    """Compare every field the export names with the live realm (reads only)."""
+def _object_record(resource: Resource) -> dict[str, Any]:
+    prints = {_record_key(key): fingerprint(value) for key, value in resource.wanted().items()}
+    ref = resource.ref()
+    return {"empreintes": prints} if ref is None else {"ref": ref, "empreintes": prints}
+
+
+def _record_value(managed: list[Resource]) -> str:
+    objects = {resource.where: _object_record(resource) for resource in managed}
+    return json.dumps({"version": 2, "objets": objects}, separators=(",", ":"), ensure_ascii=False)
+
+
+def _edited(live: Fields, prints: dict[str, str]) -> bool:
+    """Does a live field differ from what was applied to it?"""
+    return any(
+        _record_key(key) in prints
+        and prints[_record_key(key)] != fingerprint(normalized(key[1], v))
+        for key, v in live.items()
+    )
+
+
+def plan(
+    realm: RealmConfiguration, managed: list[Resource], protected: frozenset[str] = frozenset()
+) -> Plan:
+    """Compare every field the export names with the live realm, and find what an earlier
+    apply made that the export no longer names (reads only). `protected`: objects (by
+    « where ») that another step installs and that are never deleted."""
     record = read_record(realm)
     result = Plan(recorded=record is not None)
-    wanted_record: dict[str, str] = {}
     for resource in managed:
         wanted = resource.wanted()
-        live = resource.live(realm)
+        found = resource.read(realm)
+        live = (
+            resource.live(realm) if not found else {k: v for k, v in found.items() if k in wanted}
+        )
         for key, value in wanted.items():
-            wanted_record[_record_key(key)] = fingerprint(value)
             current = live.get(key, _ABSENT)
             if current is not _ABSENT:
                 current = normalized(key[1], current)
             if current == value:
                 continue
-            applied = None if record is None else record.get(_record_key(key))
+            applied = None if record is None else record.prints.get(_record_key(key))
             hand_edit = applied is not None and applied != fingerprint(current)
             result.differences.append(Difference(key[0], key[1], current, value, hand_edit))
-    result.record_current = record == wanted_record
+        entry = None if record is None else record.objects.get(resource.where)
+        if entry is None:
+            continue
+        prints = entry.get("empreintes", {})
+        dropped = {
+            key: value
+            for key, value in found.items()
+            if key not in wanted and _record_key(key) in prints and resource.drops(key[1])
+        }
+        for key, value in dropped.items():
+            edited = _edited({key: value}, prints)
+            result.differences.append(
+                Difference(key[0], key[1], value, _ABSENT, edited, removed=True)
+            )
+        if dropped:
+            result.removals.append((resource, set(dropped), False))
+    if record is not None:
+        kept = {resource.where for resource in managed}
+        for where, entry in reversed(record.objects.items()):
+            gone = from_ref(where, entry["ref"]) if "ref" in entry else None
+            if where in kept or where in protected or gone is None:
+                continue
+            prints = entry.get("empreintes", {})
+            found = {k: v for k, v in gone.read(realm).items() if _record_key(k) in prints}
+            if not found:
+                continue  # already gone
+            result.differences.append(
+                Difference(where, "", found, _ABSENT, _edited(found, prints), removed=True)
+            )
+            result.removals.append((gone, set(found), True))
+    result.record_current = record is not None and record.objects == json.loads(
+        _record_value(managed)
+    ).get("objets")
     return result
 
 
-def _record_value(managed: list[Resource]) -> str:
-    prints: dict[str, str] = {}
-    for resource in managed:
-        fields: Fields = resource.wanted()
-        prints.update({_record_key(key): fingerprint(value) for key, value in fields.items()})
-    return json.dumps({"version": 1, "empreintes": prints}, separators=(",", ":"))
-
-
-def apply(realm: RealmConfiguration, managed: list[Resource], *, force: bool = False) -> Plan:
-    """Write what differs, resource by resource, then the record; refuse hand edits first
-    (nothing is written then) unless `force`."""
-    found = plan(realm, managed)
+def apply(
+    realm: RealmConfiguration,
+    managed: list[Resource],
+    *,
+    force: bool = False,
+    protected: frozenset[str] = frozenset(),
+) -> Plan:
+    """Write what differs, resource by resource, then delete what left the export, then the
+    record; refuse hand edits first (nothing is written then) unless `force`."""
+    found = plan(realm, managed, protected)
     if found.hand_edits and not force:
         lines = "\n".join(f"  - {d.sentence()}" for d in found.hand_edits)
         raise HandEditsError(
@@ -143,11 +228,16 @@ def apply(realm: RealmConfiguration, managed: list[Resource], *, force: bool = F
             "Rien n'a été changé. Reportez ces modifications dans keycloak/realm-export/, ou "
             "relancez avec --forcer pour les écraser."
         )
-    changed = {d.key for d in found.differences}
+    changed = {d.key for d in found.differences if not d.removed}
     for resource in managed:
         mine = {key for key in changed if key in resource.wanted()}
         if mine:
             resource.write(realm, mine)
+    for resource, keys, whole in found.removals:
+        if whole:
+            resource.remove(realm, keys)
+        else:
+            resource.drop(realm, keys)
     if found.differences or not found.record_current:
         # Keycloak replaces the whole map of attributes: the others are sent back as they are.
         attributes = dict((realm.get("") or {}).get("attributes") or {})

@@ -21,7 +21,7 @@ Key = tuple[str, str]
 Fields = dict[Key, Any]
 
 # Top-level keys of the export that are not realm settings (each has its own resource) or
-# that the project does not own (users: only the service account's roles, set at import).
+# that the project does not own (users: only the service account's client roles, a resource).
 _NOT_SETTINGS = {
     "id",
     "realm",
@@ -73,10 +73,33 @@ class Resource:
     def wanted(self) -> Fields:
         raise NotImplementedError
 
-    def live(self, realm: RealmConfiguration) -> Fields:
+    def read(self, realm: RealmConfiguration) -> Fields:
+        """Every field of the live object, named or not by the export ({} when absent)."""
         raise NotImplementedError
 
+    def live(self, realm: RealmConfiguration) -> Fields:
+        """The live fields that the export names."""
+        return _restricted(self.read(realm), self.wanted())
+
     def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
+        raise NotImplementedError
+
+    def ref(self) -> dict[str, str] | None:
+        """What finds the object again once it has left the export (kept in the record);
+        None for what is never deleted (the realm's settings, a built-in flow)."""
+        return None
+
+    def remove(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        """Delete the object, which an earlier apply made and the export no longer names."""
+        raise NotImplementedError
+
+    def drops(self, name: str) -> bool:
+        """Is a field that left the export taken out of the live object (a profile
+        attribute, a required action's setting, a role mapping)? Otherwise it is only no
+        longer managed, and stays as it is."""
+        return False
+
+    def drop(self, realm: RealmConfiguration, fields: set[Key]) -> None:
         raise NotImplementedError
 
 
@@ -91,11 +114,10 @@ class RealmSettings(Resource):
             self.where, self.rep, skip=_NOT_SETTINGS, nested={"attributes", "smtpServer"}
         )
 
-    def live(self, realm: RealmConfiguration) -> Fields:
+    def read(self, realm: RealmConfiguration) -> Fields:
         current = realm.get("") or {}
-        return _restricted(
-            _flatten(self.where, current, skip=_NOT_SETTINGS, nested={"attributes", "smtpServer"}),
-            self.wanted(),
+        return _flatten(
+            self.where, current, skip=_NOT_SETTINGS, nested={"attributes", "smtpServer"}
         )
 
     def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
@@ -121,9 +143,15 @@ class RealmRole(Resource):
     def wanted(self) -> Fields:
         return {(self.where, "description"): self.rep.get("description", "")}
 
-    def live(self, realm: RealmConfiguration) -> Fields:
+    def read(self, realm: RealmConfiguration) -> Fields:
         role = realm.get(f"/roles/{_q(self.rep['name'])}")
         return {} if role is None else {(self.where, "description"): role.get("description", "")}
+
+    def ref(self) -> dict[str, str] | None:
+        return {"genre": "rôle du domaine", "nom": self.rep["name"]}
+
+    def remove(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        realm.delete(f"/roles/{_q(self.rep['name'])}")
 
     def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
         path = f"/roles/{_q(self.rep['name'])}"
@@ -148,17 +176,22 @@ class Client(Resource):
     def wanted(self) -> Fields:
         return _flatten(self.where, self.rep, skip={"protocolMappers", "id"}, nested={"attributes"})
 
-    def live(self, realm: RealmConfiguration) -> Fields:
+    def read(self, realm: RealmConfiguration) -> Fields:
         uuid = _client_uuid(realm, self.rep["clientId"])
         if uuid is None:
             return {}
         current = realm.get(f"/clients/{uuid}") or {}
         if "secret" in self.rep:
             current["secret"] = (realm.get(f"/clients/{uuid}/client-secret") or {}).get("value")
-        return _restricted(
-            _flatten(self.where, current, skip={"protocolMappers", "id"}, nested={"attributes"}),
-            self.wanted(),
-        )
+        return _flatten(self.where, current, skip={"protocolMappers", "id"}, nested={"attributes"})
+
+    def ref(self) -> dict[str, str] | None:
+        return {"genre": "client", "client": self.rep["clientId"]}
+
+    def remove(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        uuid = _client_uuid(realm, self.rep["clientId"])
+        if uuid is not None:
+            realm.delete(f"/clients/{uuid}")
 
     def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
         uuid = _client_uuid(realm, self.rep["clientId"])
@@ -186,10 +219,18 @@ class ClientRole(Resource):
     def wanted(self) -> Fields:
         return {(self.where, "présent"): True}
 
-    def live(self, realm: RealmConfiguration) -> Fields:
+    def read(self, realm: RealmConfiguration) -> Fields:
         uuid = _client_uuid(realm, self.client_id)
         role = None if uuid is None else realm.get(f"/clients/{uuid}/roles/{_q(self.rep['name'])}")
         return {} if role is None else {(self.where, "présent"): True}
+
+    def ref(self) -> dict[str, str] | None:
+        return {"genre": "rôle de client", "client": self.client_id, "nom": self.rep["name"]}
+
+    def remove(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        uuid = _client_uuid(realm, self.client_id)
+        if uuid is not None:
+            realm.delete(f"/clients/{uuid}/roles/{_q(self.rep['name'])}")
 
     def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
         uuid = _client_uuid(realm, self.client_id)
@@ -216,13 +257,19 @@ class ProtocolMapper(Resource):
                 return uuid, mapper
         return uuid, None
 
-    def live(self, realm: RealmConfiguration) -> Fields:
+    def read(self, realm: RealmConfiguration) -> Fields:
         _, mapper = self._current(realm)
         if mapper is None:
             return {}
-        return _restricted(
-            _flatten(self.where, mapper, skip={"name", "id"}, nested={"config"}), self.wanted()
-        )
+        return _flatten(self.where, mapper, skip={"name", "id"}, nested={"config"})
+
+    def ref(self) -> dict[str, str] | None:
+        return {"genre": "mappeur", "client": self.client_id, "nom": self.rep["name"]}
+
+    def remove(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        uuid, mapper = self._current(realm)
+        if uuid is not None and mapper is not None:
+            realm.delete(f"/clients/{uuid}/protocol-mappers/models/{mapper['id']}")
 
     def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
         uuid, mapper = self._current(realm)
@@ -246,15 +293,32 @@ class RequiredAction(Resource):
     def wanted(self) -> Fields:
         return _flatten(self.where, self.rep, skip={"alias", "providerId"}, nested={"config"})
 
-    def live(self, realm: RealmConfiguration) -> Fields:
+    def read(self, realm: RealmConfiguration) -> Fields:
         current = realm.get(f"/authentication/required-actions/{_q(self.rep['alias'])}")
         if current is None:
             return {}
         current["config"] = current.get("config") or {}
-        return _restricted(
-            _flatten(self.where, current, skip={"alias", "providerId"}, nested={"config"}),
-            self.wanted(),
-        )
+        return _flatten(self.where, current, skip={"alias", "providerId"}, nested={"config"})
+
+    def ref(self) -> dict[str, str] | None:
+        return {"genre": "action requise", "alias": self.rep["alias"]}
+
+    def remove(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        """A required action of Keycloak's stays registered: it is disabled."""
+        alias = _q(self.rep["alias"])
+        current = realm.get(f"/authentication/required-actions/{alias}")
+        if current is not None:
+            realm.put(f"/authentication/required-actions/{alias}", {**current, "enabled": False})
+
+    def drops(self, name: str) -> bool:
+        return name.startswith("config.")
+
+    def drop(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        alias = _q(self.rep["alias"])
+        current = realm.get(f"/authentication/required-actions/{alias}") or {}
+        gone = {name.removeprefix("config.") for _, name in fields}
+        config = {k: v for k, v in (current.get("config") or {}).items() if k not in gone}
+        realm.put(f"/authentication/required-actions/{alias}/config", {"config": config})
 
     def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
         alias = _q(self.rep["alias"])
@@ -344,11 +408,24 @@ class Flow(Resource):
         return None if rows is None else list(rows)
 
     def live(self, realm: RealmConfiguration) -> Fields:
-        flows = realm.get("/authentication/flows") or []
-        top = next((f for f in flows if f["alias"] == self.rep["alias"]), None)
-        if top is None and self.rep.get("builtIn"):
+        found = self.read(realm)
+        if not found and self.rep.get("builtIn"):
             # Keycloak decides which of its own flows exist (26.x lists no « saml ecp »).
             return self.wanted()
+        return _restricted(found, self.wanted())
+
+    def ref(self) -> dict[str, str] | None:
+        return None if self.rep.get("builtIn") else {"genre": "flux", "alias": self.rep["alias"]}
+
+    def remove(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        flows = realm.get("/authentication/flows") or []
+        top = next((f for f in flows if f["alias"] == self.rep["alias"]), None)
+        if top is not None:
+            realm.delete(f"/authentication/flows/{top['id']}")
+
+    def read(self, realm: RealmConfiguration) -> Fields:
+        flows = realm.get("/authentication/flows") or []
+        top = next((f for f in flows if f["alias"] == self.rep["alias"]), None)
         rows = self._live_rows(realm) if top else None
         if top is None or rows is None:
             return {}
@@ -383,7 +460,7 @@ class Flow(Resource):
                 parents.append(str(row["displayName"]))
                 seen.append({})
         fields[(self.where, "exécutions")] = structure
-        return _restricted(fields, self.wanted())
+        return fields
 
     def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
         alias = self.rep["alias"]
@@ -519,8 +596,19 @@ class UserProfile(Resource):
     def wanted(self) -> Fields:
         return self._fields(self.config)
 
-    def live(self, realm: RealmConfiguration) -> Fields:
-        return _restricted(self._fields(realm.get("/users/profile") or {}), self.wanted())
+    def read(self, realm: RealmConfiguration) -> Fields:
+        return self._fields(realm.get("/users/profile") or {})
+
+    def drops(self, name: str) -> bool:
+        return name.startswith(("attribut ", "groupe "))
+
+    def drop(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        """The attribute leaves the profile; Keycloak keeps the users' values (unmanaged)."""
+        current = realm.get("/users/profile") or {}
+        gone = {name for _, name in fields}
+        for part, label in (("attributes", "attribut"), ("groups", "groupe")):
+            current[part] = [i for i in current.get(part, []) if f"{label} {i['name']}" not in gone]
+        realm.put("/users/profile", current)
 
     def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
         current = realm.get("/users/profile") or {}
@@ -532,6 +620,82 @@ class UserProfile(Resource):
         if "unmanagedAttributePolicy" in self.config:
             merged["unmanagedAttributePolicy"] = self.config["unmanagedAttributePolicy"]
         realm.put("/users/profile", merged)
+
+
+@dataclass
+class ServiceAccountRoles(Resource):
+    """The roles of one client (`realm-management`) that a client's service account holds,
+    as the export's `users` section lists them; nothing else about users is managed."""
+
+    client_id: str = ""
+    roles_client: str = ""
+    roles: list[str] = field(default_factory=list)
+
+    def wanted(self) -> Fields:
+        return {(self.where, f"rôle {role}"): True for role in self.roles}
+
+    def _path(self, realm: RealmConfiguration) -> tuple[str, str] | None:
+        """The role mappings' path, and the roles client's id; None if either is absent."""
+        uuid = _client_uuid(realm, self.client_id)
+        roles_uuid = _client_uuid(realm, self.roles_client)
+        user = None if uuid is None else realm.get(f"/clients/{uuid}/service-account-user")
+        if user is None or roles_uuid is None:
+            return None
+        return f"/users/{user['id']}/role-mappings/clients/{roles_uuid}", roles_uuid
+
+    def read(self, realm: RealmConfiguration) -> Fields:
+        found = self._path(realm)
+        held = [] if found is None else realm.get(found[0]) or []
+        return {(self.where, f"rôle {role['name']}"): True for role in held}
+
+    def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
+        found = self._path(realm)
+        if found is None:
+            raise SetupError(f"{self.where} : le client ou son compte de service est absent.")
+        path, roles_uuid = found
+        names = [name.removeprefix("rôle ") for _, name in changed]
+        realm.post(path, [realm.get(f"/clients/{roles_uuid}/roles/{_q(n)}") for n in names])
+
+    def ref(self) -> dict[str, str] | None:
+        return {
+            "genre": "rôles du compte de service",
+            "client": self.client_id,
+            "roles_de": self.roles_client,
+        }
+
+    def drops(self, name: str) -> bool:
+        return True
+
+    def drop(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        found = self._path(realm)
+        if found is None:
+            return
+        path, roles_uuid = found
+        names = [name.removeprefix("rôle ") for _, name in fields]
+        realm.delete(path, [realm.get(f"/clients/{roles_uuid}/roles/{_q(n)}") for n in names])
+
+    def remove(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        self.drop(realm, fields)
+
+
+def from_ref(where: str, ref: dict[str, str]) -> Resource | None:
+    """A resource that has left the export, found again from the record (None: unknown)."""
+    kind = ref.get("genre")
+    if kind == "rôle du domaine":
+        return RealmRole(where, {"name": ref["nom"]})
+    if kind == "client":
+        return Client(where, {"clientId": ref["client"]})
+    if kind == "mappeur":
+        return ProtocolMapper(where, ref["client"], {"name": ref["nom"]})
+    if kind == "rôle de client":
+        return ClientRole(where, ref["client"], {"name": ref["nom"]})
+    if kind == "action requise":
+        return RequiredAction(where, {"alias": ref["alias"]})
+    if kind == "flux":
+        return Flow(where, {"alias": ref["alias"]})
+    if kind == "rôles du compte de service":
+        return ServiceAccountRoles(where, ref["client"], ref["roles_de"])
+    return None
 
 
 def _q(text: str) -> str:
@@ -568,4 +732,10 @@ def resources(export: dict[str, Any]) -> list[Resource]:
         for text in component.get("config", {}).get("kc.user.profile.config", []):
             found.append(UserProfile("profil utilisateur", json.loads(text)))
     found.append(RealmSettings("domaine", export))
+    for user in export.get("users", []):
+        client_id = user.get("serviceAccountClientId")
+        for roles_client, roles in (user.get("clientRoles") or {}).items():
+            if client_id:
+                where = f"compte de service du client {client_id} › rôles de {roles_client}"
+                found.append(ServiceAccountRoles(where, client_id, roles_client, list(roles)))
     return found

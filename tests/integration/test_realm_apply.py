@@ -6,10 +6,12 @@ Each test gets a realm of its own on the session's Keycloak, created from the ex
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -187,3 +189,208 @@ def test_an_apply_leaves_accounts_their_passwords_and_attributes(
     assert (after["email"], after["firstName"], after["enabled"]) == (email, "Camille", True)
     assert logs_in(platform, realm, email, secret)
     assert realm.admin.get_client_id(TEST_API_CLIENT)  # a client the export does not name
+
+
+def edited_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: Any) -> None:
+    """A copy of the export changed by `change` (on its JSON), used by the next applies."""
+    source = realm_file(REALM_EXPORT_DIR)
+    export = json.loads(source.read_text())
+    change(export)
+    folder = tmp_path / "realm-export"
+    folder.mkdir(exist_ok=True)
+    (folder / source.name).write_text(json.dumps(export, ensure_ascii=False))
+    monkeypatch.setenv("BRIDGE_REALM_EXPORT_DIR", str(folder))
+
+
+def _client(export: dict[str, Any], client_id: str) -> dict[str, Any]:
+    return next(c for c in export["clients"] if c["clientId"] == client_id)
+
+
+TRIAL_ROLE = {"name": "essai", "description": "Un rôle que l'export ajoute puis retire"}
+
+
+def with_trial_role(export: dict[str, Any]) -> None:
+    export["roles"]["client"]["portail"] = [TRIAL_ROLE]
+
+
+def without_siret_mapper(export: dict[str, Any]) -> None:
+    portal = _client(export, "portail")
+    portal["protocolMappers"] = [
+        m for m in portal["protocolMappers"] if m["name"] != "profil-siret"
+    ]
+
+
+def without_mapper_trial_role_and_a_catalog_role(export: dict[str, Any]) -> None:
+    without_siret_mapper(export)
+    export["roles"]["client"]["espace-employeur-cpf"] = []  # the catalog's: kept
+
+
+def test_what_left_the_export_is_listed_deleted_then_nothing_is_left_to_do(
+    realm: AppliedRealm,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    realm.admin.add_mapper_to_client(realm.portal()["id"], HAND_MAPPER)  # made in the console
+    edited_export(tmp_path, monkeypatch, with_trial_role)
+    first = apply(capsys)
+    assert first.code == 0, first.err
+    assert "essai" in client_role_names(realm, "portail")
+    edited_export(tmp_path, monkeypatch, without_mapper_trial_role_and_a_catalog_role)
+
+    diff = apply(capsys, "--diff")
+    assert diff.code == 0, diff.err
+    assert "  - suppression : client portail › mappeur profil-siret\n" in diff.out
+    assert "  - suppression : client portail › rôle essai\n" in diff.out
+    assert "2 différence(s)" in diff.out
+    assert "profil-siret" in mapper_names(realm)  # a diff changes nothing
+
+    applied = apply(capsys)
+    assert applied.code == 0, applied.err
+    assert "2 changement(s) appliqué(s)" in applied.out
+    assert "profil-siret" not in mapper_names(realm)
+    assert "essai" not in client_role_names(realm, "portail")
+    assert HAND_MAPPER["name"] in mapper_names(realm)  # never in the record: left alone
+    assert "gestionnaire" in client_role_names(realm, "espace-employeur-cpf")  # the catalog's
+
+    again = apply(capsys)
+    assert again.code == 0, again.err
+    assert "Rien à faire" in again.out
+
+
+def test_a_removed_object_edited_by_hand_is_refused_unless_forced(
+    realm: AppliedRealm,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert apply(capsys).code == 0
+    portal_id = realm.portal()["id"]
+    mapper = next(
+        m for m in realm.admin.get_mappers_from_client(portal_id) if m["name"] == "profil-siret"
+    )
+    mapper["config"]["claim.name"] = "siret_a_la_main"
+    realm.admin.update_client_mapper(portal_id, mapper["id"], mapper)
+    edited_export(tmp_path, monkeypatch, without_siret_mapper)
+
+    diff = apply(capsys, "--diff")
+    assert "suppression : client portail › mappeur profil-siret (modifié à la main)" in diff.out
+    refused = apply(capsys)
+    assert refused.code == 2
+    assert "suppression : client portail › mappeur profil-siret" in refused.err
+    assert "--forcer" in refused.err
+    assert "profil-siret" in mapper_names(realm)
+
+    forced = apply(capsys, "--forcer")
+    assert forced.code == 0, forced.err
+    assert "profil-siret" not in mapper_names(realm)
+
+
+def test_the_service_account_gains_and_loses_the_roles_the_export_lists(
+    realm: AppliedRealm,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert apply(capsys).code == 0
+    assert "view-events" in service_account_roles(realm)
+    realm_management = client_uuid(realm, "realm-management")
+    bridge_account = realm.admin.get_client_service_account_user(client_uuid(realm, "bridge"))
+    by_hand = realm.admin.get_client_role(realm_management, "view-clients")
+    realm.admin.assign_client_role(bridge_account["id"], realm_management, [by_hand])
+
+    def swap_roles(export: dict[str, Any]) -> None:
+        roles = export["users"][0]["clientRoles"]["realm-management"]
+        roles.remove("view-events")
+        roles.append("view-realm")
+
+    edited_export(tmp_path, monkeypatch, swap_roles)
+    diff = apply(capsys, "--diff")
+    where = "compte de service du client bridge › rôles de realm-management"
+    assert f"suppression : {where} : rôle view-events" in diff.out
+    assert f"{where} : rôle view-realm (absent) → true" in diff.out
+
+    assert apply(capsys).code == 0
+    roles = service_account_roles(realm)
+    assert "view-realm" in roles
+    assert "view-events" not in roles
+    assert "view-clients" in roles  # given by hand, never in the record
+    assert {"manage-users", "view-users", "query-users", "query-groups"} <= roles
+    assert "Rien à faire" in apply(capsys).out
+
+
+HAND_MAPPER: dict[str, Any] = {
+    "name": "ajout-a-la-main",
+    "protocol": "openid-connect",
+    "protocolMapper": "oidc-hardcoded-claim-mapper",
+    "config": {"claim.name": "a_la_main", "claim.value": "oui", "access.token.claim": "true"},
+}
+
+
+def mapper_names(realm: AppliedRealm) -> set[str]:
+    return {m["name"] for m in realm.admin.get_mappers_from_client(realm.portal()["id"])}
+
+
+def service_account_roles(realm: AppliedRealm) -> set[str]:
+    account = realm.admin.get_client_service_account_user(client_uuid(realm, "bridge"))
+    management = client_uuid(realm, "realm-management")
+    return {r["name"] for r in realm.admin.get_client_roles_of_user(account["id"], management)}
+
+
+def client_role_names(realm: AppliedRealm, client_id: str) -> set[str]:
+    return {r["name"] for r in realm.admin.get_client_roles(client_uuid(realm, client_id))}
+
+
+def client_uuid(realm: AppliedRealm, client_id: str) -> str:
+    uuid = realm.admin.get_client_id(client_id)
+    assert uuid, f"client {client_id} absent"
+    return str(uuid)
+
+
+TRIAL_ATTRIBUTE = {
+    "name": "essai",
+    "displayName": "Essai",
+    "permissions": {"view": ["admin"], "edit": ["admin"]},
+    "multivalued": False,
+}
+
+
+def _profile(export: dict[str, Any]) -> dict[str, Any]:
+    component = export["components"]["org.keycloak.userprofile.UserProfileProvider"][0]
+    profile: dict[str, Any] = json.loads(component["config"]["kc.user.profile.config"][0])
+    return profile
+
+
+def _set_profile(export: dict[str, Any], profile: dict[str, Any]) -> None:
+    component = export["components"]["org.keycloak.userprofile.UserProfileProvider"][0]
+    component["config"]["kc.user.profile.config"] = [json.dumps(profile, ensure_ascii=False)]
+
+
+def with_trial_attribute(export: dict[str, Any]) -> None:
+    profile = _profile(export)
+    profile["attributes"].append(TRIAL_ATTRIBUTE)
+    _set_profile(export, profile)
+
+
+def test_a_profile_attribute_left_the_profile_and_the_users_values_stay(
+    realm: AppliedRealm,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    edited_export(tmp_path, monkeypatch, with_trial_attribute)
+    assert apply(capsys).code == 0
+    user_id = create_complete_account(realm.admin, "dominique@exemple.fr", "Dominique", "Martin")
+    user = realm.admin.get_user(user_id)
+    realm.admin.update_user(user_id, {**user, "attributes": {**user["attributes"], "essai": ["x"]}})
+    assert realm.admin.get_user(user_id)["attributes"]["essai"] == ["x"]
+    edited_export(tmp_path, monkeypatch, lambda export: None)  # the export as it is
+
+    applied = apply(capsys)
+    assert "  - suppression : profil utilisateur : attribut essai\n" in applied.out, applied.err
+    profile = realm.admin.get_realm_users_profile()
+    assert "essai" not in {a["name"] for a in profile["attributes"]}
+    assert "essai" not in realm.admin.get_user(user_id)["attributes"]  # now unmanaged: hidden
+    realm.admin.update_realm_users_profile({**profile, "unmanagedAttributePolicy": "ADMIN_VIEW"})
+    assert realm.admin.get_user(user_id)["attributes"]["essai"] == ["x"]  # its value was kept
+    assert "Rien à faire" in apply(capsys).out

@@ -10,7 +10,7 @@ import pytest
 from bridge.errors import SetupError
 from bridge.realm.apply import Difference, fingerprint, load
 from bridge.realm.export import REALM_EXPORT_DIR, realm_file
-from bridge.realm.resources import Flow, Resource
+from bridge.realm.resources import Flow, Resource, from_ref
 
 
 def _managed() -> list[Resource]:
@@ -35,8 +35,11 @@ def test_a_flow_owns_its_sub_flows_executions_in_order_with_their_settings() -> 
 def test_what_the_export_does_not_name_is_not_owned() -> None:
     owned = {key for resource in _managed() for key in resource.wanted()}
     wheres = {where for where, _ in owned}
-    assert not any(name == "users" for _, name in owned)  # the service account: import only
+    assert not any(name == "users" for _, name in owned)
     assert not any(where.startswith("utilisateur") for where in wheres)
+    service_account = "compte de service du client bridge › rôles de realm-management"
+    assert {where for where in wheres if "compte de service" in where} == {service_account}
+    assert (service_account, "rôle view-events") in owned  # its client roles, nothing else
     assert ("domaine", "passwordPolicy") in owned
     assert ("client portail", "redirectUris") in owned
     assert ("client portail", "secret") in owned
@@ -50,6 +53,22 @@ def test_a_difference_says_what_and_where() -> None:
     assert difference.sentence() == (
         "flux reinitialisation › exécution reset-otp : requirement REQUIRED → DISABLED"
     )
+
+
+def test_a_removal_says_what_leaves_the_realm() -> None:
+    whole = Difference("client portail › mappeur profil-siret", "", {}, None, removed=True)
+    assert whole.sentence() == "suppression : client portail › mappeur profil-siret"
+    field = Difference("profil utilisateur", "attribut siret", {}, None, removed=True)
+    assert field.sentence() == "suppression : profil utilisateur : attribut siret"
+
+
+def test_objects_that_an_apply_may_delete_are_found_again_from_the_record() -> None:
+    for resource in _managed():
+        ref = resource.ref()
+        if ref is not None:
+            again = from_ref(resource.where, ref)
+            assert again is not None, resource.where
+            assert again.ref() == ref, resource.where
 
 
 def test_equal_values_have_equal_fingerprints_whatever_the_key_order() -> None:
