@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.backup import MANIFEST, BackupError, back_up, read_manifest, restore
-from bridge.db import migrate
+from bridge.db import head_revision, migrate
 from bridge.etablissement.models import Etablissement
 
 
@@ -33,6 +33,10 @@ def keycloak_database(postgres_server: str) -> Iterator[str]:
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE user_entity (id text PRIMARY KEY, email text)"))
         connection.execute(text("INSERT INTO user_entity VALUES ('u1', 'avant@exemple.fr')"))
+        connection.execute(
+            text("CREATE TABLE migration_model (id text, version text, update_time bigint)")
+        )
+        connection.execute(text("INSERT INTO migration_model VALUES ('m1', '26.7.3', 1)"))
     engine.dispose()
     try:
         yield url
@@ -92,7 +96,7 @@ def test_a_restore_puts_both_databases_back_as_at_the_backup(
     sessions: sessionmaker[Session], database_url: str, keycloak_database: str, backed_up: Path
 ) -> None:
     manifest = read_manifest(backed_up)
-    assert manifest["revision_alembic"] == "0011"
+    assert manifest["revision_alembic"] == head_revision()
     assert manifest["pont"]["moteur"] == database_url.split(":")[0].split("+")[0]
 
     _bridge_stopped(sessions)
@@ -146,7 +150,7 @@ def test_a_backup_of_another_alembic_revision_is_refused(
     said = _refused(sessions, database_url, keycloak_database, backed_up)
 
     assert "La sauvegarde est à la révision 0010" in said
-    assert "attend la révision 0011" in said
+    assert f"attend la révision {head_revision()}" in said
 
 
 def test_a_keycloak_still_connected_to_its_database_is_refused(
@@ -198,7 +202,7 @@ def test_a_failed_backup_leaves_no_file_behind(
     missing = postgres_server.rsplit("/", 1)[0] + "/base_absente"
     folder = tmp_path / "sauvegarde"
 
-    with pytest.raises(BackupError, match="La sauvegarde de la base de Keycloak"):
+    with pytest.raises(BackupError, match="La base de Keycloak .* ne répond pas"):
         back_up(database_url, missing, folder)
 
-    assert list(folder.iterdir()) == []
+    assert not folder.exists()
