@@ -206,10 +206,10 @@ def _connected(url: URL, what: str) -> Iterator[Connection]:
 
 def _keycloak_schema_version(connection: Connection) -> str | None:
     """The Keycloak version that last migrated this database (its `migration_model` table)."""
-    if connection.execute(text(f"SELECT to_regclass('{KEYCLOAK_MARKER}')")).scalar() is None:
+    if connection.execute(text("SELECT to_regclass('migration_model')")).scalar() is None:
         return None
     found = connection.execute(
-        text(f"SELECT version FROM {KEYCLOAK_MARKER} ORDER BY update_time DESC LIMIT 1")
+        text("SELECT version FROM migration_model ORDER BY update_time DESC LIMIT 1")
     ).scalar()
     return str(found) if found is not None else None
 
@@ -543,8 +543,7 @@ def restore(
             _sqlite_tables(sqlite_path), STORE_MARKER, "du pont", str(sqlite_path),
             "BRIDGE_DATABASE_URL",
         )  # fmt: skip
-    else:
-        assert store_postgres is not None
+    elif store_postgres is not None:
         _check_postgres_target(
             store_postgres, "du pont", STORE_MARKER, "BRIDGE_DATABASE_URL",
             "arrêtez le pont (portail, workers)",
@@ -578,8 +577,7 @@ def restore(
         finally:
             target.close()
             source.close()
-    else:
-        assert store_postgres is not None
+    elif store_postgres is not None:
         _run(
             [pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges",
              "--single-transaction", "--exit-on-error", f"--dbname={store_postgres.database}",
