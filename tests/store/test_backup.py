@@ -432,10 +432,14 @@ def test_a_manifest_naming_a_file_outside_the_folder_is_refused(
     assert "nomme un fichier inattendu" in said
 
 
-def test_a_restore_writes_nothing_into_the_backup_folder(
+def test_a_sqlite_copy_is_self_contained_and_a_restore_writes_nothing_beside_it(
     sessions: sessionmaker[Session], database_url: str, keycloak_database: str, backed_up: Path
 ) -> None:
     manifest = read_manifest(backed_up)
+    if manifest["pont"]["moteur"] == "sqlite":
+        # Bytes 18-19 of a SQLite header: 1, 1 for a rollback journal, 2, 2 for WAL (whose
+        # readers create -wal and -shm files beside the database).
+        assert (backed_up / manifest["pont"]["fichier"]).read_bytes()[18:20] == b"\x01\x01"
     _bridge_stopped(sessions)
 
     restore(database_url, keycloak_database, backed_up)
