@@ -449,3 +449,40 @@ def test_a_sqlite_copy_is_self_contained_and_a_restore_writes_nothing_beside_it(
         manifest["pont"]["fichier"],
         manifest["keycloak"]["fichier"],
     }
+
+
+def test_a_keycloak_step_failing_after_the_checks_says_what_was_restored(
+    sessions: sessionmaker[Session],
+    database_url: str,
+    keycloak_database: str,
+    backed_up: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shims = tmp_path / "outils"
+    shims.mkdir()
+    shim = shims / "pg_restore"
+    shim.write_text(  # Keycloak's restore fails, as a server gone away would make it
+        '#!/bin/sh\ncase "$*" in *--clean*keycloak.dump*) '
+        'echo "pg_restore: panne simulée" >&2; exit 1;; esac\n'
+        f'exec "{_tool("pg_restore")}" "$@"\n'
+    )
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
+    _bridge_stopped(sessions)
+
+    with pytest.raises(BackupError) as refusal:
+        restore(database_url, keycloak_database, backed_up)
+
+    said = str(refusal.value)
+    assert "La base du pont a été restaurée, celle de Keycloak ne l'a pas été" in said
+    assert "relancez la même restauration, ce qui est sans danger" in said
+    assert _names(sessions) == {"Avant la sauvegarde"}
+    assert _emails(keycloak_database) == {"avant@exemple.fr", "apres@exemple.fr"}
+    monkeypatch.undo()
+    _bridge_stopped(sessions)
+
+    restore(database_url, keycloak_database, backed_up)  # again, now that Keycloak's answers
+
+    assert _names(sessions) == {"Avant la sauvegarde"}
+    assert _emails(keycloak_database) == {"avant@exemple.fr"}
