@@ -76,8 +76,9 @@ LIBPQ_QUERY = {
     "host": "PGHOST",
     "port": "PGPORT",
 }
-# What the tools keep of this process's environment: where programs are, the language.
-INHERITED = ("PATH", "LANG", "LC_ALL", "LC_MESSAGES", "TZ")
+# What the tools keep of this process's environment: where programs and ~/.postgresql are,
+# the language.
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_MESSAGES", "TZ")
 
 
 class BackupError(SetupError):
