@@ -741,7 +741,7 @@ def back_up_or_restore(settings: Settings, command: str, folder: Path) -> int:
             f"Keycloak en {timing.keycloak_seconds:.1f} s."
         )
         return 0
-    timing = restore(settings.database_url, keycloak_url, folder)
+    timing = restore(settings.database_url, keycloak_url, folder, announce=print)
     print(
         f"Restauration faite depuis la sauvegarde du {timing.manifest['faite_le']} : base du "
         f"pont en {timing.store_seconds:.1f} s, base de Keycloak en "

@@ -175,6 +175,7 @@ def test_a_restore_brings_back_both_databases_as_at_the_backup(
         code_, said = _cli(monkeypatch, capsys, "exploitation", "restauration", str(backup))
         assert code_ == 0
         assert "Restauration faite" in said
+        assert "dans la base de Keycloak « postgresql" in said  # the targets, said first
         server.start()
 
         code_, said = _cli(monkeypatch, capsys, "sync", "rapprocher")
