@@ -277,9 +277,9 @@ def in_process(args: argparse.Namespace) -> int:
             engine.dispose()
     print()
     print(
-        f"check_many dans le processus : {args.habilitations:,} habilitations, {args.tiers} "
-        f"tiers à {args.delegations:,} délégations, {args.tours} lots par cas, 0 réponse "
-        "fausse".replace(",", " ")
+        f"check_many dans le processus : {args.habilitations:_} habilitations ; {args.tiers} "
+        f"tiers à {args.delegations:_} délégations ; {args.tours} lots par cas ; 0 réponse "
+        "fausse".replace("_", " ").replace("check many", "check_many")
     )
     print(f"{'base':<11} {'cas':<28} {'médiane':>10} {'p90':>10} {'min':>10}")
     for store, label, times in lines:
