@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,7 +64,7 @@ def known_role(demarche: Demarche, role: str | None) -> str:
     return role
 
 
-def active_clause(moment: datetime) -> ColumnElement[bool]:
+def active_clause(moment: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     return and_(
         Habilitation.revoked_at.is_(None),
         or_(Habilitation.valid_until.is_(None), Habilitation.valid_until > moment),
@@ -80,8 +80,9 @@ _HOLDER_DISABLED = (
 )
 
 
-def acting_clause(moment: datetime) -> ColumnElement[bool]:
-    """A right its holder may use now: active, and the holder's account not disabled."""
+def acting_clause(moment: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """A right its holder may use now: active, and the holder's account not disabled (`moment`
+    may be a bound parameter, for a statement built once)."""
     return and_(active_clause(moment), ~_HOLDER_DISABLED)
 
 
