@@ -402,7 +402,7 @@ def list_orphans(settings: Settings) -> int:
     for orphan in orphans:
         print(
             f"{orphan.demarche} {orphan.siret} : sans gestionnaire depuis le {orphan.since} "
-            f"(compte supprimé : {orphan.deleted_person}) — nouveau code : "
+            f"({orphan.how} : {orphan.former_holder}) — nouveau code : "
             f"python -m bridge operateur code {orphan.siret} --demarche {orphan.demarche} "
             "--reemettre"
         )

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from bridge.audit.models import AuditEvent
 from bridge.audit.service import Actor, record
 from bridge.bpf.models import BpfSave
 from bridge.catalog import Catalog
@@ -25,7 +24,7 @@ from bridge.db import now
 from bridge.delegation.models import Delegation, DelegationStatus
 from bridge.delegation.service import DelegationService
 from bridge.employeur.models import Gestionnaire
-from bridge.habilitation.models import AccessRequest, Habilitation, RequestStatus
+from bridge.habilitation.models import AccessRequest, GrantedHow, Habilitation, RequestStatus
 from bridge.habilitation.service import HabilitationService
 from bridge.notification import QueuedEmail
 from bridge.person.models import Person
@@ -50,12 +49,18 @@ class DeletionReport:
 
 @dataclass(frozen=True)
 class Orphan:
-    """A SIRET whose first holder's account was deleted, and none has been named since."""
+    """A SIRET whose first holder left (account deleted, right revoked or expired), and none
+    has been named since."""
 
     demarche: str
     siret: str
-    since: str
-    deleted_person: str
+    left_at: datetime
+    former_holder: str
+    how: str  # « compte supprimé », « droit retiré », « droit arrivé à échéance »
+
+    @property
+    def since(self) -> str:
+        return f"{self.left_at:%d/%m/%Y}"
 
 
 class AccountService:
@@ -216,24 +221,56 @@ class AccountService:
         return True
 
     def orphans(self) -> list[Orphan]:
-        """SIRETs left without a first holder by a deletion, still without one now."""
-        found = []
-        seen: set[tuple[str, str]] = set()
-        events = self.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.action == ORPHANED)
-            .order_by(AuditEvent.id.desc())
-            .limit(1000)
+        """SIRETs whose first holder (gestionnaire) is gone — account deleted, right revoked
+        or expired — and none has been named since; read from the habilitations themselves,
+        so no departure is missed however old. The most recent departure first."""
+        at = now()
+        first_holder = or_(
+            *(
+                and_(Habilitation.demarche == d.id, Habilitation.role == d.first_holder_role)
+                for d in self.catalog.demarches
+            )
         )
-        for event in events:
-            key = (event.demarche or "", event.siret or "")
-            demarche = self.catalog.demarche(key[0])
-            if key in seen or demarche is None:
+        current = aliased(Habilitation)
+        still_held = (
+            select(current.id)
+            .where(
+                current.demarche == Habilitation.demarche,
+                current.siret == Habilitation.siret,
+                current.role == Habilitation.role,
+                current.granted_how != GrantedHow.DELEGATION,
+                current.revoked_at.is_(None),
+                or_(current.valid_until.is_(None), current.valid_until > at),
+            )
+            .exists()
+        )
+        ended = self.session.execute(
+            select(Habilitation, Person)
+            .join(Person, Person.subject == Habilitation.subject)
+            .where(
+                first_holder,
+                Habilitation.granted_how != GrantedHow.DELEGATION,
+                or_(Habilitation.revoked_at.is_not(None), Habilitation.valid_until <= at),
+                ~still_held,
+            )
+        )
+        latest: dict[tuple[str, str], Orphan] = {}
+        for habilitation, person in ended:
+            left = habilitation.revoked_at or habilitation.valid_until
+            assert left is not None  # noqa: S101 - the query keeps ended rights only
+            key = (habilitation.demarche, habilitation.siret)
+            known = latest.get(key)
+            if known is not None and known.left_at >= left:
                 continue
-            seen.add(key)
-            if not self.habilitations.has_first_holder(demarche, key[1]):
-                found.append(Orphan(key[0], key[1], f"{event.at:%d/%m/%Y}", event.target or ""))
-        return found
+            if person.deleted_at is not None:
+                how = "compte supprimé"
+            elif habilitation.revoked_at is not None:
+                how = "droit retiré"
+            else:
+                how = "droit arrivé à échéance"
+            name = " ".join(p for p in (person.first_name, person.last_name) if p)
+            latest[key] = Orphan(key[0], key[1], left, name or person.email, how)
+        return sorted(latest.values(), key=lambda orphan: orphan.left_at, reverse=True)
 
     def gone_with_rights(self, subjects: set[str]) -> set[str]:
         """Of these people, those the store still gives a right to (for the reconcile)."""

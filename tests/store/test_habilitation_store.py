@@ -242,3 +242,34 @@ def test_the_users_screen_finds_accented_names_whatever_the_case(
             services(session)[1].person_by_email(f"e.{siret}@EXEMPLE.fr").subject
             == f"elodie-{siret}"
         )
+
+
+def test_a_siret_whose_gestionnaire_left_is_listed_for_the_operator_until_a_new_one_comes(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Not only a deleted account: a right revoked (in the console, by an operator) or past its
+    end also leaves the SIRET without a gestionnaire; read from the rights, not from events."""
+    from bridge.accounts import AccountService
+
+    def orphans() -> dict[str, str]:
+        with unit_of_work(sessions) as session:
+            etablissements, habilitations = services(session)
+            delegations = DelegationService(session, CATALOG, habilitations)
+            found = AccountService(session, CATALOG, habilitations, delegations).orphans()
+            return {o.siret: f"{o.former_holder} ({o.how})" for o in found if o.demarche == MAF}
+
+    siret, code = etablissement(sessions)
+    gerante = person(sessions, "gerante")
+    held = activate(sessions, gerante, siret, code)
+    assert siret not in orphans()
+
+    with unit_of_work(sessions) as session:
+        session.execute(
+            update(Habilitation).where(Habilitation.id == held.id).values(revoked_at=now())
+        )
+    assert orphans()[siret] == "Gerante Test (droit retiré)"
+
+    with unit_of_work(sessions) as session:
+        new_code = services(session)[0].issue_code(OPERATOR, siret, MAF, reissue=True)
+    activate(sessions, person(sessions, "successeur"), siret, new_code)
+    assert siret not in orphans()
