@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bridge.accounts import AccountService
 from bridge.audit.models import AuditEvent
 from bridge.audit.service import Actor
 from bridge.catalog import load_catalog
@@ -249,11 +250,10 @@ def test_a_siret_whose_gestionnaire_left_is_listed_for_the_operator_until_a_new_
 ) -> None:
     """Not only a deleted account: a right revoked (in the console, by an operator) or past its
     end also leaves the SIRET without a gestionnaire; read from the rights, not from events."""
-    from bridge.accounts import AccountService
 
     def orphans() -> dict[str, str]:
         with unit_of_work(sessions) as session:
-            etablissements, habilitations = services(session)
+            habilitations = services(session)[1]
             delegations = DelegationService(session, CATALOG, habilitations)
             found = AccountService(session, CATALOG, habilitations, delegations).orphans()
             return {o.siret: f"{o.former_holder} ({o.how})" for o in found if o.demarche == MAF}
