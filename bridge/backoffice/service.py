@@ -204,6 +204,11 @@ class BackofficeService:
         assert etablissement is not None  # noqa: S101 - issue_code refuses an unknown SIRET
         return etablissement, code
 
+    def rejects_downloaded(self, actor: Actor, demarche_id: str, lines: int) -> None:
+        """The rejects file of an import leaves the platform: audited, like the import."""
+        self.require_operator(actor)
+        record(self.session, actor, "import-rejets-telecharges", demarche=demarche_id, lignes=lines)
+
     def unlock(self, actor: Actor, siret: str, subject: str | None) -> int:
         self.require_operator(actor)
         return self.etablissements.unlock(actor, siret, subject)

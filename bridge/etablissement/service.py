@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import io
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -439,11 +440,26 @@ def read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     return parse_csv_text(path.read_text(encoding="utf-8-sig"))
 
 
-def parse_csv_text(text: str) -> list[tuple[int, dict[str, str]]]:
+def csv_delimiter(text: str) -> str:
+    """The import's separator, « ; » or « , », whichever its header line uses most."""
     lines = text.splitlines()
     header = lines[0] if lines else ""
-    delimiter = ";" if header.count(";") >= header.count(",") else ","
-    reader = csv.DictReader(lines, delimiter=delimiter)
+    return ";" if header.count(";") >= header.count(",") else ","
+
+
+def rejects_csv(rejected: Iterable[tuple[int, str, str]], delimiter: str) -> bytes:
+    """The rejected lines and their reason as a CSV for a spreadsheet: French column names,
+    the import's separator, UTF-8 with a BOM (so that Excel reads the accents right)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(["ligne", "contenu", "motif"])
+    writer.writerows(rejected)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def parse_csv_text(text: str) -> list[tuple[int, dict[str, str]]]:
+    lines = text.splitlines()
+    reader = csv.DictReader(lines, delimiter=csv_delimiter(text))
     names = {(f or "").strip() for f in reader.fieldnames or []}
     if not {"siret", "raison_sociale"} <= names:
         raise InvalidInputError(

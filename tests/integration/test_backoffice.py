@@ -5,7 +5,9 @@ route, and nothing changes. The operator's own actions are audited."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 from collections.abc import Iterator
 
 import httpx
@@ -103,6 +105,7 @@ def test_a_non_operator_is_refused_every_back_office_route(
             "/operateur/employeurs?type=employeur",
             "/operateur/sans-gestionnaire",
             "/operateur/import",
+            "/operateur/import/rejets.csv",
         ]
         for path in pages:
             answer = client.get(path)
@@ -225,6 +228,23 @@ def test_the_operator_imports_a_csv_from_the_page_and_gets_its_letters_and_rejec
     with platform.context.sessions() as session:
         [code] = session.scalars(select(ActivationCode).where(ActivationCode.siret == siret)).all()
     assert code.revoked_at is None
+
+    rejects = operator.get("/operateur/import/rejets.csv")
+    assert rejects.status_code == 200
+    assert rejects.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "attachment" in rejects.headers["content-disposition"]
+    assert rejects.content.startswith(b"\xef\xbb\xbf")  # the BOM, for spreadsheets
+    header, *lines = csv.reader(io.StringIO(rejects.content.decode("utf-8-sig")), delimiter=";")
+    assert header == ["ligne", "contenu", "motif"]
+    [(line, raw, reason)] = lines
+    assert (line, raw) == ("3", "12345;Trop court")
+    assert "SIRET" in reason and reason in text
+    with platform.context.sessions() as session:
+        downloads = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "import-rejets-telecharges")
+        ).all()
+    assert downloads[-1].details == {"lignes": 1}
+    assert downloads[-1].demarche == MAF
 
     latin1 = operator.post(
         "/operateur/import",

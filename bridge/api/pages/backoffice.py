@@ -23,12 +23,19 @@ from bridge.audit.models import AuditEvent
 from bridge.backoffice.service import OPERATOR_ONLY, PER_PAGE, Results
 from bridge.catalog import Catalog
 from bridge.errors import BridgeError, ForbiddenError, InvalidInputError
-from bridge.etablissement.service import ImportReport, parse_csv_text
+from bridge.etablissement.service import (
+    ImportReport,
+    csv_delimiter,
+    parse_csv_text,
+    rejects_csv,
+)
 
 router = pages_router()
 
 # The session key of the letter shown once after « Émettre un nouveau code ».
 _LETTER = "lettre"
+# The session key of the last import's rejected lines, for their file (`rejets.csv`).
+_REJECTS = "import-rejets"
 
 
 def _sentence(catalog: Catalog, event: AuditEvent) -> str:
@@ -268,7 +275,8 @@ async def import_file(page: PageDep) -> Response:
         if len(content) > _MAX_IMPORT_BYTES:
             raise InvalidInputError("Le fichier dépasse 10 Mo : découpez-le.", field="fichier")
         try:
-            rows = parse_csv_text(content.decode("utf-8-sig"))
+            text = content.decode("utf-8-sig")
+            rows = parse_csv_text(text)
         except UnicodeDecodeError as exc:
             raise InvalidInputError(
                 "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 ».",
@@ -282,8 +290,31 @@ async def import_file(page: PageDep) -> Response:
         report = await run_in_threadpool(run)
     except BridgeError as exc:
         return _import_page(page, demarche_id, exc)
+    page.request.session[_REJECTS] = {
+        "demarche": demarche_id,
+        "separateur": csv_delimiter(text),
+        "lignes": [list(rejected) for rejected in report.rejected],
+    }
     return page.render(
         "backoffice_import_resultat.html",
         rapport=report,
         demarche=page.context.catalog.title_of(demarche_id),
+    )
+
+
+@router.get("/operateur/import/rejets.csv")
+def rejects_file(page: PageDep) -> Response:
+    """The last import's rejected lines with their reason, for a spreadsheet (audited)."""
+    _require_operator(page)
+    rejects = page.request.session.get(_REJECTS)
+    if not rejects or not rejects.get("lignes"):
+        page.flash("Aucune ligne rejetée à télécharger : importez d'abord un fichier.", "error")
+        return RedirectResponse("/operateur/import", status_code=303)
+    lines = [(int(line), str(raw), str(reason)) for line, raw, reason in rejects["lignes"]]
+    with page.context.work() as work:
+        work.backoffice.rejects_downloaded(page.actor, str(rejects["demarche"]), len(lines))
+    return Response(
+        rejects_csv(lines, str(rejects["separateur"])),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="lignes-rejetees.csv"'},
     )
