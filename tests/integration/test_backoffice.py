@@ -238,7 +238,8 @@ def test_the_operator_imports_a_csv_from_the_page_and_gets_its_letters_and_rejec
     assert header == ["ligne", "contenu", "motif"]
     [(line, raw, reason)] = lines
     assert (line, raw) == ("3", "12345;Trop court")
-    assert "SIRET" in reason and reason in text
+    assert "SIRET" in reason
+    assert reason in text
     with platform.context.sessions() as session:
         downloads = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "import-rejets-telecharges")
