@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from bridge.api.pages.common import PageDep, pages_router
@@ -23,19 +23,12 @@ from bridge.audit.models import AuditEvent
 from bridge.backoffice.service import OPERATOR_ONLY, PER_PAGE, Results
 from bridge.catalog import Catalog
 from bridge.errors import BridgeError, ForbiddenError, InvalidInputError
-from bridge.etablissement.service import (
-    ImportReport,
-    csv_delimiter,
-    parse_csv_text,
-    rejects_csv,
-)
+from bridge.etablissement.service import csv_delimiter, parse_csv_text
 
 router = pages_router()
 
 # The session key of the letter shown once after « Émettre un nouveau code ».
 _LETTER = "lettre"
-# The session key of the last import's rejected lines, for their file (`rejets.csv`).
-_REJECTS = "import-rejets"
 
 
 def _sentence(catalog: Catalog, event: AuditEvent) -> str:
@@ -260,8 +253,8 @@ def import_form(page: PageDep) -> Response:
 
 @router.post("/operateur/import")
 async def import_file(page: PageDep) -> Response:
-    """The command line's import from the page: same rules (`import_rows`), the rejected
-    lines with their reason, and the letters to print, shown this once."""
+    """The command line's import from the page, same rules: an import job that the portal
+    runs in the background (`bridge.backoffice.imports`); its page shows the progress."""
     _require_operator(page)
     async with page.request.form() as form:  # closes the uploaded file's spool
         demarche_id = str(form.get("demarche", ""))[:64]
@@ -276,45 +269,65 @@ async def import_file(page: PageDep) -> Response:
             raise InvalidInputError("Le fichier dépasse 10 Mo : découpez-le.", field="fichier")
         try:
             text = content.decode("utf-8-sig")
-            rows = parse_csv_text(text)
         except UnicodeDecodeError as exc:
             raise InvalidInputError(
                 "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 ».",
                 field="fichier",
             ) from exc
+        rows = parse_csv_text(text)
 
-        def run() -> ImportReport:
+        def run() -> str:
             with page.context.work() as work:
-                return work.etablissements.import_rows(page.actor, rows, demarche_id)
+                return work.backoffice.start_import(
+                    page.actor, rows, demarche_id, csv_delimiter(text)
+                )
 
-        report = await run_in_threadpool(run)
+        job_id = await run_in_threadpool(run)
     except BridgeError as exc:
         return _import_page(page, demarche_id, exc)
-    page.request.session[_REJECTS] = {
-        "demarche": demarche_id,
-        "separateur": csv_delimiter(text),
-        "lignes": [list(rejected) for rejected in report.rejected],
-    }
+    page.context.imports.wake.set()
+    return RedirectResponse(f"/operateur/imports/{job_id}", status_code=303)
+
+
+@router.get("/operateur/imports/{job_id}")
+def import_job(page: PageDep, job_id: str) -> Response:
+    """The import's progress while it runs (the page polls `etat`), then its report and,
+    this once, its letters."""
+    _require_operator(page)
+    with page.context.work() as work:
+        job = work.backoffice.import_job(page.actor, job_id)
+    demarche = page.context.catalog.title_of(job.demarche)
+    if job.finished_at is None:
+        return page.render("backoffice_import_progression.html", import_=job, demarche=demarche)
+    letters = page.context.imports.take_letters(job.id)
     return page.render(
         "backoffice_import_resultat.html",
-        rapport=report,
-        demarche=page.context.catalog.title_of(demarche_id),
+        rapport=job,
+        demarche=demarche,
+        courriers=letters or [],
+        courriers_deja_affiches=letters is None and bool(job.letters),
     )
 
 
-@router.get("/operateur/import/rejets.csv")
-def rejects_file(page: PageDep) -> Response:
-    """The last import's rejected lines with their reason, for a spreadsheet (audited)."""
+@router.get("/operateur/imports/{job_id}/etat")
+def import_state(page: PageDep, job_id: str) -> Response:
+    """Where the import is, for its page's script: rows done, rows in all, finished."""
     _require_operator(page)
-    rejects = page.request.session.get(_REJECTS)
-    if not rejects or not rejects.get("lignes"):
-        page.flash("Aucune ligne rejetée à télécharger : importez d'abord un fichier.", "error")
-        return RedirectResponse("/operateur/import", status_code=303)
-    lines = [(int(line), str(raw), str(reason)) for line, raw, reason in rejects["lignes"]]
     with page.context.work() as work:
-        work.backoffice.rejects_downloaded(page.actor, str(rejects["demarche"]), len(lines))
+        job = work.backoffice.import_job(page.actor, job_id)
+    return JSONResponse(
+        {"traitees": job.done, "total": job.total, "termine": job.finished_at is not None}
+    )
+
+
+@router.get("/operateur/imports/{job_id}/rejets.csv")
+def rejects_file(page: PageDep, job_id: str) -> Response:
+    """The import's rejected lines with their reason, for a spreadsheet (audited)."""
+    _require_operator(page)
+    with page.context.work() as work:
+        content = work.backoffice.rejects_file(page.actor, job_id)
     return Response(
-        rejects_csv(lines, str(rejects["separateur"])),
+        content,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="lignes-rejetees.csv"'},
     )
