@@ -38,7 +38,8 @@ class ImportRunner:
         self.chunk = chunk
         self.wake = threading.Event()
         self._letters: dict[str, list[tuple[str, str, str]]] = {}
-        self._lock = threading.Lock()
+        # Held while a chunk's letters are handed over (a test holds it to see a job mid-way).
+        self.lock = threading.Lock()
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Run every unfinished job to its end (or until `stop`); the chunks done."""
@@ -51,7 +52,7 @@ class ImportRunner:
                     finished, letters = services.etablissements.import_chunk(job_id, self.chunk)
                 chunks += 1
                 if letters:  # committed: kept for the operator's page
-                    with self._lock:
+                    with self.lock:
                         self._letters.setdefault(job_id, []).extend(letters)
                 if finished:
                     break
@@ -70,5 +71,5 @@ class ImportRunner:
 
     def take_letters(self, job_id: str) -> list[tuple[str, str, str]] | None:
         """The job's letters, this once (None: shown already, or lost in a restart)."""
-        with self._lock:
+        with self.lock:
             return self._letters.pop(job_id, None)

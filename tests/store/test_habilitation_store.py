@@ -226,8 +226,14 @@ def test_an_import_is_idempotent(sessions: sessionmaker[Session]) -> None:
     assert (again.created, again.codes_issued, again.unchanged) == (0, 0, 2)
 
 
-class Crash(Exception):
+class CrashError(Exception):
     """The portal stopping in the middle of a chunk."""
+
+
+def chunk_then_crash(sessions: sessionmaker[Session], job_id: str) -> None:
+    with unit_of_work(sessions) as session:
+        services(session)[0].import_chunk(job_id, 2)
+        raise CrashError  # rolled back: the chunk is done again, once
 
 
 def test_an_import_job_resumes_after_a_crash_and_imports_nothing_twice(
@@ -245,10 +251,8 @@ def test_an_import_job_resumes_after_a_crash_and_imports_nothing_twice(
         job_id = services(session)[0].start_import(OPERATOR, rows, MAF, ";").id
     with unit_of_work(sessions) as session:
         assert services(session)[0].import_chunk(job_id, 2)[0] is False
-    with pytest.raises(Crash), unit_of_work(sessions) as session:
-        services(session)[0].import_chunk(job_id, 2)
-        raise Crash  # rolled back: the chunk is done again below, once
-    letters = []
+    with pytest.raises(CrashError):
+        chunk_then_crash(sessions, job_id)
     with unit_of_work(sessions) as session:
         assert session.get(ImportJob, job_id).done == 2  # type: ignore[union-attr]
         finished, letters = services(session)[0].import_chunk(job_id, 2)
