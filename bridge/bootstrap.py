@@ -21,6 +21,7 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge import outbox
+from bridge.backoffice.imports import ImportRunner
 from bridge.catalog import Catalog, load_catalog
 from bridge.db import AUTOCOMMIT, make_engine, make_session_factory, unit_of_work
 from bridge.habilitation.operators import is_designated
@@ -81,6 +82,11 @@ class AppContext:
     # (subject, e-mail, given name, family name) already written to the store by this process.
     remembered: set[tuple[str, str, str, str]] = field(default_factory=set)
     _directory: KeycloakDirectory | None = None
+    # The back-office's imports, run by the portal's loop (`bridge.api.app`).
+    imports: ImportRunner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.imports = ImportRunner(self.work)
 
     def directory(self) -> KeycloakDirectory:
         """The bridge's admin-API client (its service account), made on first use."""

@@ -157,6 +157,9 @@ class Settings(OidcClientSettings):
     # How often this process sends the e-mails the queue still holds (0: never, e.g. when
     # `python -m bridge courriels envoyer --continu` runs elsewhere).
     mail_interval_seconds: float = Field(default=5.0, ge=0)
+    # How often this process looks for back-office imports left unfinished (by a restart);
+    # a new import starts at once. 0: never (the imports from the page then wait).
+    import_interval_seconds: float = Field(default=5.0, ge=0)
     # One SMTP send ends by then whatever the server does (smtplib's timeout bounds each
     # socket operation only); one that overran is a failed attempt, retried later.
     mail_send_deadline_seconds: float = Field(default=30.0, gt=0)

@@ -84,6 +84,10 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
                     context.mail_queue.run_every, settings.mail_interval_seconds, stop
                 )
             )
+        if settings.import_interval_seconds > 0:
+            loops.append(
+                asyncio.to_thread(context.imports.run, settings.import_interval_seconds, stop)
+            )
         if settings.sync_interval_seconds > 0:
             projection = ProjectionLoop(
                 context.work,
@@ -98,6 +102,7 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
         running = [asyncio.create_task(loop) for loop in loops]
         yield
         stop.set()
+        context.imports.wake.set()
         await asyncio.gather(*running)
         await http.aclose()
         context.close()

@@ -24,6 +24,7 @@ ACTION_LABELS: Mapping[str, str] = {
     "code-incorrect": "Code d'activation erroné saisi",
     "code-debloque": "Blocage des codes d'activation levé par l'opérateur",
     "import-etablissements": "Établissements importés",
+    "import-rejets-telecharges": "Fichier des lignes rejetées d'un import téléchargé",
     # Delegations to a tiers
     "delegation-invitee": "Délégation proposée : invitation envoyée",
     "delegation-relancee": "Invitation à la délégation renvoyée",

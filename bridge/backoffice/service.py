@@ -23,9 +23,9 @@ from bridge.catalog import Catalog
 from bridge.db import now
 from bridge.delegation.models import Delegation
 from bridge.employeur.models import Gestionnaire, Organisation
-from bridge.errors import ForbiddenError, NotFoundError
-from bridge.etablissement.models import ActivationCode, Etablissement
-from bridge.etablissement.service import EtablissementService, Lockouts
+from bridge.errors import ConflictError, ForbiddenError, NotFoundError
+from bridge.etablissement.models import ActivationCode, Etablissement, ImportJob
+from bridge.etablissement.service import EtablissementService, Lockouts, rejects_csv
 from bridge.etablissement.siret import InvalidSiretError, parse_siret
 from bridge.habilitation.models import AccessRequest, Habilitation, RequestStatus
 from bridge.keycloak_admin import AccountState, KeycloakDirectory
@@ -203,6 +203,41 @@ class BackofficeService:
         etablissement = self.session.get(Etablissement, parse_siret(siret))
         assert etablissement is not None  # noqa: S101 - issue_code refuses an unknown SIRET
         return etablissement, code
+
+    def start_import(
+        self,
+        actor: Actor,
+        rows: list[tuple[int, dict[str, str]]],
+        demarche_id: str,
+        delimiter: str,
+    ) -> str:
+        """A CSV import from the page, done in the background (`bridge.backoffice.imports`)."""
+        self.require_operator(actor)
+        return self.etablissements.start_import(actor, rows, demarche_id, delimiter).id
+
+    def import_job(self, actor: Actor, job_id: str) -> ImportJob:
+        self.require_operator(actor)
+        job = self.session.get(ImportJob, job_id[:32])
+        if job is None:
+            raise NotFoundError("Cet import n'existe pas.")
+        return job
+
+    def rejects_file(self, actor: Actor, job_id: str) -> bytes:
+        """The rejected lines of a finished import as a CSV; it leaves the platform: audited."""
+        job = self.import_job(actor, job_id)
+        if job.finished_at is None:
+            raise ConflictError("L'import n'est pas terminé : ses rejets ne sont pas complets.")
+        record(
+            self.session,
+            actor,
+            "import-rejets-telecharges",
+            demarche=job.demarche,
+            lignes=len(job.rejected),
+        )
+        return rejects_csv(
+            [(int(line), str(raw), str(reason)) for line, raw, reason in job.rejected],
+            job.delimiter,
+        )
 
     def unlock(self, actor: Actor, siret: str, subject: str | None) -> int:
         self.require_operator(actor)

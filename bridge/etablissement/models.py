@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.db import Base, UtcDateTime, now
@@ -50,3 +51,30 @@ class CodeAttempt(Base):
     subject: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
     success: Mapped[bool] = mapped_column(default=False)
+
+
+class ImportJob(Base):
+    """A CSV import started from the back-office, done in chunks by the portal's loop.
+
+    `done` rows are imported: each chunk moves it in the same transaction as its rows, so a
+    restart resumes after the last committed chunk and nothing is imported twice. The codes
+    are not here (never stored in clear): `letters` names the SIRETs a code was issued to.
+    """
+
+    __tablename__ = "import_job"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    demarche: Mapped[str] = mapped_column(String(64))
+    delimiter: Mapped[str] = mapped_column(String(1))
+    rows: Mapped[list[Any]] = mapped_column(JSON)  # [[line, {"siret": …, …}], …]
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    codes_issued: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[line, raw, reason]]
+    letters: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[siret, name]]
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None, index=True)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import io
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -23,7 +25,7 @@ from bridge.audit.service import Actor, record
 from bridge.catalog import Catalog, Demarche
 from bridge.db import now
 from bridge.errors import ConflictError, InvalidInputError, NotFoundError, TooManyAttemptsError
-from bridge.etablissement.models import ActivationCode, CodeAttempt, Etablissement
+from bridge.etablissement.models import ActivationCode, CodeAttempt, Etablissement, ImportJob
 from bridge.etablissement.siret import InvalidSiretError, parse_siret, siren_of
 from bridge.person.models import Person
 
@@ -233,6 +235,79 @@ class EtablissementService:
         )
         return report
 
+    # --- imports in the background (the back-office's jobs) -----------------------------
+
+    def start_import(
+        self,
+        actor: Actor,
+        rows: list[tuple[int, dict[str, str]]],
+        demarche_id: str,
+        delimiter: str,
+    ) -> ImportJob:
+        """An import job for `rows`, done later in chunks (`import_chunk`); the same rules
+        as `import_rows`, the démarche checked now."""
+        demarche = opened_by_code(self.catalog, demarche_id)
+        job = ImportJob(
+            id=secrets.token_hex(16),
+            actor=actor.subject,
+            demarche=demarche.id,
+            delimiter=delimiter,
+            rows=[[line, row] for line, row in rows],
+            total=len(rows),
+            done=0,
+            created=0,
+            updated=0,
+            unchanged=0,
+            codes_issued=0,
+            rejected=[],
+            letters=[],
+        )
+        self.session.add(job)
+        self.session.flush()
+        return job
+
+    def unfinished_imports(self) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(ImportJob.id)
+                .where(ImportJob.finished_at.is_(None))
+                .order_by(ImportJob.started_at)
+            ).all()
+        )
+
+    def import_chunk(self, job_id: str, size: int) -> tuple[bool, list[tuple[str, str, str]]]:
+        """Import the job's next `size` rows in the caller's transaction, which moves the
+        job's `done` with them (a rolled-back chunk is done again, once); the letters of the
+        codes issued, their only plaintext; whether the job is over. The last chunk ends the
+        job and audits it."""
+        job = self.session.get(ImportJob, job_id, with_for_update=True)
+        if job is None or job.finished_at is not None:
+            return True, []
+        demarche = opened_by_code(self.catalog, job.demarche)
+        moment = now()
+        seen = _valid_sirets(job.rows[: job.done])
+        report = ImportReport()
+        for line, row in job.rows[job.done : job.done + size]:
+            self._import_row(demarche, int(line), dict(row), moment, seen, report)
+        job.done = min(job.total, job.done + size)
+        job.created += report.created
+        job.updated += report.updated
+        job.unchanged += report.unchanged
+        job.codes_issued += report.codes_issued
+        job.rejected = [*job.rejected, *(list(r) for r in report.rejected)]
+        job.letters = [*job.letters, *([siret, name] for siret, name, _ in report.letters)]
+        if job.done >= job.total:
+            job.finished_at = moment
+            record(
+                self.session,
+                Actor(job.actor, operator=True),
+                "import-etablissements",
+                demarche=job.demarche,
+                codes=job.codes_issued,
+                rejetees=len(job.rejected),
+            )
+        return job.finished_at is not None, report.letters
+
     def _import_row(
         self,
         demarche: Demarche,
@@ -439,11 +514,40 @@ def read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     return parse_csv_text(path.read_text(encoding="utf-8-sig"))
 
 
-def parse_csv_text(text: str) -> list[tuple[int, dict[str, str]]]:
+def _valid_sirets(rows: Iterable[list[Any]]) -> set[str]:
+    """The SIRETs an import took from these rows (its « seen » after them): a later line
+    with one of them is a duplicate, even when a restart split the file between them."""
+    found: set[str] = set()
+    for _, row in rows:
+        try:
+            siret = parse_siret(row.get("siret", ""))
+        except InvalidSiretError:
+            continue
+        if (row.get("raison_sociale") or "").strip():
+            found.add(siret)
+    return found
+
+
+def csv_delimiter(text: str) -> str:
+    """The import's separator, « ; » or « , », whichever its header line uses most."""
     lines = text.splitlines()
     header = lines[0] if lines else ""
-    delimiter = ";" if header.count(";") >= header.count(",") else ","
-    reader = csv.DictReader(lines, delimiter=delimiter)
+    return ";" if header.count(";") >= header.count(",") else ","
+
+
+def rejects_csv(rejected: Iterable[tuple[int, str, str]], delimiter: str) -> bytes:
+    """The rejected lines and their reason as a CSV for a spreadsheet: French column names,
+    the import's separator, UTF-8 with a BOM (so that Excel reads the accents right)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(["ligne", "contenu", "motif"])
+    writer.writerows(rejected)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def parse_csv_text(text: str) -> list[tuple[int, dict[str, str]]]:
+    lines = text.splitlines()
+    reader = csv.DictReader(lines, delimiter=csv_delimiter(text))
     names = {(f or "").strip() for f in reader.fieldnames or []}
     if not {"siret", "raison_sociale"} <= names:
         raise InvalidInputError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +21,11 @@ from playwright.sync_api import Browser, Page, expect
 
 from bridge.api.pages.accessibility import AUDIT_FILE, EMAIL_PREFIX, EXPLAINED, IMPACTS
 from bridge.audit.service import Actor
+from bridge.backoffice.imports import CHUNK
 from bridge.settings import REPO_ROOT
 from tests.browser.conftest import Screens
 from tests.browser.keycloak_pages import accept_cgu, choose_password
+from tests.browser.test_backoffice import import_csv, start_import
 from tests.browser.test_employeur_path import NEW_PASSWORD, login_page, open_organisation
 from tests.browser.test_habilitation_path import log_in
 from tests.browser.test_keyboard_and_phone import PHONE, fits_the_screen
@@ -205,10 +208,10 @@ def test_the_employer_space_has_no_serious_or_critical_violation(
 
 
 def test_the_operators_back_office_has_no_serious_or_critical_violation(
-    platform: Platform, browser: Browser, capsys: pytest.CaptureFixture[str]
+    platform: Platform, browser: Browser, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """#21: the back-office's home, its searches, an establishment's and a person's file, the
-    letter of a new code."""
+    """#21: the back-office's home, its searches, an establishment's and a person's file, an
+    import under way and its report with its letters, the letter of a new code."""
     audit = Audit()
     operator_person = platform.new_person("Opé", "Guichet")
     make_operator(platform, operator_person.id)
@@ -226,6 +229,16 @@ def test_the_operators_back_office_has_no_serious_or_critical_violation(
     ):
         page.goto(platform.portal_url + path)
         audit.check(page, f"back-office : {name}")
+    source, _ = import_csv(tmp_path, CHUNK + 1)
+    platform.context.imports.lock.acquire()  # the import stays « en cours » while audited
+    try:
+        start_import(page, platform, source)
+        expect(page.get_by_role("status")).to_contain_text(f"{CHUNK} lignes traitées")
+        audit.check(page, "back-office : import en cours")
+    finally:
+        platform.context.imports.lock.release()
+    expect(page.get_by_test_id("rejets")).to_be_visible()
+    audit.check(page, "back-office : bilan de l'import et ses courriers")
     page.goto(f"{platform.portal_url}/operateur/etablissements/{siret}")
     page.get_by_role("button", name="Émettre un nouveau code — Mon Activité Formation").click()
     page.get_by_test_id("dialogue-confirmation").get_by_test_id("confirmer").click()

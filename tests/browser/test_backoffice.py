@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from bridge.audit.service import Actor
+from bridge.backoffice.imports import CHUNK
 from bridge.employeur.models import Gestionnaire
 from bridge.employeur.service import Details
 from bridge.etablissement.models import CodeAttempt
@@ -162,24 +163,66 @@ def test_the_operator_renews_a_main_administrators_password_from_the_organisatio
     assert "l'opérateur du service" in renewed.text
 
 
-def test_the_operator_imports_establishments_from_the_page_and_prints_their_letters(
-    platform: Platform, browser: Browser, screens: Screens, tmp_path: Path
-) -> None:
-    siret = new_siret()
+def import_csv(tmp_path: Path, valid: int) -> tuple[Path, list[str]]:
+    """A file of `valid` new establishments and one line rejected (its SIRET too short)."""
+    sirets = [new_siret() for _ in range(valid)]
+    lines = [f"{siret};Organisme Importé {n}" for n, siret in enumerate(sirets, 1)]
     source = tmp_path / "etablissements.csv"
     source.write_text(
-        f"siret;raison_sociale\n{siret};Organisme Importé\n12345;Trop court\n", encoding="utf-8"
+        "siret;raison_sociale\n" + "\n".join([*lines, "12345;Trop court"]) + "\n",
+        encoding="utf-8",
     )
-    page = operator_page(browser, platform)
-    page.goto(f"{platform.portal_url}/operateur")
-    page.get_by_role("link", name="Importer des établissements").click()
+    return source, sirets
+
+
+def start_import(page: Page, platform: Platform, source: Path) -> None:
+    page.goto(f"{platform.portal_url}/operateur/import")
     page.get_by_label("Démarche").select_option(label="Mon Activité Formation")
     page.get_by_label("Fichier CSV").set_input_files(source)
     page.get_by_role("button", name="Importer").click()
-    expect(page.get_by_test_id("bilan")).to_contain_text("codes émis : 1 ; lignes rejetées : 1")
+
+
+def test_the_operator_imports_establishments_from_the_page_and_prints_their_letters(
+    platform: Platform, browser: Browser, screens: Screens, tmp_path: Path
+) -> None:
+    """Upload, progress (a chunk at a time, told in a live region), report, rejects file,
+    the letters one per printed sheet."""
+    source, sirets = import_csv(tmp_path, 2 * CHUNK + 19)
+    page = operator_page(browser, platform)
+    page.goto(f"{platform.portal_url}/operateur")
+    expect(page.get_by_role("link", name="Importer des établissements")).to_be_visible()
+    runner = platform.context.imports
+    runner.lock.acquire()  # the job stops after its first chunk, while the test looks
+    try:
+        start_import(page, platform, source)
+        expect(page.get_by_role("heading", name="Import en cours")).to_be_visible()
+        status = page.get_by_role("status")
+        expect(status).to_have_attribute("aria-live", "polite")
+        expect(status).to_have_text(f"{CHUNK} lignes traitées sur {len(sirets) + 1}.")
+        expect(page.locator("progress")).to_have_attribute("value", str(CHUNK))
+    finally:
+        runner.lock.release()
+    expect(page.get_by_test_id("bilan")).to_contain_text(
+        f"codes émis : {len(sirets)} ; lignes rejetées : 1"
+    )
     expect(page.get_by_test_id("rejets")).to_contain_text("Trop court")
-    expect(page.get_by_test_id("lettre")).to_contain_text(f"SIRET {siret}")
+    letters = page.get_by_test_id("lettre")
+    expect(letters).to_have_count(len(sirets))
+    expect(letters.first).to_contain_text(f"SIRET {sirets[0]}")
     screens.keep(page, "back-office-import")
+
+    with page.expect_download() as download:
+        page.get_by_test_id("telecharger-rejets").click()
+    content = Path(download.value.path()).read_bytes()
+    assert content.startswith("\ufeffligne;contenu;motif\r\n".encode())
+    assert f"{len(sirets) + 2};12345;Trop court;".encode() not in content  # quoted, one field
+    assert f'{len(sirets) + 2};"12345;Trop court";'.encode() in content
+
+    page.emulate_media(media="print")
+    breaks = letters.evaluate_all("(all) => all.map((l) => getComputedStyle(l).breakBefore)")
+    assert breaks[0] != "page"
+    assert set(breaks[1:]) == {"page"}  # one letter a sheet
+    expect(page.get_by_test_id("bilan")).to_be_hidden()
 
 
 def test_the_operator_transfers_the_main_administrators_role_from_a_gestionnaires_page(

@@ -5,7 +5,10 @@ route, and nothing changes. The operator's own actions are audited."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -103,6 +106,9 @@ def test_a_non_operator_is_refused_every_back_office_route(
             "/operateur/employeurs?type=employeur",
             "/operateur/sans-gestionnaire",
             "/operateur/import",
+            f"/operateur/imports/{'0' * 32}",
+            f"/operateur/imports/{'0' * 32}/etat",
+            f"/operateur/imports/{'0' * 32}/rejets.csv",
         ]
         for path in pages:
             answer = client.get(path)
@@ -202,6 +208,17 @@ def test_the_operator_lifts_a_code_lockout_and_it_is_audited(
     assert event.details == {"essais_oublies": 5}
 
 
+def wait_until_finished(client: httpx.Client, job_url: str) -> list[dict[str, object]]:
+    """The states the import's page would read, until « terminé » (30 s at most)."""
+    states: list[dict[str, object]] = []
+    deadline = time.monotonic() + 30
+    while not states or not states[-1]["termine"]:
+        assert time.monotonic() < deadline, states
+        states.append(client.get(f"{job_url}/etat").json())
+        time.sleep(0.1)
+    return states
+
+
 def test_the_operator_imports_a_csv_from_the_page_and_gets_its_letters_and_rejects(
     platform: Platform, operator: httpx.Client
 ) -> None:
@@ -217,14 +234,51 @@ def test_the_operator_imports_a_csv_from_the_page_and_gets_its_letters_and_rejec
             )
         },
     )
-    text = html.unescape(result.text)
-    assert result.status_code == 200
+    job_url = str(result.url.copy_with(query=None))
+    assert result.url.path.startswith("/operateur/imports/")
+    states = wait_until_finished(operator, job_url)
+    assert states[-1] == {"traitees": 2, "total": 2, "termine": True}
+
+    report = operator.get(job_url)
+    text = html.unescape(report.text)
+    assert report.status_code == 200
     assert "codes émis : 1 ; lignes rejetées : 1" in text
     assert f"SIRET {siret}" in text
     assert "Trop court" in text
     with platform.context.sessions() as session:
         [code] = session.scalars(select(ActivationCode).where(ActivationCode.siret == siret)).all()
     assert code.revoked_at is None
+    again = html.unescape(operator.get(job_url).text)  # the letters are shown once
+    assert f"SIRET {siret}" not in again
+    assert "ne sont plus disponibles" in again
+    assert f'href="/operateur/etablissements/{siret}"' in again
+
+    rejects = operator.get(f"{job_url}/rejets.csv")
+    assert rejects.status_code == 200
+    assert rejects.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "attachment" in rejects.headers["content-disposition"]
+    assert rejects.content.startswith(b"\xef\xbb\xbf")  # the BOM, for spreadsheets
+    header, *lines = csv.reader(io.StringIO(rejects.content.decode("utf-8-sig")), delimiter=";")
+    assert header == ["ligne", "contenu", "motif"]
+    [(line, raw, reason)] = lines
+    assert (line, raw) == ("3", "12345;Trop court")
+    assert "SIRET" in reason
+    assert reason in text
+    with platform.context.sessions() as session:
+        downloads = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "import-rejets-telecharges")
+        ).all()
+    assert downloads[-1].details == {"lignes": 1}
+    assert downloads[-1].demarche == MAF
+
+    comma = operator.post(
+        "/operateur/import",
+        data={"demarche": MAF, "csrf_token": csrf_of(page)},
+        files={"fichier": ("e.csv", "siret,raison_sociale\n1,Un\n")},
+    )
+    wait_until_finished(operator, str(comma.url))
+    content = operator.get(f"{comma.url}/rejets.csv").content.decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(content)))[1][:2] == ["2", "1;Un"]  # the import's «,»
 
     latin1 = operator.post(
         "/operateur/import",

@@ -16,7 +16,7 @@ from bridge.catalog import load_catalog
 from bridge.db import now, unit_of_work
 from bridge.delegation.service import DelegationService
 from bridge.errors import ConflictError, TooManyAttemptsError
-from bridge.etablissement.models import ActivationCode, Etablissement
+from bridge.etablissement.models import ActivationCode, Etablissement, ImportJob
 from bridge.etablissement.service import EtablissementService, WrongCodeError
 from bridge.habilitation.models import Habilitation
 from bridge.habilitation.service import HabilitationService, may_act
@@ -225,6 +225,61 @@ def test_an_import_is_idempotent(sessions: sessionmaker[Session]) -> None:
         again = services(session)[0].import_rows(OPERATOR, rows, MAF)
     assert (first.created, first.codes_issued) == (2, 2)
     assert (again.created, again.codes_issued, again.unchanged) == (0, 0, 2)
+
+
+class CrashError(Exception):
+    """The portal stopping in the middle of a chunk."""
+
+
+def chunk_then_crash(sessions: sessionmaker[Session], job_id: str) -> None:
+    with unit_of_work(sessions) as session:
+        services(session)[0].import_chunk(job_id, 2)
+        raise CrashError  # rolled back: the chunk is done again, once
+
+
+def test_an_import_job_resumes_after_a_crash_and_imports_nothing_twice(
+    sessions: sessionmaker[Session],
+) -> None:
+    first, second, third = new_siret(), new_siret(), new_siret()
+    rows = [
+        (2, {"siret": first, "raison_sociale": "A"}),
+        (3, {"siret": second, "raison_sociale": "B"}),
+        (4, {"siret": first, "raison_sociale": "A encore"}),
+        (5, {"siret": "123", "raison_sociale": "C"}),
+        (6, {"siret": third, "raison_sociale": "D"}),
+    ]
+    with unit_of_work(sessions) as session:
+        job_id = services(session)[0].start_import(OPERATOR, rows, MAF, ";").id
+    with unit_of_work(sessions) as session:
+        assert services(session)[0].import_chunk(job_id, 2)[0] is False
+    with pytest.raises(CrashError):
+        chunk_then_crash(sessions, job_id)
+    with unit_of_work(sessions) as session:
+        assert session.get(ImportJob, job_id).done == 2  # type: ignore[union-attr]
+        finished, letters = services(session)[0].import_chunk(job_id, 2)
+        assert finished is False
+    with unit_of_work(sessions) as session:
+        finished, last = services(session)[0].import_chunk(job_id, 2)
+        job = session.get(ImportJob, job_id)
+        assert job is not None
+        codes = session.scalar(
+            select(func.count())
+            .select_from(ActivationCode)
+            .where(ActivationCode.siret.in_([first, second, third]))
+        )
+        audits = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "import-etablissements", AuditEvent.at >= job.started_at
+            )
+        ).all()
+    assert finished is True
+    assert letters == []  # the duplicate (line 4) and the bad SIRET (line 5): no code
+    assert [siret for siret, _, _ in last] == [third]
+    assert (job.done, job.created, job.codes_issued, codes) == (5, 3, 3, 3)
+    assert [line for line, _, _ in job.rejected] == [4, 5]
+    assert "déjà plus haut" in job.rejected[0][2]
+    assert job.letters == [[first, "A"], [second, "B"], [third, "D"]]
+    assert [a.details for a in audits if a.demarche == MAF][-1] == {"codes": 3, "rejetees": 2}
 
 
 def test_the_users_screen_finds_accented_names_whatever_the_case(

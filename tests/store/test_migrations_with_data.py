@@ -534,6 +534,28 @@ SEEDS: dict[str, list[tuple[str, dict[str, Any]]]] = {
             ),
         ),
     ],
+    "0013": [
+        (
+            "import_job",
+            {
+                "id": "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+                "actor": "operateur-0013",
+                "demarche": "mon-activite-formation",
+                "delimiter": ";",
+                "rows": [[2, {"siret": "73282932000074", "raison_sociale": "Organisme"}]],
+                "total": 1,
+                "done": 1,
+                "created": 1,
+                "updated": 0,
+                "unchanged": 0,
+                "codes_issued": 1,
+                "rejected": [[3, "12345;Trop court", "Le SIRET « 12345 » n'est pas valide."]],
+                "letters": [["73282932000074", "Organisme"]],
+                "started_at": at(900),
+                "finished_at": at(901),
+            },
+        ),
+    ],
 }
 
 

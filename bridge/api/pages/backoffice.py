@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from bridge.api.pages.common import PageDep, pages_router
@@ -23,7 +23,7 @@ from bridge.audit.models import AuditEvent
 from bridge.backoffice.service import OPERATOR_ONLY, PER_PAGE, Results
 from bridge.catalog import Catalog
 from bridge.errors import BridgeError, ForbiddenError, InvalidInputError
-from bridge.etablissement.service import ImportReport, parse_csv_text
+from bridge.etablissement.service import csv_delimiter, parse_csv_text
 
 router = pages_router()
 
@@ -253,8 +253,8 @@ def import_form(page: PageDep) -> Response:
 
 @router.post("/operateur/import")
 async def import_file(page: PageDep) -> Response:
-    """The command line's import from the page: same rules (`import_rows`), the rejected
-    lines with their reason, and the letters to print, shown this once."""
+    """The command line's import from the page, same rules: an import job that the portal
+    runs in the background (`bridge.backoffice.imports`); its page shows the progress."""
     _require_operator(page)
     async with page.request.form() as form:  # closes the uploaded file's spool
         demarche_id = str(form.get("demarche", ""))[:64]
@@ -268,22 +268,66 @@ async def import_file(page: PageDep) -> Response:
         if len(content) > _MAX_IMPORT_BYTES:
             raise InvalidInputError("Le fichier dépasse 10 Mo : découpez-le.", field="fichier")
         try:
-            rows = parse_csv_text(content.decode("utf-8-sig"))
+            text = content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise InvalidInputError(
                 "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 ».",
                 field="fichier",
             ) from exc
+        rows = parse_csv_text(text)
 
-        def run() -> ImportReport:
+        def run() -> str:
             with page.context.work() as work:
-                return work.etablissements.import_rows(page.actor, rows, demarche_id)
+                return work.backoffice.start_import(
+                    page.actor, rows, demarche_id, csv_delimiter(text)
+                )
 
-        report = await run_in_threadpool(run)
+        job_id = await run_in_threadpool(run)
     except BridgeError as exc:
         return _import_page(page, demarche_id, exc)
+    page.context.imports.wake.set()
+    return RedirectResponse(f"/operateur/imports/{job_id}", status_code=303)
+
+
+@router.get("/operateur/imports/{job_id}")
+def import_job(page: PageDep, job_id: str) -> Response:
+    """The import's progress while it runs (the page polls `etat`), then its report and,
+    this once, its letters."""
+    _require_operator(page)
+    with page.context.work() as work:
+        job = work.backoffice.import_job(page.actor, job_id)
+    demarche = page.context.catalog.title_of(job.demarche)
+    if job.finished_at is None:
+        return page.render("backoffice_import_progression.html", import_=job, demarche=demarche)
+    letters = page.context.imports.take_letters(job.id)
     return page.render(
         "backoffice_import_resultat.html",
-        rapport=report,
-        demarche=page.context.catalog.title_of(demarche_id),
+        rapport=job,
+        demarche=demarche,
+        courriers=letters or [],
+        courriers_deja_affiches=letters is None and bool(job.letters),
+    )
+
+
+@router.get("/operateur/imports/{job_id}/etat")
+def import_state(page: PageDep, job_id: str) -> Response:
+    """Where the import is, for its page's script: rows done, rows in all, finished."""
+    _require_operator(page)
+    with page.context.work() as work:
+        job = work.backoffice.import_job(page.actor, job_id)
+    return JSONResponse(
+        {"traitees": job.done, "total": job.total, "termine": job.finished_at is not None}
+    )
+
+
+@router.get("/operateur/imports/{job_id}/rejets.csv")
+def rejects_file(page: PageDep, job_id: str) -> Response:
+    """The import's rejected lines with their reason, for a spreadsheet (audited)."""
+    _require_operator(page)
+    with page.context.work() as work:
+        content = work.backoffice.rejects_file(page.actor, job_id)
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="lignes-rejetees.csv"'},
     )

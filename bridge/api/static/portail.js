@@ -51,3 +51,30 @@ document.addEventListener("submit", (event) => {
   );
   dialog.showModal();
 });
+
+// An import under way: its page asks where it is every two seconds, moves the bar and says
+// it in the live region (read out politely), and shows the report once it is finished.
+const importState = document.querySelector("[data-import-etat]");
+if (importState) {
+  const bar = importState.querySelector("progress");
+  const status = importState.querySelector("[role='status']");
+  const poll = async () => {
+    const answer = await fetch(importState.dataset.importEtat, { credentials: "same-origin" }).catch(
+      () => null,
+    );
+    const state = answer && answer.ok ? await answer.json() : null;
+    if (state && state.termine) {
+      window.location.reload();
+      return;
+    }
+    if (state) {
+      bar.max = state.total;
+      bar.value = state.traitees;
+      bar.textContent = `${state.traitees} sur ${state.total}`;
+      const plural = state.traitees > 1 ? "s" : "";
+      status.textContent = `${state.traitees} ligne${plural} traitée${plural} sur ${state.total}.`;
+    }
+    window.setTimeout(poll, 2000);
+  };
+  window.setTimeout(poll, 2000);
+}
