@@ -184,9 +184,7 @@ def running_platform(folder: Path | None = None) -> RunningPlatform | None:
         if found.st_uid != os.getuid():
             raise _refused(marker, f"appartient à un autre utilisateur (uid {found.st_uid})")
         if stat.S_IMODE(found.st_mode) != 0o600:
-            raise _refused(
-                marker, f"a les droits {stat.S_IMODE(found.st_mode):o} au lieu de 600"
-            )
+            raise _refused(marker, f"a les droits {stat.S_IMODE(found.st_mode):o} au lieu de 600")
         if not _locked(descriptor):
             print(
                 f"Marqueur de plateforme locale périmé ignoré : {marker} (la plateforme qui "
@@ -203,7 +201,9 @@ def running_platform(folder: Path | None = None) -> RunningPlatform | None:
             )
         except (ValueError, KeyError, TypeError):
             raise _refused(marker, "est illisible") from None
-    if not (isinstance(pid, int) and isinstance(database_url, str) and isinstance(keycloak_url, str)):
+    if not (
+        isinstance(pid, int) and isinstance(database_url, str) and isinstance(keycloak_url, str)
+    ):
         raise _refused(marker, "est illisible")
     return RunningPlatform(
         pid, _checked_store(marker, folder, database_url), _checked_keycloak(marker, keycloak_url)
@@ -226,9 +226,7 @@ def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def settings_for_running_platform(
-    settings: Settings, platform: RunningPlatform | None
-) -> Settings:
+def settings_for_running_platform(settings: Settings, platform: RunningPlatform | None) -> Settings:
     """The settings of a command run beside the local platform: its store and its Keycloak.
 
     `platform` is `running_platform()`, looked up once by the caller. Without a running
