@@ -244,3 +244,29 @@ def test_the_marker_goes_with_the_platform(stack_dir: Path) -> None:
     marker.withdraw()
     assert running_platform() is None
     assert not (stack_dir / MARKER_NAME).exists()
+
+
+def test_the_lock_goes_with_a_platform_killed_without_warning(
+    stack_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    announcing = (
+        "import sys; from pathlib import Path; from bridge.local_platform import announce; "
+        "kept = announce(Path(sys.argv[1]), sys.argv[2], 'http://127.0.0.1:1'); "
+        "print('annoncee', flush=True); sys.stdin.read()"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", announcing, str(stack_dir), f"sqlite:///{stack_dir}/bridge.db"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as platform:
+        assert platform.stdout is not None
+        assert platform.stdout.readline() == "annoncee\n"
+        assert running_platform() is not None
+
+        platform.kill()  # SIGKILL: no `withdraw`, the marker stays
+        platform.wait()
+
+    assert (stack_dir / MARKER_NAME).exists()
+    assert running_platform() is None
+    assert "Marqueur de plateforme locale périmé ignoré" in capsys.readouterr().err
