@@ -808,8 +808,9 @@ def run_end_dates(settings: Settings) -> int:
 
 def _settings() -> Settings:
     """The environment's settings, on the running local platform's store if one runs."""
-    settings = settings_for_running_platform(Settings())
-    if running_platform() is not None:
+    platform = running_platform()
+    settings = settings_for_running_platform(Settings(), platform)
+    if platform is not None:
         print(
             f"Plateforme locale en marche : base {_shown_url(settings.database_url)}.",
             file=sys.stderr,

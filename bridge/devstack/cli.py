@@ -30,7 +30,7 @@ from bridge.devstack.mailcatcher import MailCatcher, web_app
 from bridge.devstack.stack import CACHE_DIR, LocalStack, StackPorts
 from bridge.habilitation.operators import designate
 from bridge.keycloak_admin import KeycloakDirectory, NewPerson
-from bridge.local_platform import announce, state_dir, withdraw
+from bridge.local_platform import Announcement, announce, state_dir
 
 DEMO_SIRET = "73282932000074"
 
@@ -78,6 +78,7 @@ def run(*, fresh: bool = False, force_realm: bool = False) -> int:
     stack.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    marker: Announcement | None = None
     try:
         directory = KeycloakDirectory.with_admin_password(
             stack.keycloak_url, "demarches", stack.admin_user, stack.admin_password
@@ -113,8 +114,9 @@ def run(*, fresh: bool = False, force_realm: bool = False) -> int:
             designate(work.session, Actor("devstack", "Plateforme locale"), operator_id)
         demo = demo_etablissement(stack)
         print(_realm_report(stack), flush=True)
-        # From here `python -m bridge …` finds this store (bridge/local_platform.py).
-        announce(folder, stack.database_url, stack.keycloak_url)
+        # From here `python -m bridge …` finds this store (bridge/local_platform.py), for as
+        # long as this process holds the marker's lock.
+        marker = announce(folder, stack.database_url, stack.keycloak_url)
         print(
             f"\nPrête en {time.monotonic() - started:.0f} s.\n"
             f"  Portail « Mes démarches »     {stack.portal_url}\n"
@@ -141,7 +143,8 @@ def run(*, fresh: bool = False, force_realm: bool = False) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nArrêt de la plateforme…", flush=True)
-        withdraw(folder)
+        if marker is not None:
+            marker.withdraw()
         stack.stop()
         print("Tout est arrêté.", flush=True)
     return 0
