@@ -67,7 +67,7 @@ def test_a_keycloak_that_never_gets_ready_is_stopped_and_explained(tmp_path: Pat
 
 
 def test_a_keycloak_that_exits_at_start_shows_the_end_of_its_log(tmp_path: Path) -> None:
-    config = _config(tmp_path, realm_env={"KC_FEATURES": "fonctionnalite-inconnue"})
+    config = _config(tmp_path, realm_env={"KC_FEATURES_DISABLED": "fonctionnalite-inconnue"})
     server = KeycloakServer(config)
     with pytest.raises(StackError, match="Keycloak s'est arrêté au démarrage"):
         server.start()
