@@ -58,7 +58,7 @@ def fingerprint(value: Any) -> str:
 _KEYCLOAK_MASK = "**********"
 
 
-def _print(key: Key, value: Any, salt: str | None) -> str:
+def record_print(key: Key, value: Any, salt: str | None) -> str:
     """The field's fingerprint in the record. A secret's is keyed with the realm's random
     salt (kept in the record), so that the realm attribute, readable by any realm
     administrator, gives no short unsalted hash to test guesses against; `salt` None: a
@@ -75,7 +75,7 @@ _MASKED = "(masqué)"
 def _hidden(name: str) -> bool:
     """Is the field a secret, never printed (a client's secret, the SMTP password)?"""
     last = name.rsplit(".", 1)[-1].lower()
-    return last == "secret" or "password" in last
+    return last == "secret" or last.endswith("password")  # not passwordPolicy
 
 
 def _shown(value: Any) -> str:
@@ -165,7 +165,7 @@ def read_record(realm: RealmConfiguration) -> Record | None:
 
 def _object_record(resource: Resource, salt: str) -> dict[str, Any]:
     prints = {
-        _record_key(key): _print(key, value, salt) for key, value in resource.wanted().items()
+        _record_key(key): record_print(key, value, salt) for key, value in resource.wanted().items()
     }
     ref = resource.ref()
     return {"empreintes": prints} if ref is None else {"ref": ref, "empreintes": prints}
@@ -184,7 +184,7 @@ def _edited(live: Fields, prints: dict[str, str], salt: str | None) -> bool:
     """Does a live field differ from what was applied to it?"""
     return any(
         _record_key(key) in prints
-        and prints[_record_key(key)] != _print(key, normalized(key[1], v), salt)
+        and prints[_record_key(key)] != record_print(key, normalized(key[1], v), salt)
         for key, v in live.items()
     )
 
@@ -215,11 +215,13 @@ def plan(
             if current == _KEYCLOAK_MASK and _hidden(key[1]):
                 # Keycloak never gives the password back: unchanged if the export's value
                 # is the one last applied; a new value of the export otherwise.
-                if applied is not None and applied == _print(key, value, salt):
+                if applied is not None and applied == record_print(key, value, salt):
                     continue
                 applied = None
             hand_edit = (
-                not interrupted and applied is not None and applied != _print(key, current, salt)
+                not interrupted
+                and applied is not None
+                and applied != record_print(key, current, salt)
             )
             result.differences.append(Difference(key[0], key[1], current, value, hand_edit))
         entry = None if record is None else record.objects.get(resource.where)

@@ -444,3 +444,41 @@ def test_localization_texts_are_applied_then_nothing_is_left_to_do_and_a_hand_ed
     assert refused.code == 2
     assert "textes de la langue fr : civilite Civilité (à la main) → Civilité" in refused.err
     assert localization(realm, "fr")["civilite"] == "Civilité (à la main)"
+
+
+def with_unknown_provider_in_registration(export: dict[str, Any]) -> None:
+    form = next(f for f in export["authenticationFlows"] if f["alias"] == "inscription formulaire")
+    form["authenticationExecutions"].append(
+        {"authenticator": "fournisseur-inconnu", "requirement": "DISABLED", "priority": 99}
+    )
+
+
+def flow_providers(realm: AppliedRealm, alias: str) -> set[str]:
+    return {
+        str(row.get("providerId")) for row in realm.admin.get_authentication_flow_executions(alias)
+    }
+
+
+def test_a_failed_flow_rebuild_leaves_registration_on_a_complete_flow_then_the_next_run_ends_it(
+    realm: AppliedRealm,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert apply(capsys).code == 0
+    edited_export(tmp_path, monkeypatch, with_unknown_provider_in_registration)
+    failed = apply(capsys)
+    assert failed.code != 0
+
+    bound = realm.settings()["registrationFlow"]
+    assert bound != "registration"  # never the built-in flow, without captcha
+    assert "demarches-captcha" in flow_providers(realm, bound)  # the whole old flow
+
+    edited_export(tmp_path, monkeypatch, lambda export: None)  # the export as it is
+    finished = apply(capsys)
+    assert finished.code == 0, finished.err
+    assert realm.settings()["registrationFlow"] == "inscription"
+    assert "demarches-captcha" in flow_providers(realm, "inscription")
+    aliases = {f["alias"] for f in realm.admin.get_authentication_flows()}
+    assert not any("reconstruction" in alias for alias in aliases)
+    assert "Rien à faire" in apply(capsys).out

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bridge.errors import SetupError
-from bridge.realm.apply import Difference, fingerprint, load
+from bridge.realm.apply import Difference, fingerprint, load, record_print
 from bridge.realm.export import REALM_EXPORT_DIR, realm_file
 from bridge.realm.resources import Flow, Resource, from_ref, normalized
 
@@ -117,3 +117,14 @@ def test_a_folder_without_one_realm_file_is_refused_in_a_sentence(tmp_path: Path
     with pytest.raises(SetupError, match="doit contenir un seul fichier de domaine"):
         load(tmp_path, {}, "demarches")
     assert realm_file(REALM_EXPORT_DIR).name == "demarches-realm.json"
+
+
+def test_a_secret_is_recorded_as_a_salted_digest_and_still_tells_a_change() -> None:
+    key = ("client bridge", "secret")
+    salt, other_salt = "a" * 32, "b" * 32
+    recorded = record_print(key, "le-secret", salt)
+    assert fingerprint("le-secret") not in recorded  # no plain hash to test guesses against
+    assert recorded != record_print(key, "le-secret", other_salt)
+    assert recorded == record_print(key, "le-secret", salt)
+    assert recorded != record_print(key, "un-autre-secret", salt)
+    assert record_print(("domaine", "passwordPolicy"), "x", salt) == fingerprint("x")
