@@ -661,6 +661,16 @@ class RealmConfiguration:
     def put(self, path: str, body: Any) -> None:
         _checked(_call(lambda: self._connection.raw_put(self._url(path), data=json.dumps(body))))
 
+    def put_text(self, path: str, text: str) -> None:
+        """PUT `text` as text/plain (a realm's localization text takes no JSON)."""
+        connection = self._connection
+        previous = connection.param_headers("Content-Type") or "application/json"
+        connection.add_param_headers("Content-Type", "text/plain; charset=utf-8")
+        try:
+            _checked(_call(lambda: connection.raw_put(self._url(path), data=text.encode())))
+        finally:
+            connection.add_param_headers("Content-Type", previous)
+
     def post(self, path: str, body: Any) -> str | None:
         """POST `body`; the new object's id (the end of `Location`) when Keycloak gives one."""
         response = _checked(

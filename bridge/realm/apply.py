@@ -27,7 +27,9 @@ written.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +37,7 @@ from typing import Any
 
 from bridge.errors import SetupError
 from bridge.keycloak_admin import RealmConfiguration
-from bridge.realm.export import realm_file, render
+from bridge.realm.export import realm_file, render, secrets_left_to_defaults
 from bridge.realm.resources import Fields, Key, Resource, from_ref, normalized, resources
 
 RECORD_ATTRIBUTE = "demarches.configuration-appliquee"
@@ -50,6 +52,30 @@ def fingerprint(value: Any) -> str:
     """A short digest of a value as compared (absent included)."""
     text = "absent" if value is _ABSENT else json.dumps(value, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# What Keycloak answers in place of a password it keeps (the SMTP server's).
+_KEYCLOAK_MASK = "**********"
+
+
+def record_print(key: Key, value: Any, salt: str | None) -> str:
+    """The field's fingerprint in the record. A secret's is keyed with the realm's random
+    salt (kept in the record), so that the realm attribute, readable by any realm
+    administrator, gives no short unsalted hash to test guesses against; `salt` None: a
+    record written before salts, whose secrets were hashed plainly."""
+    if salt is None or value is _ABSENT or not _hidden(key[1]):
+        return fingerprint(value)
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return "h:" + hmac.new(salt.encode(), text.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+_MASKED = "(masqué)"
+
+
+def _hidden(name: str) -> bool:
+    """Is the field a secret, never printed (a client's secret, the SMTP password)?"""
+    last = name.rsplit(".", 1)[-1].lower()
+    return last == "secret" or last.endswith("password")  # not passwordPolicy
 
 
 def _shown(value: Any) -> str:
@@ -80,6 +106,9 @@ class Difference:
         « suppression : client portail › mappeur X »."""
         if self.removed:
             return f"suppression : {self.where}" + (f" : {self.name}" if self.name else "")
+        if _hidden(self.name):
+            live = _shown(_ABSENT) if self.live is _ABSENT else _MASKED
+            return f"{self.where} : {self.name} {live} → {_MASKED}"
         return f"{self.where} : {self.name} {_shown(self.live)} → {_shown(self.wanted)}"
 
 
@@ -90,6 +119,7 @@ class Plan:
     differences: list[Difference] = field(default_factory=list)
     recorded: bool = True
     record_current: bool = True
+    salt: str = ""  # the realm's, for the secrets' fingerprints (new when none is recorded)
     # What leaves the live realm: the object (all its recorded fields) or some fields of it.
     removals: list[tuple[Resource, set[Key], bool]] = field(default_factory=list)
 
@@ -110,6 +140,7 @@ class Record:
 
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     prints: dict[str, str] = field(default_factory=dict)
+    salt: str | None = None
 
 
 def read_record(realm: RealmConfiguration) -> Record | None:
@@ -128,25 +159,32 @@ def read_record(realm: RealmConfiguration) -> Record | None:
     prints = dict(record.get("empreintes", {}))
     for entry in objects.values():
         prints.update(entry.get("empreintes", {}))
-    return Record(objects, prints)
+    salt = record.get("sel")
+    return Record(objects, prints, salt if isinstance(salt, str) and salt else None)
 
 
-def _object_record(resource: Resource) -> dict[str, Any]:
-    prints = {_record_key(key): fingerprint(value) for key, value in resource.wanted().items()}
+def _object_record(resource: Resource, salt: str) -> dict[str, Any]:
+    prints = {
+        _record_key(key): record_print(key, value, salt) for key, value in resource.wanted().items()
+    }
     ref = resource.ref()
     return {"empreintes": prints} if ref is None else {"ref": ref, "empreintes": prints}
 
 
-def _record_value(managed: list[Resource]) -> str:
-    objects = {resource.where: _object_record(resource) for resource in managed}
-    return json.dumps({"version": 2, "objets": objects}, separators=(",", ":"), ensure_ascii=False)
+def _objects(managed: list[Resource], salt: str) -> dict[str, Any]:
+    return {resource.where: _object_record(resource, salt) for resource in managed}
 
 
-def _edited(live: Fields, prints: dict[str, str]) -> bool:
+def _record_value(managed: list[Resource], salt: str) -> str:
+    record = {"version": 2, "sel": salt, "objets": _objects(managed, salt)}
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+
+
+def _edited(live: Fields, prints: dict[str, str], salt: str | None) -> bool:
     """Does a live field differ from what was applied to it?"""
     return any(
         _record_key(key) in prints
-        and prints[_record_key(key)] != fingerprint(normalized(key[1], v))
+        and prints[_record_key(key)] != record_print(key, normalized(key[1], v), salt)
         for key, v in live.items()
     )
 
@@ -158,10 +196,12 @@ def plan(
     apply made that the export no longer names (reads only). `protected`: objects (by
     « where ») that another step installs and that are never deleted."""
     record = read_record(realm)
-    result = Plan(recorded=record is not None)
+    salt = None if record is None else record.salt
+    result = Plan(recorded=record is not None, salt=salt or secrets.token_hex(16))
     for resource in managed:
         wanted = resource.wanted()
         found = resource.read(realm)
+        interrupted = resource.interrupted(realm)
         live = (
             resource.live(realm) if not found else {k: v for k, v in found.items() if k in wanted}
         )
@@ -172,7 +212,17 @@ def plan(
             if current == value:
                 continue
             applied = None if record is None else record.prints.get(_record_key(key))
-            hand_edit = applied is not None and applied != fingerprint(current)
+            if current == _KEYCLOAK_MASK and _hidden(key[1]):
+                # Keycloak never gives the password back: unchanged if the export's value
+                # is the one last applied; a new value of the export otherwise.
+                if applied is not None and applied == record_print(key, value, salt):
+                    continue
+                applied = None
+            hand_edit = (
+                not interrupted
+                and applied is not None
+                and applied != record_print(key, current, salt)
+            )
             result.differences.append(Difference(key[0], key[1], current, value, hand_edit))
         entry = None if record is None else record.objects.get(resource.where)
         if entry is None:
@@ -184,7 +234,7 @@ def plan(
             if key not in wanted and _record_key(key) in prints and resource.drops(key[1])
         }
         for key, value in dropped.items():
-            edited = _edited({key: value}, prints)
+            edited = _edited({key: value}, prints, salt)
             result.differences.append(
                 Difference(key[0], key[1], value, _ABSENT, edited, removed=True)
             )
@@ -201,12 +251,14 @@ def plan(
             if not found:
                 continue  # already gone
             result.differences.append(
-                Difference(where, "", found, _ABSENT, _edited(found, prints), removed=True)
+                Difference(where, "", found, _ABSENT, _edited(found, prints, salt), removed=True)
             )
             result.removals.append((gone, set(found), True))
-    result.record_current = record is not None and record.objects == json.loads(
-        _record_value(managed)
-    ).get("objets")
+    result.record_current = (
+        record is not None
+        and record.salt is not None
+        and record.objects == json.loads(json.dumps(_objects(managed, result.salt)))
+    )
     return result
 
 
@@ -241,11 +293,21 @@ def apply(
     if found.differences or not found.record_current:
         # Keycloak replaces the whole map of attributes: the others are sent back as they are.
         attributes = dict((realm.get("") or {}).get("attributes") or {})
-        attributes[RECORD_ATTRIBUTE] = _record_value(managed)
+        attributes[RECORD_ATTRIBUTE] = _record_value(managed, found.salt)
         realm.put("", {"attributes": attributes})
     return found
 
 
 def load(directory: Path, env: Mapping[str, str], realm_name: str) -> list[Resource]:
-    """The export of `directory`, its placeholders resolved from `env`, as resources."""
-    return resources(render(env, realm_file(directory), name=realm_name))
+    """The export of `directory`, its placeholders resolved from `env`, as resources.
+
+    A client secret whose variable `env` does not set is left out: its default is a public
+    development value, never written over a live realm (a realm imported with it keeps
+    it; one given a real secret keeps that one)."""
+    path = realm_file(directory)
+    export = render(env, path, name=realm_name)
+    unset = secrets_left_to_defaults(env, path)
+    for client in export.get("clients", []):
+        if client.get("clientId") in unset:
+            client.pop("secret", None)
+    return resources(export)

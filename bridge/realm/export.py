@@ -36,6 +36,18 @@ def placeholders(path: Path) -> dict[str, str | None]:
     return {m.group(1): m.group(2) for m in _PLACEHOLDER.finditer(path.read_text())}
 
 
+def secrets_left_to_defaults(env: Mapping[str, str], path: Path) -> set[str]:
+    """The clients whose secret would come from its placeholder's default (a public
+    development value: `…-a-changer`) because `env` does not set the variable."""
+    raw = json.loads(path.read_text())
+    found = set()
+    for client in raw.get("clients", []):
+        match = _PLACEHOLDER.fullmatch(str(client.get("secret", "")))
+        if match and match.group(2) is not None and match.group(1) not in env:
+            found.add(str(client["clientId"]))
+    return found
+
+
 def render(env: Mapping[str, str], path: Path, name: str | None = None) -> dict[str, Any]:
     """The realm representation with placeholders resolved from `env` (then their defaults)."""
 

@@ -34,9 +34,21 @@ _NOT_SETTINGS = {
     "authenticationFlows",
     "authenticatorConfig",
     "components",
+    "localizationTexts",
 }
 # Flow bindings name flows: written once the flows exist (see `RealmSettings.write`).
-_UNORDERED_LISTS = {"redirectUris", "webOrigins"}
+_UNORDERED_LISTS = {
+    "redirectUris",
+    "webOrigins",
+    "supportedLocales",
+    "eventsListeners",
+    "enabledEventTypes",
+    "defaultRoles",
+    "defaultDefaultClientScopes",
+    "defaultOptionalClientScopes",
+    "defaultClientScopes",
+    "optionalClientScopes",
+}
 
 
 def normalized(name: str, value: Any) -> Any:
@@ -102,6 +114,11 @@ class Resource:
     def drop(self, realm: RealmConfiguration, fields: set[Key]) -> None:
         raise NotImplementedError
 
+    def interrupted(self, realm: RealmConfiguration) -> bool:
+        """Did a run stop half-way through writing it? Its differences are then the
+        export's to finish, not hand edits."""
+        return False
+
 
 @dataclass
 class RealmSettings(Resource):
@@ -116,6 +133,11 @@ class RealmSettings(Resource):
 
     def read(self, realm: RealmConfiguration) -> Fields:
         current = realm.get("") or {}
+        for name, value in list(current.items()):
+            # A binding left on a rebuild's copy (interrupted run) names the flow itself:
+            # not a hand edit; the flow's rebuild finishes and moves it back.
+            if name.endswith("Flow") and isinstance(value, str):
+                current[name] = value.removesuffix(backup_alias(""))
         return _flatten(
             self.where, current, skip=_NOT_SETTINGS, nested={"attributes", "smtpServer"}
         )
@@ -134,6 +156,42 @@ class RealmSettings(Resource):
             else:
                 update[name] = self.rep[name]
         realm.put("", update)
+
+
+@dataclass
+class LocalizationTexts(Resource):
+    """The realm's texts of one locale (the console's labels): the realm representation
+    neither returns nor writes them, `/localization/{locale}` does, one key at a time."""
+
+    locale: str = ""
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def _path(self, key: str = "") -> str:
+        return f"/localization/{_q(self.locale)}" + (f"/{_q(key)}" if key else "")
+
+    def wanted(self) -> Fields:
+        return {(self.where, key): text for key, text in self.texts.items()}
+
+    def read(self, realm: RealmConfiguration) -> Fields:
+        current = realm.get(self._path()) or {}
+        return {(self.where, key): text for key, text in current.items()}
+
+    def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
+        for _, key in sorted(changed):
+            realm.put_text(self._path(key), self.texts[key])
+
+    def ref(self) -> dict[str, str] | None:
+        return {"genre": "textes", "langue": self.locale}
+
+    def drops(self, name: str) -> bool:
+        return True
+
+    def drop(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        for _, key in sorted(fields):
+            realm.delete(self._path(key))
+
+    def remove(self, realm: RealmConfiguration, fields: set[Key]) -> None:
+        self.drop(realm, fields)
 
 
 @dataclass
@@ -459,8 +517,14 @@ class Flow(Resource):
             if is_flow:
                 parents.append(str(row["displayName"]))
                 seen.append({})
+        if self.interrupted(realm):
+            structure.append("(reconstruction interrompue)")
         fields[(self.where, "exécutions")] = structure
         return fields
+
+    def interrupted(self, realm: RealmConfiguration) -> bool:
+        backup = backup_alias(self.rep["alias"])
+        return any(f["alias"] == backup for f in realm.get("/authentication/flows") or [])
 
     def write(self, realm: RealmConfiguration, changed: set[Key]) -> None:
         alias = self.rep["alias"]
@@ -497,24 +561,40 @@ class Flow(Resource):
 
     def _rebuild(self, realm: RealmConfiguration, *, exists: bool) -> None:
         """A flow whose executions changed is made again from the export (Keycloak cannot
-        move an execution into another sub-flow); a binding of the realm is moved aside to a
-        built-in flow for that moment, then back."""
+        move an execution into another sub-flow). The realm's bindings move for that moment
+        to a complete copy of the old flow (`backup_alias`), and back once the new one is
+        whole: a failure or a crash in between leaves them on the copy, never on a
+        half-built flow; the next run (which reads the copy as the flow itself, see
+        `RealmSettings.read`) builds it again and deletes the copy."""
         alias = self.rep["alias"]
         if self.rep.get("builtIn"):
             raise SetupError(
                 f"{self.where} : la structure d'un flux intégré de Keycloak ne peut pas être "
                 "changée par l'application ; copiez-le sous un autre nom dans l'export."
             )
-        if exists:
-            settings = realm.get("") or {}
-            bound = {k: v for k, v in settings.items() if k.endswith("Flow") and v == alias}
-            if bound:
-                realm.put("", {k: _BUILT_IN_BINDINGS[k] for k in bound})
-            flows = realm.get("/authentication/flows") or []
-            top = next(f for f in flows if f["alias"] == alias)
-            realm.delete(f"/authentication/flows/{top['id']}")
-        else:
-            bound = {}
+        backup = backup_alias(alias)
+        flows = {f["alias"]: f for f in realm.get("/authentication/flows") or []}
+        settings = realm.get("") or {}
+        bound = {k: v for k, v in settings.items() if k.endswith("Flow") and v in (alias, backup)}
+        if bound:
+            if backup not in flows:  # else left by an interrupted rebuild: still whole
+                realm.post(f"/authentication/flows/{_q(alias)}/copy", {"newName": backup})
+            realm.put("", dict.fromkeys(bound, backup))
+        if exists and alias in flows:
+            realm.delete(f"/authentication/flows/{flows[alias]['id']}")
+        self._build(realm)
+        if bound:
+            realm.put("", dict.fromkeys(bound, alias))
+            copy = next(
+                (f for f in realm.get("/authentication/flows") or [] if f["alias"] == backup),
+                None,
+            )
+            if copy is not None:
+                realm.delete(f"/authentication/flows/{copy['id']}")
+
+    def _build(self, realm: RealmConfiguration) -> None:
+        """The flow made from the export, execution by execution, then its settings."""
+        alias = self.rep["alias"]
         realm.post(
             "/authentication/flows",
             {
@@ -547,19 +627,11 @@ class Flow(Resource):
             realm.put(f"/authentication/flows/{_q(alias)}/executions", update)
             if row.config_alias:
                 self._write_config(realm, live_row, row)
-        if bound:
-            realm.put("", dict.fromkeys(bound, alias))
 
 
-_BUILT_IN_BINDINGS = {
-    "browserFlow": "browser",
-    "registrationFlow": "registration",
-    "directGrantFlow": "direct grant",
-    "resetCredentialsFlow": "reset credentials",
-    "clientAuthenticationFlow": "clients",
-    "dockerAuthenticationFlow": "docker auth",
-    "firstBrokerLoginFlow": "first broker login",
-}
+def backup_alias(alias: str) -> str:
+    """The copy of a flow that holds the realm's bindings while the flow is rebuilt."""
+    return f"{alias} (copie de reconstruction)"
 
 
 def _subflow_provider(flows: dict[str, dict[str, Any]], row: _Row) -> str | None:
@@ -693,6 +765,8 @@ def from_ref(where: str, ref: dict[str, str]) -> Resource | None:
         return RequiredAction(where, {"alias": ref["alias"]})
     if kind == "flux":
         return Flow(where, {"alias": ref["alias"]})
+    if kind == "textes":
+        return LocalizationTexts(where, ref["langue"])
     if kind == "rôles du compte de service":
         return ServiceAccountRoles(where, ref["client"], ref["roles_de"])
     return None
@@ -732,6 +806,8 @@ def resources(export: dict[str, Any]) -> list[Resource]:
         for text in component.get("config", {}).get("kc.user.profile.config", []):
             found.append(UserProfile("profil utilisateur", json.loads(text)))
     found.append(RealmSettings("domaine", export))
+    for locale, texts in (export.get("localizationTexts") or {}).items():
+        found.append(LocalizationTexts(f"textes de la langue {locale}", locale, dict(texts)))
     for user in export.get("users", []):
         client_id = user.get("serviceAccountClientId")
         for roles_client, roles in (user.get("clientRoles") or {}).items():

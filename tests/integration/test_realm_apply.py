@@ -394,3 +394,91 @@ def test_a_profile_attribute_left_the_profile_and_the_users_values_stay(
     realm.admin.update_realm_users_profile({**profile, "unmanagedAttributePolicy": "ADMIN_VIEW"})
     assert realm.admin.get_user(user_id)["attributes"]["essai"] == ["x"]  # its value was kept
     assert "Rien à faire" in apply(capsys).out
+
+
+def localization(realm: AppliedRealm, locale: str) -> dict[str, str]:
+    """The realm's texts for `locale`, as the admin console shows them."""
+    response = realm.admin.connection.raw_get(f"admin/realms/{realm.name}/localization/{locale}")
+    assert response.status_code == 200, response.text
+    texts: dict[str, str] = response.json()
+    return texts
+
+
+def with_trial_text(export: dict[str, Any]) -> None:
+    export["localizationTexts"]["fr"]["essaiTexte"] = "Un texte que l'export ajoute"
+
+
+def test_localization_texts_are_applied_then_nothing_is_left_to_do_and_a_hand_edit_is_refused(
+    realm: AppliedRealm,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    edited_export(tmp_path, monkeypatch, with_trial_text)
+    first = apply(capsys)
+    assert first.code == 0, first.err
+    texts = localization(realm, "fr")
+    assert texts["essaiTexte"] == "Un texte que l'export ajoute"
+    assert texts["civilite"] == "Civilité"
+
+    again = apply(capsys)
+    assert again.code == 0, again.err
+    assert "Rien à faire" in again.out
+
+    edited_export(tmp_path, monkeypatch, lambda export: None)  # the text leaves the export
+    removed = apply(capsys)
+    assert removed.code == 0, removed.err
+    assert "essaiTexte" not in localization(realm, "fr")
+
+    connection = realm.admin.connection
+    connection.add_param_headers("Content-Type", "text/plain")
+    try:
+        response = connection.raw_put(
+            f"admin/realms/{realm.name}/localization/fr/civilite",
+            data="Civilité (à la main)".encode(),
+        )
+    finally:
+        connection.add_param_headers("Content-Type", "application/json")
+    assert response.status_code < 300, response.text
+    refused = apply(capsys)
+    assert refused.code == 2
+    assert "textes de la langue fr : civilite Civilité (à la main) → Civilité" in refused.err
+    assert localization(realm, "fr")["civilite"] == "Civilité (à la main)"
+
+
+def with_unknown_provider_in_registration(export: dict[str, Any]) -> None:
+    form = next(f for f in export["authenticationFlows"] if f["alias"] == "inscription formulaire")
+    form["authenticationExecutions"].append(
+        {"authenticator": "fournisseur-inconnu", "requirement": "DISABLED", "priority": 99}
+    )
+
+
+def flow_providers(realm: AppliedRealm, alias: str) -> set[str]:
+    return {
+        str(row.get("providerId")) for row in realm.admin.get_authentication_flow_executions(alias)
+    }
+
+
+def test_a_failed_flow_rebuild_leaves_registration_on_a_complete_flow_then_the_next_run_ends_it(
+    realm: AppliedRealm,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert apply(capsys).code == 0
+    edited_export(tmp_path, monkeypatch, with_unknown_provider_in_registration)
+    failed = apply(capsys)
+    assert failed.code != 0
+
+    bound = realm.settings()["registrationFlow"]
+    assert bound != "registration"  # never the built-in flow, without captcha
+    assert "demarches-captcha" in flow_providers(realm, bound)  # the whole old flow
+
+    edited_export(tmp_path, monkeypatch, lambda export: None)  # the export as it is
+    finished = apply(capsys)
+    assert finished.code == 0, finished.err
+    assert realm.settings()["registrationFlow"] == "inscription"
+    assert "demarches-captcha" in flow_providers(realm, "inscription")
+    aliases = {f["alias"] for f in realm.admin.get_authentication_flows()}
+    assert not any("reconstruction" in alias for alias in aliases)
+    assert "Rien à faire" in apply(capsys).out

@@ -8,13 +8,19 @@ from pathlib import Path
 import pytest
 
 from bridge.errors import SetupError
-from bridge.realm.apply import Difference, fingerprint, load
+from bridge.realm.apply import Difference, fingerprint, load, record_print
 from bridge.realm.export import REALM_EXPORT_DIR, realm_file
-from bridge.realm.resources import Flow, Resource, from_ref
+from bridge.realm.resources import Flow, Resource, from_ref, normalized
+
+SECRETS = {
+    "REALM_PORTAL_CLIENT_SECRET": "secret-du-portail-en-production-0123456789",
+    "REALM_MAF_CLIENT_SECRET": "secret-de-maf-en-production-0123456789",
+    "REALM_BRIDGE_CLIENT_SECRET": "secret-du-pont-en-production-0123456789",
+}
 
 
-def _managed() -> list[Resource]:
-    return load(REALM_EXPORT_DIR, {}, "demarches")
+def _managed(env: dict[str, str] | None = None) -> list[Resource]:
+    return load(REALM_EXPORT_DIR, SECRETS if env is None else env, "demarches")
 
 
 def test_a_flow_owns_its_sub_flows_executions_in_order_with_their_settings() -> None:
@@ -44,6 +50,37 @@ def test_what_the_export_does_not_name_is_not_owned() -> None:
     assert ("client portail", "redirectUris") in owned
     assert ("client portail", "secret") in owned
     assert ("client bridge", "secret") in owned
+
+
+def test_a_client_secret_left_to_its_development_default_is_never_owned() -> None:
+    """Without REALM_BRIDGE_CLIENT_SECRET, the public `dev-bridge-secret-a-changer` would
+    replace a live realm's secret: the field is left out, the live secret stays."""
+    env = {k: v for k, v in SECRETS.items() if k != "REALM_BRIDGE_CLIENT_SECRET"}
+    owned = {key: value for resource in _managed(env) for key, value in resource.wanted().items()}
+    assert ("client bridge", "secret") not in owned
+    assert owned[("client portail", "secret")] == SECRETS["REALM_PORTAL_CLIENT_SECRET"]
+    assert not any("a-changer" in str(value) for value in owned.values())
+
+
+def test_localization_texts_are_their_own_resource_not_a_realm_setting() -> None:
+    owned = {key: value for resource in _managed() for key, value in resource.wanted().items()}
+    assert ("domaine", "localizationTexts") not in owned
+    assert owned[("textes de la langue fr", "civilite")] == "Civilité"
+
+
+def test_set_like_lists_are_compared_whatever_their_order() -> None:
+    assert normalized("supportedLocales", ["fr", "en"]) == normalized(
+        "supportedLocales", ["en", "fr"]
+    )
+    assert normalized("eventsListeners", ["b", "a"]) == ["a", "b"]
+
+
+def test_a_secret_is_never_printed() -> None:
+    secret = Difference("client bridge", "secret", "vrai-secret-en-place", "dev-secret-a-changer")
+    assert secret.sentence() == "client bridge : secret (masqué) → (masqué)"
+    smtp = Difference("domaine", "smtpServer.password", "mot-de-passe", "autre", hand_edit=True)
+    assert smtp.sentence() == "domaine : smtpServer.password (masqué) → (masqué)"
+    assert "mot-de-passe" not in smtp.sentence()
 
 
 def test_a_difference_says_what_and_where() -> None:
@@ -80,3 +117,14 @@ def test_a_folder_without_one_realm_file_is_refused_in_a_sentence(tmp_path: Path
     with pytest.raises(SetupError, match="doit contenir un seul fichier de domaine"):
         load(tmp_path, {}, "demarches")
     assert realm_file(REALM_EXPORT_DIR).name == "demarches-realm.json"
+
+
+def test_a_secret_is_recorded_as_a_salted_digest_and_still_tells_a_change() -> None:
+    key = ("client bridge", "secret")
+    salt, other_salt = "a" * 32, "b" * 32
+    recorded = record_print(key, "le-secret", salt)
+    assert fingerprint("le-secret") not in recorded  # no plain hash to test guesses against
+    assert recorded != record_print(key, "le-secret", other_salt)
+    assert recorded == record_print(key, "le-secret", salt)
+    assert recorded != record_print(key, "un-autre-secret", salt)
+    assert record_print(("domaine", "passwordPolicy"), "x", salt) == fingerprint("x")
