@@ -76,6 +76,7 @@ def session_keycloak(realm_env: dict[str, str], data_dir: Path) -> Iterator[Keyc
             admin_user="admin",
             admin_password=password,
             realm_env=realm_env,
+            ready_timeout=float(os.environ.get("DEVSTACK_KEYCLOAK_TIMEOUT", "180")),
         )
         with KeycloakServer(config):
             yield KeycloakTarget(
