@@ -6,6 +6,8 @@ route, and nothing changes. The operator's own actions are audited."""
 from __future__ import annotations
 
 import html
+import json
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -13,9 +15,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bridge.audit.models import AuditEvent
+from bridge.audit.service import Actor
 from bridge.employeur.models import Organisation
 from bridge.etablissement.models import ActivationCode, CodeAttempt
+from bridge.etablissement.service import hash_code
 from bridge.habilitation.models import GrantedHow, Habilitation
+from bridge.habilitation.operators import withdraw
+from bridge.identity.web_sessions import WebSession
 from bridge.person.service import remember_person
 from tests.support.callers import MAF
 from tests.support.employeur import make_operator
@@ -154,9 +160,12 @@ def test_the_operator_issues_a_new_code_and_reads_its_letter_once(
     letter = operator.post(
         f"/operateur/etablissements/{siret}/code",
         data={"demarche": MAF, "csrf_token": csrf_of(page)},
+        follow_redirects=False,
     )
+    # The letter is the POST's own answer: the code is in no session, not even this one's.
     assert letter.status_code == 200
-    assert str(letter.url).endswith(f"/operateur/etablissements/{siret}/lettre")
+    assert letter.headers["cache-control"] == "no-store"
+    [shown] = re.findall(r'data-testid="code">([^<]+)<', letter.text)
     with platform.context.sessions() as session:
         codes = session.scalars(
             select(ActivationCode).where(ActivationCode.siret == siret).order_by(ActivationCode.id)
@@ -164,7 +173,11 @@ def test_the_operator_issues_a_new_code_and_reads_its_letter_once(
         [event] = session.scalars(
             select(AuditEvent).where(AuditEvent.siret == siret, AuditEvent.action == "code-reedite")
         ).all()
+        stored = [json.dumps(row.data) for row in session.scalars(select(WebSession))]
     assert [c.revoked_at is not None for c in codes] == [True, False]
+    pepper = platform.context.settings.code_pepper.get_secret_value()
+    assert codes[-1].code_hash == hash_code(pepper, siret, MAF, shown)  # the active one
+    assert stored and not any(shown in data for data in stored)
     assert "Organisme Lettre" in letter.text
     assert f"SIRET {siret}" in letter.text
     assert event.actor != "operateur-tests"  # the operator logged in, by name
@@ -233,3 +246,24 @@ def test_the_operator_imports_a_csv_from_the_page_and_gets_its_letters_and_rejec
     )
     assert latin1.status_code == 422
     assert "n'est pas encodé en UTF-8" in html.unescape(latin1.text)
+
+
+def test_a_withdrawn_operator_loses_the_back_office_at_once(platform: Platform) -> None:
+    """`operateur retirer` ends no session: the next request, a POST too, is refused."""
+    siret, _ = etablissement_with_code(platform.context)
+    operator = platform.new_person("Retirée", "Back-office")
+    make_operator(platform, operator.id)
+    with logged_in_client(platform, operator) as client:
+        page = client.get(f"/operateur/etablissements/{siret}")
+        assert page.status_code == 200
+        with platform.context.work() as work:
+            withdraw(work.session, Actor("tests", "Tests"), operator.id)
+        before = footprint(platform, siret)
+        answer = client.post(
+            f"/operateur/etablissements/{siret}/code",
+            data={"demarche": MAF, "csrf_token": csrf_of(page)},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 403
+        assert client.get(f"/operateur/etablissements/{siret}").status_code == 403
+    assert footprint(platform, siret)[0] == before[0]
