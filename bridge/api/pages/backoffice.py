@@ -27,6 +27,7 @@ from bridge.etablissement.service import ImportReport, parse_csv_text
 
 router = pages_router()
 
+
 def _sentence(catalog: Catalog, event: AuditEvent) -> str:
     """An audit event in words, its roles by their label in its démarche."""
     demarche = event.demarche or ""
