@@ -23,12 +23,18 @@ from bridge.catalog import Catalog
 from bridge.db import now
 from bridge.delegation.models import Delegation
 from bridge.employeur.models import Gestionnaire, Organisation
+from bridge.employeur.service import keycloak_step
 from bridge.errors import ForbiddenError, NotFoundError
 from bridge.etablissement.models import ActivationCode, Etablissement
 from bridge.etablissement.service import EtablissementService, Lockouts
 from bridge.etablissement.siret import InvalidSiretError, parse_siret
 from bridge.habilitation.models import AccessRequest, Habilitation, RequestStatus
-from bridge.keycloak_admin import AccountState, KeycloakDirectory
+from bridge.keycloak_admin import (
+    AccountState,
+    KeycloakDirectory,
+    KeycloakRejectedError,
+    KeycloakRetriableError,
+)
 from bridge.person.models import Person
 
 T = TypeVar("T")
@@ -79,6 +85,8 @@ class PersonFile:
     delegations_received: list[Delegation]
     requests: list[AccessRequest]
     audit: Results[AuditEvent]
+    # Keycloak did not answer: the account's state is unknown, the rest of the file is shown.
+    account_unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -284,7 +292,12 @@ class BackofficeService:
             .offset((audit_page - 1) * per_page)
             .limit(per_page)
         ).all()
-        account = None if person.deleted_at else self.directory().account_state(subject)
+        account, unknown = None, False
+        if not person.deleted_at:
+            try:
+                account = self.directory().account_state(subject)
+            except KeycloakRetriableError:
+                unknown = True
         return PersonFile(
             person,
             account,
@@ -293,6 +306,7 @@ class BackofficeService:
             list(received),
             list(requests),
             Results(list(events), total, audit_page, per_page),
+            unknown,
         )
 
     def unlock_account(self, actor: Actor, subject: str) -> None:
@@ -302,7 +316,18 @@ class BackofficeService:
         if self.session.get(Person, subject) is None:
             raise NotFoundError("Cette personne n'est pas connue de la plateforme.")
         record(self.session, actor, "compte-debloque", target=subject)
-        self.directory().unlock_brute_force(subject)
+        gone = NotFoundError("Keycloak ne connaît plus ce compte : il n'y a rien à débloquer.")
+        try:
+            with keycloak_step():
+                directory = self.directory()
+                # Keycloak forgets the failures of an unknown subject without a word: ask first.
+                if directory.account_state(subject) is None:
+                    raise gone
+                directory.unlock_brute_force(subject)
+        except KeycloakRejectedError as exc:
+            if exc.status == 404:
+                raise gone from exc
+            raise
 
     # --- employer organisations -----------------------------------------------------------
 

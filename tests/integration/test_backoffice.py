@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -16,6 +17,8 @@ from sqlalchemy import func, select
 
 from bridge.audit.models import AuditEvent
 from bridge.audit.service import Actor
+from bridge.bootstrap import bridge_directory
+from bridge.devstack.ports import free_port
 from bridge.employeur.models import Organisation
 from bridge.etablissement.models import ActivationCode, CodeAttempt
 from bridge.etablissement.service import hash_code
@@ -268,3 +271,39 @@ def test_a_withdrawn_operator_loses_the_back_office_at_once(platform: Platform) 
         assert answer.status_code == 403
         assert client.get(f"/operateur/etablissements/{siret}").status_code == 403
     assert footprint(platform, siret)[0] == before[0]
+
+
+def test_keycloak_away_or_an_account_gone_is_said_in_french(
+    platform: Platform, operator: httpx.Client
+) -> None:
+    """Keycloak not answering leaves the person's file readable, its account's state said
+    unknown; « Débloquer » an account Keycloak no longer has says so, and audits nothing."""
+    person = platform.new_person("Sans", "Keycloak")
+    with platform.context.work() as work:
+        remember_person(work.session, person.id, person.email, person.first_name, person.last_name)
+    away = platform.context.settings.model_copy(
+        update={"keycloak_url": f"http://127.0.0.1:{free_port()}", "keycloak_internal_url": None}
+    )
+    with platform.context.work() as work:
+        work.backoffice.directory = lambda: bridge_directory(away)
+        file = work.backoffice.person_file(Actor("op", "Opé", operator=True), person.id)
+    assert file.account_unknown
+    assert file.account is None
+    assert file.person.subject == person.id
+
+    gone = str(uuid.uuid4())
+    with platform.context.work() as work:
+        remember_person(work.session, gone, f"{gone}@exemple.fr", "Partie", "De Keycloak")
+    page = operator.get(f"/operateur/personnes/{gone}")
+    assert page.status_code == 200
+    answer = operator.post(
+        f"/operateur/personnes/{gone}/deblocage", data={"csrf_token": csrf_of(page)}
+    )
+    assert answer.status_code == 200
+    assert "Keycloak ne connaît plus ce compte" in html.unescape(answer.text)
+    with platform.context.sessions() as session:
+        assert not session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.target == gone, AuditEvent.action == "compte-debloque"
+            )
+        ).all()
