@@ -307,3 +307,47 @@ def test_keycloak_away_or_an_account_gone_is_said_in_french(
                 AuditEvent.target == gone, AuditEvent.action == "compte-debloque"
             )
         ).all()
+
+
+def test_lifting_an_account_lock_audits_every_siret_whose_failures_are_forgotten(
+    platform: Platform, operator: httpx.Client
+) -> None:
+    """An account's lock counts its failures on every SIRET: each SIRET touched is audited."""
+    here, _ = etablissement_with_code(platform.context)
+    elsewhere, _ = etablissement_with_code(platform.context)
+    locked = platform.new_person("Bloquée", "Partout")
+    with platform.context.work() as work:
+        remember_person(work.session, locked.id, locked.email, locked.first_name, locked.last_name)
+        for siret, tries in ((here, 3), (elsewhere, 2)):
+            work.session.add_all(
+                CodeAttempt(siret=siret, subject=locked.id, success=False) for _ in range(tries)
+            )
+    page = operator.get(f"/operateur/etablissements/{here}")
+    assert "Compte bloqué" in page.text
+    operator.post(
+        f"/operateur/etablissements/{here}/deblocage",
+        data={"personne": locked.id, "csrf_token": csrf_of(page)},
+    )
+    with platform.context.sessions() as session:
+        events = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.target == locked.id, AuditEvent.action == "code-debloque"
+            )
+        ).all()
+    assert sorted((e.siret, e.details["essais_oublies"]) for e in events) == sorted(
+        [(here, 3), (elsewhere, 2)]
+    )
+
+
+def test_a_search_takes_percent_and_underscore_literally(
+    platform: Platform, operator: httpx.Client
+) -> None:
+    mark = uuid.uuid4().hex[:8]
+    wanted, _ = etablissement_with_code(platform.context, name=f"Taux 50 % {mark}")
+    etablissement_with_code(platform.context, name=f"Taux 50 X {mark}")
+    etablissement_with_code(platform.context, name=f"Taux 50 _ {mark}")
+    found = operator.get("/operateur/etablissements", params={"q": f"50 % {mark}"})
+    assert "1 établissement trouvé" in html.unescape(found.text)
+    assert wanted in found.text
+    found = operator.get("/operateur/etablissements", params={"q": f"50 _ {mark}"})
+    assert "1 établissement trouvé" in html.unescape(found.text)
