@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from bridge.audit.models import AuditEvent
 from bridge.audit.service import Actor, record
@@ -98,6 +99,14 @@ class OrganisationRow:
     administrators: list[tuple[Gestionnaire, Person | None]]
 
 
+def _contains(
+    column: ColumnElement[str] | InstrumentedAttribute[str], text: str
+) -> ColumnElement[bool]:
+    """Case-insensitive « contains », the searched text's `%`, `_` and `\\` taken literally."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped}%", escape="\\")
+
+
 def code_state(code: ActivationCode, moment: datetime) -> str:
     if code.used_at is not None:
         return "utilisé"
@@ -137,8 +146,7 @@ class BackofficeService:
         if digits.isdigit():
             condition = Etablissement.siret.startswith(digits)
         elif text:
-            pattern = f"%{text.lower()}%"
-            condition = or_(func.lower(Etablissement.name).like(pattern))
+            condition = or_(_contains(Etablissement.name, text))
         statement = select(Etablissement)
         if condition is not None:
             statement = statement.where(condition)
@@ -232,13 +240,12 @@ class BackofficeService:
             )
             statement = statement.where(Person.subject.in_(holders))
         elif text:
-            pattern = f"%{text.lower()}%"
             statement = statement.where(
                 or_(
-                    func.lower(Person.email).like(pattern),
-                    func.lower(Person.last_name).like(pattern),
-                    func.lower(Person.first_name).like(pattern),
-                    func.lower(Person.first_name + " " + Person.last_name).like(pattern),
+                    _contains(Person.email, text),
+                    _contains(Person.last_name, text),
+                    _contains(Person.first_name, text),
+                    _contains(Person.first_name + " " + Person.last_name, text),
                 )
             )
         total = self.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
@@ -350,7 +357,7 @@ class BackofficeService:
         if digits.isdigit():
             statement = statement.where(Organisation.siret.startswith(digits))
         elif text:
-            statement = statement.where(func.lower(Etablissement.name).like(f"%{text.lower()}%"))
+            statement = statement.where(_contains(Etablissement.name, text))
         if type_id:
             statement = statement.where(Organisation.type == type_id)
         total = self.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
