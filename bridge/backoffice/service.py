@@ -202,6 +202,7 @@ class BackofficeService:
             .offset((audit_page - 1) * per_page)
             .limit(per_page)
         ).all()
+        record(self.session, actor, "fiche-consultee", siret=siret)  # after its trail is read
         return EtablissementFile(
             etablissement,
             [(h, people.get(h.subject)) for h in holders],
@@ -299,6 +300,7 @@ class BackofficeService:
             .offset((audit_page - 1) * per_page)
             .limit(per_page)
         ).all()
+        record(self.session, actor, "fiche-consultee", target=subject)  # after its trail is read
         account, unknown = None, False
         if not person.deleted_at:
             try:

@@ -351,3 +351,18 @@ def test_a_search_takes_percent_and_underscore_literally(
     assert wanted in found.text
     found = operator.get("/operateur/etablissements", params={"q": f"50 _ {mark}"})
     assert "1 établissement trouvé" in html.unescape(found.text)
+
+
+def test_reading_a_file_is_audited(
+    platform: Platform, operator: httpx.Client, target: tuple[str, Person]
+) -> None:
+    siret, person = target
+    assert operator.get(f"/operateur/etablissements/{siret}").status_code == 200
+    assert operator.get(f"/operateur/personnes/{person.id}").status_code == 200
+    with platform.context.sessions() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "fiche-consultee")
+        ).all()
+    seen = {(e.siret, e.target) for e in events}
+    assert (siret, None) in seen
+    assert (None, person.id) in seen
