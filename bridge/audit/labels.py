@@ -52,6 +52,7 @@ ACTION_LABELS: Mapping[str, str] = {
     "compte-desactive": "Compte désactivé",
     "compte-reactive": "Compte réactivé",
     "compte-debloque": "Compte débloqué par l'opérateur (trop d'échecs de connexion)",
+    "fiche-consultee": "Fiche consultée par l'opérateur",
     "sans-gestionnaire": "Établissement resté sans gestionnaire",
     "lien-activation-renvoye": "Nouveau lien d'activation envoyé",
     "donnees-exportees": "Données personnelles téléchargées",

@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from bridge.audit.models import AuditEvent
 from bridge.audit.service import Actor, record
@@ -23,12 +24,18 @@ from bridge.catalog import Catalog
 from bridge.db import now
 from bridge.delegation.models import Delegation
 from bridge.employeur.models import Gestionnaire, Organisation
+from bridge.employeur.service import keycloak_step
 from bridge.errors import ConflictError, ForbiddenError, NotFoundError
 from bridge.etablissement.models import ActivationCode, Etablissement, ImportJob
 from bridge.etablissement.service import EtablissementService, Lockouts, rejects_csv
 from bridge.etablissement.siret import InvalidSiretError, parse_siret
 from bridge.habilitation.models import AccessRequest, Habilitation, RequestStatus
-from bridge.keycloak_admin import AccountState, KeycloakDirectory
+from bridge.keycloak_admin import (
+    AccountState,
+    KeycloakDirectory,
+    KeycloakRejectedError,
+    KeycloakRetriableError,
+)
 from bridge.person.models import Person
 
 T = TypeVar("T")
@@ -79,6 +86,8 @@ class PersonFile:
     delegations_received: list[Delegation]
     requests: list[AccessRequest]
     audit: Results[AuditEvent]
+    # Keycloak did not answer: the account's state is unknown, the rest of the file is shown.
+    account_unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,14 @@ class OrganisationRow:
     organisation: Organisation
     etablissement: Etablissement
     administrators: list[tuple[Gestionnaire, Person | None]]
+
+
+def _contains(
+    column: ColumnElement[str] | InstrumentedAttribute[str], text: str
+) -> ColumnElement[bool]:
+    """Case-insensitive « contains », the searched text's `%`, `_` and `\\` taken literally."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped}%", escape="\\")
 
 
 def code_state(code: ActivationCode, moment: datetime) -> str:
@@ -129,8 +146,7 @@ class BackofficeService:
         if digits.isdigit():
             condition = Etablissement.siret.startswith(digits)
         elif text:
-            pattern = f"%{text.lower()}%"
-            condition = or_(func.lower(Etablissement.name).like(pattern))
+            condition = or_(_contains(Etablissement.name, text))
         statement = select(Etablissement)
         if condition is not None:
             statement = statement.where(condition)
@@ -186,6 +202,7 @@ class BackofficeService:
             .offset((audit_page - 1) * per_page)
             .limit(per_page)
         ).all()
+        record(self.session, actor, "fiche-consultee", siret=siret)  # after its trail is read
         return EtablissementFile(
             etablissement,
             [(h, people.get(h.subject)) for h in holders],
@@ -259,13 +276,12 @@ class BackofficeService:
             )
             statement = statement.where(Person.subject.in_(holders))
         elif text:
-            pattern = f"%{text.lower()}%"
             statement = statement.where(
                 or_(
-                    func.lower(Person.email).like(pattern),
-                    func.lower(Person.last_name).like(pattern),
-                    func.lower(Person.first_name).like(pattern),
-                    func.lower(Person.first_name + " " + Person.last_name).like(pattern),
+                    _contains(Person.email, text),
+                    _contains(Person.last_name, text),
+                    _contains(Person.first_name, text),
+                    _contains(Person.first_name + " " + Person.last_name, text),
                 )
             )
         total = self.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
@@ -319,7 +335,13 @@ class BackofficeService:
             .offset((audit_page - 1) * per_page)
             .limit(per_page)
         ).all()
-        account = None if person.deleted_at else self.directory().account_state(subject)
+        record(self.session, actor, "fiche-consultee", target=subject)  # after its trail is read
+        account, unknown = None, False
+        if not person.deleted_at:
+            try:
+                account = self.directory().account_state(subject)
+            except KeycloakRetriableError:
+                unknown = True
         return PersonFile(
             person,
             account,
@@ -328,6 +350,7 @@ class BackofficeService:
             list(received),
             list(requests),
             Results(list(events), total, audit_page, per_page),
+            unknown,
         )
 
     def unlock_account(self, actor: Actor, subject: str) -> None:
@@ -337,7 +360,18 @@ class BackofficeService:
         if self.session.get(Person, subject) is None:
             raise NotFoundError("Cette personne n'est pas connue de la plateforme.")
         record(self.session, actor, "compte-debloque", target=subject)
-        self.directory().unlock_brute_force(subject)
+        gone = NotFoundError("Keycloak ne connaît plus ce compte : il n'y a rien à débloquer.")
+        try:
+            with keycloak_step():
+                directory = self.directory()
+                # Keycloak forgets the failures of an unknown subject without a word: ask first.
+                if directory.account_state(subject) is None:
+                    raise gone
+                directory.unlock_brute_force(subject)
+        except KeycloakRejectedError as exc:
+            if exc.status == 404:
+                raise gone from exc
+            raise
 
     # --- employer organisations -----------------------------------------------------------
 
@@ -360,7 +394,7 @@ class BackofficeService:
         if digits.isdigit():
             statement = statement.where(Organisation.siret.startswith(digits))
         elif text:
-            statement = statement.where(func.lower(Etablissement.name).like(f"%{text.lower()}%"))
+            statement = statement.where(_contains(Etablissement.name, text))
         if type_id:
             statement = statement.where(Organisation.type == type_id)
         total = self.session.scalar(select(func.count()).select_from(statement.subquery())) or 0

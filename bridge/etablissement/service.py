@@ -453,20 +453,29 @@ class EtablissementService:
             condition = (CodeAttempt.subject == subject) & (
                 CodeAttempt.at > moment - LOCKOUT_WINDOW
             )
-        forgotten = self.session.execute(
-            delete(CodeAttempt).where(condition, CodeAttempt.success.is_(False))
-        ).rowcount  # type: ignore[attr-defined]
+        condition = condition & CodeAttempt.success.is_(False)
+        # An account's lock counts its failures on every SIRET: each SIRET whose failures are
+        # forgotten gets its own audit event, not only the one the operator was looking at.
+        per_siret = self.session.execute(
+            select(CodeAttempt.siret, func.count())
+            .where(condition)
+            .group_by(CodeAttempt.siret)
+            .order_by(CodeAttempt.siret)
+        ).all()
+        self.session.execute(delete(CodeAttempt).where(condition))
+        forgotten = sum(int(count) for _, count in per_siret)
         if not forgotten:
             raise NotFoundError("Il n'y a pas, ou plus, de blocage à lever.")
-        record(
-            self.session,
-            actor,
-            "code-debloque",
-            target=subject,
-            siret=siret,
-            essais_oublies=forgotten,
-        )
-        return int(forgotten)
+        for touched, count in per_siret:
+            record(
+                self.session,
+                actor,
+                "code-debloque",
+                target=subject,
+                siret=touched,
+                essais_oublies=int(count),
+            )
+        return forgotten
 
     def consume_code(self, actor: Actor, demarche: Demarche, siret: str, code: str) -> None:
         """Check and use the code once; a wrong one is counted, a used one never works again."""

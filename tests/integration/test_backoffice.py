@@ -8,7 +8,10 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
+import re
 import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -16,9 +19,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bridge.audit.models import AuditEvent
+from bridge.audit.service import Actor
+from bridge.bootstrap import bridge_directory
+from bridge.devstack.ports import free_port
 from bridge.employeur.models import Organisation
 from bridge.etablissement.models import ActivationCode, CodeAttempt
+from bridge.etablissement.service import hash_code
 from bridge.habilitation.models import GrantedHow, Habilitation
+from bridge.habilitation.operators import withdraw
+from bridge.identity.web_sessions import WebSession
 from bridge.person.service import remember_person
 from tests.support.callers import MAF
 from tests.support.employeur import make_operator
@@ -160,9 +169,12 @@ def test_the_operator_issues_a_new_code_and_reads_its_letter_once(
     letter = operator.post(
         f"/operateur/etablissements/{siret}/code",
         data={"demarche": MAF, "csrf_token": csrf_of(page)},
+        follow_redirects=False,
     )
+    # The letter is the POST's own answer: the code is in no session, not even this one's.
     assert letter.status_code == 200
-    assert str(letter.url).endswith(f"/operateur/etablissements/{siret}/lettre")
+    assert letter.headers["cache-control"] == "no-store"
+    [shown] = re.findall(r'data-testid="code">([^<]+)<', letter.text)
     with platform.context.sessions() as session:
         codes = session.scalars(
             select(ActivationCode).where(ActivationCode.siret == siret).order_by(ActivationCode.id)
@@ -170,7 +182,12 @@ def test_the_operator_issues_a_new_code_and_reads_its_letter_once(
         [event] = session.scalars(
             select(AuditEvent).where(AuditEvent.siret == siret, AuditEvent.action == "code-reedite")
         ).all()
+        stored = [json.dumps(row.data) for row in session.scalars(select(WebSession))]
     assert [c.revoked_at is not None for c in codes] == [True, False]
+    pepper = platform.context.settings.code_pepper.get_secret_value()
+    assert codes[-1].code_hash == hash_code(pepper, siret, MAF, shown)  # the active one
+    assert stored
+    assert not any(shown in data for data in stored)
     assert "Organisme Lettre" in letter.text
     assert f"SIRET {siret}" in letter.text
     assert event.actor != "operateur-tests"  # the operator logged in, by name
@@ -287,3 +304,119 @@ def test_the_operator_imports_a_csv_from_the_page_and_gets_its_letters_and_rejec
     )
     assert latin1.status_code == 422
     assert "n'est pas encodé en UTF-8" in html.unescape(latin1.text)
+
+
+def test_a_withdrawn_operator_loses_the_back_office_at_once(platform: Platform) -> None:
+    """`operateur retirer` ends no session: the next request, a POST too, is refused."""
+    siret, _ = etablissement_with_code(platform.context)
+    operator = platform.new_person("Retirée", "Back-office")
+    make_operator(platform, operator.id)
+    with logged_in_client(platform, operator) as client:
+        page = client.get(f"/operateur/etablissements/{siret}")
+        assert page.status_code == 200
+        with platform.context.work() as work:
+            withdraw(work.session, Actor("tests", "Tests"), operator.id)
+        before = footprint(platform, siret)
+        answer = client.post(
+            f"/operateur/etablissements/{siret}/code",
+            data={"demarche": MAF, "csrf_token": csrf_of(page)},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 403
+        assert client.get(f"/operateur/etablissements/{siret}").status_code == 403
+    assert footprint(platform, siret)[0] == before[0]
+
+
+def test_keycloak_away_or_an_account_gone_is_said_in_french(
+    platform: Platform, operator: httpx.Client
+) -> None:
+    """Keycloak not answering leaves the person's file readable, its account's state said
+    unknown; « Débloquer » an account Keycloak no longer has says so, and audits nothing."""
+    person = platform.new_person("Sans", "Keycloak")
+    with platform.context.work() as work:
+        remember_person(work.session, person.id, person.email, person.first_name, person.last_name)
+    away = platform.context.settings.model_copy(
+        update={"keycloak_url": f"http://127.0.0.1:{free_port()}", "keycloak_internal_url": None}
+    )
+    with platform.context.work() as work:
+        work.backoffice.directory = lambda: bridge_directory(away)
+        file = work.backoffice.person_file(Actor("op", "Opé", operator=True), person.id)
+    assert file.account_unknown
+    assert file.account is None
+    assert file.person.subject == person.id
+
+    gone = str(uuid.uuid4())
+    with platform.context.work() as work:
+        remember_person(work.session, gone, f"{gone}@exemple.fr", "Partie", "De Keycloak")
+    page = operator.get(f"/operateur/personnes/{gone}")
+    assert page.status_code == 200
+    answer = operator.post(
+        f"/operateur/personnes/{gone}/deblocage", data={"csrf_token": csrf_of(page)}
+    )
+    assert answer.status_code == 200
+    assert "Keycloak ne connaît plus ce compte" in html.unescape(answer.text)
+    with platform.context.sessions() as session:
+        assert not session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.target == gone, AuditEvent.action == "compte-debloque"
+            )
+        ).all()
+
+
+def test_lifting_an_account_lock_audits_every_siret_whose_failures_are_forgotten(
+    platform: Platform, operator: httpx.Client
+) -> None:
+    """An account's lock counts its failures on every SIRET: each SIRET touched is audited."""
+    here, _ = etablissement_with_code(platform.context)
+    elsewhere, _ = etablissement_with_code(platform.context)
+    locked = platform.new_person("Bloquée", "Partout")
+    with platform.context.work() as work:
+        remember_person(work.session, locked.id, locked.email, locked.first_name, locked.last_name)
+        for siret, tries in ((here, 3), (elsewhere, 2)):
+            work.session.add_all(
+                CodeAttempt(siret=siret, subject=locked.id, success=False) for _ in range(tries)
+            )
+    page = operator.get(f"/operateur/etablissements/{here}")
+    assert "Compte bloqué" in page.text
+    operator.post(
+        f"/operateur/etablissements/{here}/deblocage",
+        data={"personne": locked.id, "csrf_token": csrf_of(page)},
+    )
+    with platform.context.sessions() as session:
+        events = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.target == locked.id, AuditEvent.action == "code-debloque"
+            )
+        ).all()
+    assert sorted((e.siret, e.details["essais_oublies"]) for e in events) == sorted(
+        [(here, 3), (elsewhere, 2)]
+    )
+
+
+def test_a_search_takes_percent_and_underscore_literally(
+    platform: Platform, operator: httpx.Client
+) -> None:
+    mark = uuid.uuid4().hex[:8]
+    wanted, _ = etablissement_with_code(platform.context, name=f"Taux 50 % {mark}")
+    etablissement_with_code(platform.context, name=f"Taux 50 X {mark}")
+    etablissement_with_code(platform.context, name=f"Taux 50 _ {mark}")
+    found = operator.get("/operateur/etablissements", params={"q": f"50 % {mark}"})
+    assert "1 établissement trouvé" in html.unescape(found.text)
+    assert wanted in found.text
+    found = operator.get("/operateur/etablissements", params={"q": f"50 _ {mark}"})
+    assert "1 établissement trouvé" in html.unescape(found.text)
+
+
+def test_reading_a_file_is_audited(
+    platform: Platform, operator: httpx.Client, target: tuple[str, Person]
+) -> None:
+    siret, person = target
+    assert operator.get(f"/operateur/etablissements/{siret}").status_code == 200
+    assert operator.get(f"/operateur/personnes/{person.id}").status_code == 200
+    with platform.context.sessions() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "fiche-consultee")
+        ).all()
+    seen = {(e.siret, e.target) for e in events}
+    assert (siret, None) in seen
+    assert (None, person.id) in seen

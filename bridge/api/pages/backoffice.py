@@ -27,9 +27,6 @@ from bridge.etablissement.service import csv_delimiter, parse_csv_text
 
 router = pages_router()
 
-# The session key of the letter shown once after « Émettre un nouveau code ».
-_LETTER = "lettre"
-
 
 def _sentence(catalog: Catalog, event: AuditEvent) -> str:
     """An audit event in words, its roles by their label in its démarche."""
@@ -40,7 +37,9 @@ def _sentence(catalog: Catalog, event: AuditEvent) -> str:
 
 
 def _require_operator(page: PageDep) -> None:
-    if not page.user.operator:
+    """The session's flag and, on every request (POSTs too), the store's designation: an
+    operator withdrawn by `operateur retirer` keeps a session that must not keep the powers."""
+    if not page.user.operator or not page.context.is_operator(page.user.sub):
         raise ForbiddenError(OPERATOR_ONLY)
 
 
@@ -100,28 +99,22 @@ async def issue_code(page: PageDep, siret: str) -> Response:
     except BridgeError as exc:
         page.flash(exc.detail, "error")
         return RedirectResponse(f"/operateur/etablissements/{siret}", status_code=303)
-    page.request.session[_LETTER] = {
-        "siret": number,
-        "raison_sociale": name,
-        "demarche": title,
-        "code": code,
-    }
-    return RedirectResponse(f"/operateur/etablissements/{number}/lettre", status_code=303)
+    # The letter is this response (sent `no-store`): the code is kept nowhere in clear, not
+    # even in the session store, and it is the code this request made active.
+    letter = {"siret": number, "raison_sociale": name, "demarche": title, "code": code}
+    return page.render("backoffice_lettre.html", lettre=letter)
 
 
 @router.get("/operateur/etablissements/{siret}/lettre")
 def letter(page: PageDep, siret: str) -> Response:
-    """The letter to post, printable; its code is shown this once (never stored in clear)."""
+    """A letter's address opened again (reload, bookmark): its code was shown once only."""
     _require_operator(page)
-    content = page.request.session.pop(_LETTER, None)
-    if not content or content.get("siret") != siret:
-        page.flash(
-            "Le courrier n'est plus disponible : le code n'est affiché qu'une fois. "
-            "Émettez un nouveau code si le courrier a été perdu.",
-            "error",
-        )
-        return RedirectResponse(f"/operateur/etablissements/{siret}", status_code=303)
-    return page.render("backoffice_lettre.html", lettre=content)
+    page.flash(
+        "Le courrier n'est plus disponible : le code n'est affiché qu'une fois. "
+        "Émettez un nouveau code si le courrier a été perdu.",
+        "error",
+    )
+    return RedirectResponse(f"/operateur/etablissements/{siret}", status_code=303)
 
 
 @router.post("/operateur/etablissements/{siret}/deblocage")
