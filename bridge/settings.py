@@ -53,6 +53,9 @@ class OidcClientSettings(BaseSettings):
     session_recheck_seconds: float = Field(default=300.0, ge=0)
     # A browser session ends this long after its last change (a login, a recheck).
     session_lifetime_seconds: int = Field(default=36_000, gt=0)
+    # No request body longer than this reaches the app (bridge/api/body_limit.py): the
+    # back-office's CSV import (10 Mo) and its form fit; nginx's client_max_body_size agrees.
+    max_body_bytes: int = Field(default=11 * 1024 * 1024, gt=0)
     theme: Literal["dsfr", "neutre"] = "dsfr"
     dsfr_dist: Path = REPO_ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
     log_level: str = "INFO"

@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from bridge.api.auth.oidc import OidcLogin, SessionUser
 from bridge.api.auth.sessions import ServerSideSessions
+from bridge.api.body_limit import BodyLimit
 from bridge.api.check_metrics import CheckApiCounter
 from bridge.api.errors import Problem, install_error_handlers
 from bridge.api.health import health_router, metrics_router
@@ -143,6 +144,7 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
     app.state.security_headers = security_headers(settings.keycloak_url, settings.secure_cookies)
     app.add_middleware(SecurityHeaders, headers=app.state.security_headers)
     app.add_middleware(CheckApiCounter)  # outside sessions and headers: what the caller got
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     proxies = TrustedProxies(settings.trusted_proxies.split(","))
     if proxies:
         app.add_middleware(ForwardedFor, proxies=proxies)

@@ -97,3 +97,19 @@ def test_the_500_page_carries_the_security_headers_too(client_of: ClientOf) -> N
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
+
+
+def test_an_oversized_upload_is_refused_in_french_before_anything_reads_it(
+    client_of: ClientOf,
+) -> None:
+    """Anonymous, to the back-office's import: refused by its size alone (the form is never
+    parsed nor spooled to disk), a French page on the portal, problem+json on the API."""
+    client = client_of(max_body_bytes=64 * 1024)
+    big = b"SIRET;raison sociale\n" + b"0" * (65 * 1024)
+    page = client.post("/operateur/import", files={"fichier": ("liste.csv", big, "text/csv")})
+    assert page.status_code == 413
+    assert "text/html" in page.headers["content-type"]
+    assert "La requête dépasse" in page.text
+    api = client.post("/api/v1/verifications/mon-activite-formation", content=big)
+    assert api.status_code == 413
+    assert api.headers["content-type"] == "application/problem+json"
