@@ -20,11 +20,30 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+def page_window(current: int, pages: int, around: int = 2) -> list[int | None]:
+    """The page links a pagination shows: the first, the last, and `around` pages each side of
+    the current one; None where pages are left out (« … »). Never one link per page: a search
+    over a million people would print fifty thousand."""
+    shown = sorted({1, pages, *range(max(1, current - around), min(pages, current + around) + 1)})
+    window: list[int | None] = []
+    previous = 0
+    for page in shown:
+        if previous and page - previous > 1:
+            window.append(None)
+        window.append(page)
+        previous = page
+    return window
+
+
 def make_templates(*directories: Path, theme: str, service_name: str) -> Jinja2Templates:
     """Templates looked up in `directories` first, then in the shared ones."""
     templates = Jinja2Templates(directory=[*directories, TEMPLATES_DIR])
     templates.env.globals.update(
-        csrf_token=csrf_token, csrf_field=FIELD, theme=theme, service_name=service_name
+        csrf_token=csrf_token,
+        csrf_field=FIELD,
+        theme=theme,
+        service_name=service_name,
+        page_window=page_window,
     )
     return templates
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bridge.api.app import create_app
+from bridge.api.templating import page_window
 from bridge.devstack.errors import StackError
 from bridge.settings import Settings
 
@@ -113,3 +114,20 @@ def test_an_oversized_upload_is_refused_in_french_before_anything_reads_it(
     api = client.post("/api/v1/verifications/mon-activite-formation", content=big)
     assert api.status_code == 413
     assert api.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("current", "pages", "links"),
+    [
+        (1, 1, [1]),
+        (1, 4, [1, 2, 3, 4]),
+        (1, 50_000, [1, 2, 3, None, 50_000]),
+        (7, 50_000, [1, None, 5, 6, 7, 8, 9, None, 50_000]),
+        (50_000, 50_000, [1, None, 49_998, 49_999, 50_000]),
+        (4, 7, [1, 2, 3, 4, 5, 6, 7]),
+    ],
+)
+def test_a_pagination_shows_a_window_never_one_link_per_page(
+    current: int, pages: int, links: list[int | None]
+) -> None:
+    assert page_window(current, pages) == links
