@@ -87,11 +87,10 @@ def test_a_request_cancelled_because_its_client_left_is_not_a_server_error() -> 
 
     scope: Scope = {"type": "http", "path": "/api/v1/verifications/maf", "method": "POST"}
     before = counts()
-    with pytest.raises(asyncio.CancelledError):
-        # A loop of its own, in a thread of its own: the browser tests may leave one running
-        # in this thread.
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, CheckApiCounter(cancelled)(scope, nothing, ignore)).result()
+    # A loop of its own, in a thread of its own: the browser tests may leave one running in
+    # this thread.
+    with ThreadPoolExecutor(1) as pool, pytest.raises(asyncio.CancelledError):
+        pool.submit(asyncio.run, CheckApiCounter(cancelled)(scope, nothing, ignore)).result()
     assert counts() == before
 
 
