@@ -158,7 +158,7 @@ def comparison_routes(app: FastAPI, realm_url: str, introspection_secret: str) -
 
     @app.get("/bench/sans-autorisation/{siret}/{exercice}")
     def no_authorization(siret: str, exercice: int) -> BpfOut:
-        with context.work() as work:
+        with context.reads() as work:  # as the product reads it, less the right
             found = work.session.scalar(
                 select(Bpf).where(Bpf.siret == siret, Bpf.exercice == exercice)
             )
@@ -181,7 +181,7 @@ def comparison_routes(app: FastAPI, realm_url: str, introspection_secret: str) -
             audience if isinstance(audience, list) else [audience]
         ):
             raise HTTPException(401, detail=f"introspection : {answer}")
-        with context.work() as work:
+        with context.reads() as work:
             found = work.bpf.read(Actor(answer["sub"], answer.get("name", "")), siret, exercice)
             if found is None:
                 raise HTTPException(404)

@@ -38,12 +38,16 @@ KINDS = [
     ("vérification du jeton (signature, claims)", r"(TokenVerifier\._checked|joserfc)"),
     ("session terminée (lecture)", r"EndedSessions\.is_ended"),
     ("compte désactivé (lecture)", r"AppContext\.is_disabled"),
+    ("session terminée et compte désactivé (une lecture)", r"refuse_ended_or_disabled"),
     (
         "droit et lecture métier (may_act, BPF, lots)",
         r"(may_act|BpfService|check_many|_held_roles|VerificationService|explain|_decide)",
     ),
     ("lecture du BPF sans droit (route plancher du banc)", r"no_authorization"),
-    ("unité de travail (session, commit)", r"(unit_of_work|AppContext\.work|open_services)"),
+    (
+        "unité de travail (session, commit)",
+        r"(unit_of_work|reads_only|AppContext\.work|AppContext\.reads|open_services)",
+    ),
     (
         "validation et sérialisation (pydantic, JSON)",
         r"(serialize_response|pydantic|jsonable_encoder|json/|JSONResponse|BpfOut\.of|"

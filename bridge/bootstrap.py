@@ -21,12 +21,14 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge import outbox
+from bridge.accounts import DISABLED_ACCOUNT
 from bridge.backoffice.imports import ImportRunner
 from bridge.catalog import Catalog, load_catalog
-from bridge.db import AUTOCOMMIT, make_engine, make_session_factory, unit_of_work
+from bridge.db import make_engine, make_session_factory, reads_only, unit_of_work
+from bridge.errors import ForbiddenError
 from bridge.habilitation.operators import is_designated
-from bridge.identity.ended_sessions import EndedSessions
-from bridge.identity.tokens import TokenVerifier
+from bridge.identity.ended_sessions import UNTIL_OF_SID, EndedSessions
+from bridge.identity.tokens import SESSION_ENDED, InvalidTokenError, TokenVerifier
 from bridge.keycloak_admin import KeycloakDirectory
 from bridge.notification import SILENT, Mailer, MailQueue, Queued
 from bridge.person.models import Person
@@ -66,6 +68,12 @@ REMEMBERED_MAX = 10_000
 _DISABLED = select(Person.disabled_at, Person.deleted_at).where(
     Person.subject == bindparam("subject")
 )
+# The API caller's ended session and account state in one statement (one round trip).
+_CALLER = select(
+    UNTIL_OF_SID.label("until"),
+    select(Person.disabled_at).where(Person.subject == bindparam("subject")).scalar_subquery(),
+    select(Person.deleted_at).where(Person.subject == bindparam("subject")).scalar_subquery(),
+)
 
 
 @dataclass
@@ -76,6 +84,9 @@ class AppContext:
     catalog: Catalog
     engine: Engine
     sessions: sessionmaker[Session]
+    # The API's reads without a transaction (`reads`): a pool of AUTOCOMMIT connections.
+    read_engine: Engine
+    read_sessions: sessionmaker[Session]
     mail_queue: MailQueue
     ended: EndedSessions
     verifier: TokenVerifier
@@ -108,6 +119,13 @@ class AppContext:
             session.info[SILENT] = not notify
             yield open_services(session, self.catalog, self.settings, self.directory, delivery)
 
+    @contextmanager
+    def reads(self) -> Iterator[Services]:
+        """The services for a request that only reads (`reads_only`: no transaction, no
+        e-mail, nothing written). The API's hot reads use it."""
+        with reads_only(self.read_sessions) as session:
+            yield open_services(session, self.catalog, self.settings, self.directory, Delivery())
+
     def deliver(self, events: list[object]) -> bool:
         """Hand on what a committed unit of work raised: try its queued e-mails at once
         (what does not leave now, the queue's loop sends later); True if all left."""
@@ -124,21 +142,39 @@ class AppContext:
         tokens, still valid for minutes, may not act."""
         # Every API request: two columns, no ORM, no transaction (BEGIN and ROLLBACK would
         # be two more round trips to PostgreSQL for one read).
-        with self.engine.connect().execution_options(isolation_level=AUTOCOMMIT) as connection:
+        with self.read_engine.connect() as connection:
             row = connection.execute(_DISABLED, {"subject": subject}).first()
         return row is not None and (row.disabled_at is not None or row.deleted_at is not None)
+
+    def refuse_ended_or_disabled(self, subject: str, sid: str | None) -> None:
+        """Refuse an API caller whose Keycloak session was ended (401) or whose account is
+        disabled or deleted (403), as `verify` and `is_disabled` would, in one read."""
+        if sid is not None and self.ended.seen_ended(sid):
+            raise InvalidTokenError(SESSION_ENDED)
+        with self.read_engine.connect() as connection:
+            until, disabled_at, deleted_at = connection.execute(
+                _CALLER, {"sid": sid, "subject": subject}
+            ).one()
+        if sid is not None and self.ended.ended_until(sid, until):
+            raise InvalidTokenError(SESSION_ENDED)
+        if disabled_at is not None or deleted_at is not None:
+            raise ForbiddenError(DISABLED_ACCOUNT)
 
     def close(self) -> None:
         """Release the store's connections (the web app's lifespan, the CLI, fixtures)."""
         self.engine.dispose()
+        self.read_engine.dispose()
 
 
 def bootstrap(settings: Settings | None = None) -> AppContext:
     """Wire the bridge from validated settings (read from `BRIDGE_*` when not given)."""
     settings = settings or Settings()
     catalog = load_catalog(settings.catalog_file)  # a refused catalog leaves no engine behind
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
+    read_engine = make_engine(
+        settings.database_url, pool_size=settings.db_pool_size, autocommit=True
+    )
     # Shared by pages and API, and through the store by every replica of the bridge.
     ended = EndedSessions(sessions)
     return AppContext(
@@ -146,6 +182,8 @@ def bootstrap(settings: Settings | None = None) -> AppContext:
         catalog=catalog,
         engine=engine,
         sessions=sessions,
+        read_engine=read_engine,
+        read_sessions=make_session_factory(read_engine),
         mail_queue=MailQueue(
             sessions,
             Mailer(

@@ -68,10 +68,24 @@ def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def make_engine(url: str) -> Engine:
-    """An engine; SQLite gets foreign keys, WAL and a busy timeout for concurrent writers."""
+# Connections a pool keeps open. Past it, a connection is opened and closed for each use:
+# on PostgreSQL a new server process each time (`docs/performance/`).
+POOL_SIZE = 10
+
+
+def make_engine(url: str, *, pool_size: int = POOL_SIZE, autocommit: bool = False) -> Engine:
+    """An engine; SQLite gets foreign keys, WAL and a busy timeout for concurrent writers.
+
+    `autocommit`: every connection of the pool stays in AUTOCOMMIT (the API's reads,
+    `reads_only`), so none is switched there and back at each use.
+    """
+    options: dict[str, Any] = {"pool_size": pool_size}
+    if autocommit:
+        options["isolation_level"] = AUTOCOMMIT
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **options
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -83,7 +97,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **options)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -122,6 +136,34 @@ def unit_of_work(
 
 _UNDO = "undo"
 _EVENTS = "events"
+_READ_ONLY = "read-only"
+
+
+class WriteInReadError(RuntimeError):
+    """A change was made inside `reads_only`: a programming error, never kept."""
+
+
+@contextmanager
+def reads_only(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for a request that only reads, from a factory on an `autocommit` engine: no
+    transaction around its statements, so no BEGIN nor COMMIT round trip to PostgreSQL (the
+    API's hot reads, `docs/performance/`).
+
+    Under PostgreSQL's READ COMMITTED each statement reads its own snapshot anyway, so a
+    transaction would give these reads nothing more; anything written here is refused before
+    it reaches the database, since without a transaction it could not be rolled back.
+    """
+    with factory() as session:
+        session.info[_READ_ONLY] = True
+        yield session
+        if session.new or session.dirty or session.deleted:
+            raise WriteInReadError("Une lecture a tenté d'écrire : rien n'est enregistré.")
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_in_reads(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(_READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise WriteInReadError("Une lecture a tenté d'écrire : rien n'est enregistré.")
 
 
 def raise_event(session: Session, event: object) -> None:

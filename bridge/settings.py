@@ -102,6 +102,9 @@ class Settings(OidcClientSettings):
     # Where the portal sends people for each démarche that has its own site.
     demarche_urls: dict[str, str] = {"mon-activite-formation": "http://127.0.0.1:8001"}
     database_url: str = f"sqlite:///{REPO_ROOT / '.cache' / 'bridge.db'}"
+    # Connections kept open per pool (the process has two: changes, and the API's reads
+    # without a transaction). Beyond it, extra ones are opened and closed per use.
+    db_pool_size: int = Field(default=10, ge=1, le=100)
     catalog_file: Path = REPO_ROOT / "bridge" / "catalog" / "catalog.yaml"
     # Key of the activation codes' HMAC: without it, the database alone reveals no code.
     code_pepper: SecretStr = SecretStr("dev-poivre-des-codes-a-changer")

@@ -29,6 +29,12 @@ from bridge.habilitation.service import HabilitationService
 from bridge.notification import QueuedEmail
 from bridge.person.models import Person
 
+# Refused to a disabled or deleted account, whose tokens and page session live on a while.
+DISABLED_ACCOUNT = (
+    "Votre compte est désactivé : vous ne pouvez pas agir tant qu'il n'est pas réactivé "
+    "(adressez-vous à l'assistance)."
+)
+
 DELETED = "compte-supprime"
 DISABLED = "compte-desactive"
 ENABLED = "compte-reactive"

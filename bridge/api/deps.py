@@ -24,11 +24,6 @@ from bridge.db import MAX_STORE_INT
 from bridge.errors import ForbiddenError
 from bridge.identity.tokens import MissingTokenError, Principal
 
-DISABLED_ACCOUNT = (
-    "Votre compte est désactivé : vous ne pouvez pas agir tant qu'il n'est pas réactivé "
-    "(adressez-vous à l'assistance)."
-)
-
 # A store id in a path: a positive integer the store can hold (422 otherwise, never a 500).
 StoreId = Annotated[int, Path(ge=1, le=MAX_STORE_INT)]
 
@@ -108,9 +103,9 @@ def bearer_principal(
     request: Request, context: ContextDep, _: Annotated[Declared, Security(PERSON_TOKEN)]
 ) -> Principal:
     """The verified caller of an API route (401 problem+json otherwise)."""
-    principal = context.verifier.verify(bearer_token(request))
-    if context.is_disabled(principal.subject):  # its token lives on for minutes after
-        raise ForbiddenError(DISABLED_ACCOUNT)
+    principal = context.verifier.verify(bearer_token(request), session_checked_by_caller=True)
+    # Its token lives on for minutes after a logout or a disabling: both read at once.
+    context.refuse_ended_or_disabled(principal.subject, principal.claims.get("sid"))
     _remember(context, principal)
     if principal.operator and not context.is_operator(principal.subject):
         principal = replace(principal, operator=False)  # the realm role alone is not believed

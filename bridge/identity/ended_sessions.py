@@ -28,6 +28,8 @@ class EndedSession(Base):
 
 
 _UNTIL = select(EndedSession.until).where(EndedSession.sid == bindparam("sid"))
+# The same, as a column of another statement (the API's caller check).
+UNTIL_OF_SID = _UNTIL.scalar_subquery()
 
 
 class EndedSessions:
@@ -55,15 +57,24 @@ class EndedSessions:
     def is_ended(self, sid: str | None) -> bool:
         if sid is None:
             return False
-        with self._lock:
-            deadline = self._seen.get(sid)
-        if deadline is not None and deadline > time.monotonic():
+        if self.seen_ended(sid):
             return True
         if self._store is None:
             return False
         with self._store() as session:  # every API request: one column, no transaction
             reads = session.connection(execution_options={"isolation_level": AUTOCOMMIT})
             until = reads.execute(_UNTIL, {"sid": sid}).scalar()
+        return self.ended_until(sid, until)
+
+    def seen_ended(self, sid: str) -> bool:
+        """Ended, as this process already knows (no visit to the store)."""
+        with self._lock:
+            deadline = self._seen.get(sid)
+        return deadline is not None and deadline > time.monotonic()
+
+    def ended_until(self, sid: str, until: datetime | None) -> bool:
+        """Judge the store's `until` for `sid`, read here or by a caller's own statement
+        (the API reads it with the account's state, one round trip), and remember it."""
         remaining = (until - now()).total_seconds() if until is not None else 0.0
         if remaining <= 0:
             return False

@@ -30,6 +30,7 @@ ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES2
 OPERATOR_ROLE = "operateur"
 LEEWAY_SECONDS = 5
 VERIFIED_MAX = 10_000  # tokens whose verification is remembered, per process
+SESSION_ENDED = "Cette session a été fermée : reconnectez-vous."
 
 
 class EndedSessionsLike(Protocol):
@@ -107,8 +108,15 @@ class TokenVerifier:
             assert self._keys is not None  # noqa: S101 - set above or raised
             return self._keys
 
-    def verify(self, token: str, audience: str | None = None) -> Principal:
-        """The token's caller; `audience` replaces the default one (another API of ours)."""
+    def verify(
+        self, token: str, audience: str | None = None, *, session_checked_by_caller: bool = False
+    ) -> Principal:
+        """The token's caller; `audience` replaces the default one (another API of ours).
+
+        With `session_checked_by_caller`, the ended-session check is left to the caller, who
+        reads it in the same statement as the account's state (the API's hot path) and must
+        refuse with `SESSION_ENDED`.
+        """
         key = (token, audience or self.audience)
         claims = self._verified.get(key)
         # Past `exp` exactly as joserfc judges it (`exp <= now - leeway` refuses): a remembered
@@ -120,8 +128,12 @@ class TokenVerifier:
             if len(verified) >= VERIFIED_MAX:
                 verified.clear()
             verified[key] = claims
-        if self.ended is not None and self.ended.is_ended(claims.get("sid")):
-            raise InvalidTokenError("Cette session a été fermée : reconnectez-vous.")
+        if (
+            not session_checked_by_caller
+            and self.ended is not None
+            and self.ended.is_ended(claims.get("sid"))
+        ):
+            raise InvalidTokenError(SESSION_ENDED)
         roles = (claims.get("realm_access") or {}).get("roles") or []
         name = claims.get("name") or " ".join(
             p for p in (claims.get("given_name"), claims.get("family_name")) if p

@@ -17,9 +17,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
+from bridge.accounts import DISABLED_ACCOUNT
 from bridge.api.auth.csrf import require_csrf
 from bridge.api.auth.oidc import OidcLogin, SessionUser
-from bridge.api.deps import DISABLED_ACCOUNT, ContextDep, TemplatesDep, client_ip
+from bridge.api.deps import ContextDep, TemplatesDep, client_ip
 from bridge.audit.service import Actor
 from bridge.bootstrap import AppContext
 from bridge.errors import BridgeError, ForbiddenError

@@ -435,7 +435,8 @@ def _decide(
     at = now()
     asked = [_ask(demarche, item, at) for item in items]
     questions = [a for a in asked if isinstance(a, Question)]
-    with context.work() as work:
+    # A batch without explanations is one statement: read without a transaction.
+    with context.work() if explain else context.reads() as work:
         answers = iter(
             []
             if explain or not questions

@@ -105,7 +105,7 @@ class SaveOut(BaseModel):
 
 @router.get("/{siret}/{exercice}", summary="Lire le BPF d'un exercice")
 def read(siret: SiretPath, exercice: YearPath, context: ContextDep, actor: ActorDep) -> BpfOut:
-    with context.work() as work:
+    with context.reads() as work:  # the right and the BPF, read without a transaction
         found = work.bpf.read(actor, siret, exercice)
         if found is None:
             raise NotFoundError(f"Aucun BPF n'est encore enregistré pour {exercice}.")

@@ -1,0 +1,67 @@
+"""The API's hot reads run without a transaction (`reads_only`): what they may and may not do,
+on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bridge.db import WriteInReadError, make_engine, make_session_factory, reads_only
+from bridge.etablissement.models import Etablissement
+from bridge.habilitation.service import may_act
+from tests.store.test_habilitation_store import CATALOG, MAF, activate, etablissement, person
+from tests.support.sirets import new_siret
+
+
+@pytest.fixture
+def reads(sessions: sessionmaker[Session], database_url: str) -> Iterator[sessionmaker[Session]]:
+    """The API's read sessions on the same store (`AppContext.read_sessions`)."""
+    engine = make_engine(database_url, autocommit=True)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def count(sessions: sessionmaker[Session], siret: str) -> int:
+    with sessions() as session:
+        found = session.scalar(
+            select(func.count()).select_from(Etablissement).where(Etablissement.siret == siret)
+        )
+    return found or 0
+
+
+def test_a_read_sees_what_was_committed_and_answers_as_a_transaction_would(
+    sessions: sessionmaker[Session], reads: sessionmaker[Session]
+) -> None:
+    actor = person(sessions, "lecteur")
+    siret, code = etablissement(sessions)
+    with reads_only(reads) as session:
+        assert not may_act(session, CATALOG, actor.subject, MAF, "gestionnaire", siret)
+    activate(sessions, actor, siret, code)
+    with reads_only(reads) as session:
+        assert may_act(session, CATALOG, actor.subject, MAF, "gestionnaire", siret)
+
+
+def test_a_write_left_pending_in_a_read_is_refused_and_never_kept(
+    sessions: sessionmaker[Session], reads: sessionmaker[Session]
+) -> None:
+    siret = new_siret()
+    with pytest.raises(WriteInReadError), reads_only(reads) as session:
+        session.add(Etablissement(siret=siret, siren=siret[:9], name="Écrit par erreur"))
+    assert count(sessions, siret) == 0
+
+
+def test_a_write_flushed_by_a_query_in_a_read_is_refused_and_never_kept(
+    sessions: sessionmaker[Session], reads: sessionmaker[Session]
+) -> None:
+    """Without a transaction a flushed row would be committed at once: it never reaches the
+    database."""
+    siret = new_siret()
+    with reads_only(reads) as session:
+        session.add(Etablissement(siret=siret, siren=siret[:9], name="Écrit par erreur"))
+        with pytest.raises(WriteInReadError):
+            session.scalar(select(Etablissement).where(Etablissement.siret == siret))  # autoflush
+        session.expunge_all()
+    assert count(sessions, siret) == 0
