@@ -27,9 +27,10 @@ python -m bridge keycloak catalogue
 python -m bridge keycloak appliquer [--diff] [--forcer]
     the deploy step: bring the live realm to the export in BRIDGE_REALM_EXPORT_DIR (by
     default keycloak/realm-export/; /realm-export in compose): only what the export names,
-    and the service account's client roles (users, credentials and sessions untouched), deleting what an earlier run applied and the export no longer names;
-    --diff prints the differences and changes nothing; a value changed by hand in Keycloak
-    since the last apply is refused unless --forcer
+    and the service account's client roles (users, credentials and sessions untouched),
+    deleting what an earlier run applied and the export no longer names; --diff prints the
+    differences and changes nothing; a value changed by hand in Keycloak since the last
+    apply is refused unless --forcer
 python -m bridge delegations echeances
     mark the delegations past their end and e-mail both sides, BRIDGE_DELEGATION_WARNING_DAYS
     before the end too (once, e.g. from cron; the portal does it every
