@@ -17,12 +17,13 @@ help:
 	@echo "make run    installe tout puis lance la plateforme locale"
 	@echo "make test   installe tout puis lance les contrôles et les tests"
 
-# Debian packages a brand-new machine may lack: a JDK and Maven for Keycloak and our
-# providers, Node.js for the DSFR assets, PostgreSQL 15's server (the store's tests run on
-# SQLite and PostgreSQL), Prometheus for promtool (the alerting rules' tests). Installed only
-# when missing.
+# Debian packages a brand-new machine may lack: python3-venv (Debian ships `ensurepip`, which
+# `python -m venv` needs, apart), a JDK and Maven for Keycloak and our providers, Node.js for
+# the DSFR assets, PostgreSQL 15's server (the store's tests run on SQLite and PostgreSQL),
+# Prometheus for promtool (the alerting rules' tests). Installed only when missing.
 setup-system:
 	@missing=""; \
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	command -v javac >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \

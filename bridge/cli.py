@@ -13,8 +13,8 @@ python -m bridge operateur designer|retirer PERSONNE
     make a person an operator (the store's designation, which the bridge believes, and the
     realm role) or end it
 python -m bridge operateur sans-gestionnaire
-    the SIRETs whose gestionnaire's account was deleted in Keycloak and that have none since
-    (the way out: a new activation code for a new gestionnaire)
+    the SIRETs whose gestionnaire is gone (account deleted in Keycloak, right revoked or past
+    its end) and that have none since (the way out: a new activation code for a new one)
 python -m bridge operateur pseudonymiser
     replace the name, e-mail and phones of people deleted more than
     BRIDGE_DELETED_PERSON_RETENTION_DAYS ago (the hourly reconcile does it too)
@@ -25,11 +25,16 @@ python -m bridge keycloak catalogue
     the deploy step: the catalog's clients, roles, groups and token scope in the realm, with
     the deploy administrator's account (the always-on bridge may not create clients)
 python -m bridge keycloak appliquer [--diff] [--forcer]
-    the deploy step: bring the live realm to keycloak/realm-export/ (only what the export
-    names, and the service account's client roles; users, credentials and sessions
-    untouched), deleting what an earlier run applied and the export no longer names;
-    --diff prints the differences and changes nothing; a value changed by hand in Keycloak
-    since the last apply is refused unless --forcer
+    the deploy step: bring the live realm to the export in BRIDGE_REALM_EXPORT_DIR (by
+    default keycloak/realm-export/; /realm-export in compose): only what the export names,
+    and the service account's client roles (users, credentials and sessions untouched),
+    deleting what an earlier run applied and the export no longer names; --diff prints the
+    differences and changes nothing; a value changed by hand in Keycloak since the last
+    apply is refused unless --forcer
+python -m bridge delegations echeances
+    mark the delegations past their end and e-mail both sides, BRIDGE_DELEGATION_WARNING_DAYS
+    before the end too (once, e.g. from cron; the portal does it every
+    BRIDGE_DELEGATION_JOB_INTERVAL_SECONDS)
 python -m bridge sync appliquer [--continu]
     apply the outbox to Keycloak (once until empty, or forever as a worker process)
 python -m bridge sync rapprocher [--reparer]
@@ -393,11 +398,12 @@ def name_operator(settings: Settings, person: str, *, designated: bool) -> int:
 
 
 def list_orphans(settings: Settings) -> int:
-    """The SIRETs a deleted account left without a gestionnaire, and how to name a new one."""
+    """The SIRETs left without a gestionnaire (account deleted, right revoked or past its
+    end), and how to name a new one."""
     with _platform(settings) as context, context.work() as work:
         orphans = work.accounts.orphans()
     if not orphans:
-        print("Aucun SIRET sans gestionnaire après une suppression de compte.")
+        print("Aucun SIRET sans gestionnaire.")
         return 0
     for orphan in orphans:
         print(
@@ -449,7 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     operator = _with_help(
         commands.add_parser(
-            "operateur", help="établissements et codes d'activation", add_help=False
+            "operateur",
+            help="établissements, codes d'activation, organisations, opérateurs, comptes",
+            add_help=False,
         )
     )
     operator_commands = operator.add_subparsers(dest="command", required=True, metavar="ACTION")
@@ -530,7 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     _with_help(
         operator_commands.add_parser(
             "sans-gestionnaire",
-            help="SIRET restés sans gestionnaire après la suppression d'un compte",
+            help="SIRET restés sans gestionnaire (compte supprimé, droit retiré ou échu)",
             add_help=False,
         )
     )
@@ -562,8 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
     realm_apply = _with_help(
         keycloak_commands.add_parser(
             "appliquer",
-            help="amener le domaine de Keycloak à ce que dit keycloak/realm-export/ "
-            "(compte administrateur : BRIDGE_KEYCLOAK_ADMIN_USER et _PASSWORD)",
+            help="amener le domaine de Keycloak à ce que dit l'export du domaine "
+            "(BRIDGE_REALM_EXPORT_DIR, par défaut keycloak/realm-export/ ; compte "
+            "administrateur : BRIDGE_KEYCLOAK_ADMIN_USER et _PASSWORD)",
             add_help=False,
         )
     )
@@ -752,8 +761,8 @@ def back_up_or_restore(settings: Settings, command: str, folder: Path) -> int:
 
 
 def apply_realm(settings: Settings, *, diff: bool, force: bool) -> int:
-    """The deploy step that brings the live realm to keycloak/realm-export/ (or prints how
-    it differs); hand edits stop it unless forced (`bridge/realm/apply.py`)."""
+    """The deploy step that brings the live realm to the export in BRIDGE_REALM_EXPORT_DIR
+    (or prints how it differs); hand edits stop it unless forced (`bridge/realm/apply.py`)."""
     url, user, password = _deploy_account(settings)
     realm = RealmConfiguration.with_admin_password(url, settings.keycloak_realm, user, password)
     if not realm.exists():

@@ -5,12 +5,14 @@ command line's default address (`.cache/bridge.db`). While it runs it leaves a m
 folder — its process id, its store and its Keycloak — so that `python -m bridge …` works on
 the store the platform reads, or refuses, instead of writing where nobody looks.
 
-The marker decides where every command writes and where `BRIDGE_KEYCLOAK_ADMIN_PASSWORD` is
-sent, so it is not taken on trust: the platform holds an advisory lock (`flock`) on it for
-as long as it runs — the kernel drops the lock when the process dies, even by SIGKILL, so a
-free lock means a stale marker, whatever became of its process id — and a marker is only
-believed when it is the current user's, mode 0600, and names a SQLite store inside the state
-folder and a Keycloak on the loopback.
+The marker decides where every command writes and where it sends its Keycloak secrets
+(`BRIDGE_KEYCLOAK_ADMIN_PASSWORD` for the deploy steps `keycloak catalogue|appliquer`, the
+service account's `BRIDGE_SYNC_CLIENT_SECRET` for the others), so it is not taken on trust:
+the platform holds an advisory lock (`flock`) on it for as long as it runs — the kernel drops
+the lock when the process dies, even by SIGKILL, so a free lock means a stale marker,
+whatever became of its process id — and a marker is only believed when it is the current
+user's, mode 0600, and names a SQLite store inside the state folder and a Keycloak on the
+loopback.
 """
 
 from __future__ import annotations

@@ -115,7 +115,8 @@ class Settings(OidcClientSettings):
     # How many times an hour one network address may use that page (each use asks Keycloak).
     activation_link_asks_per_hour: int = Field(default=20, ge=1)
     # The store's copy of a deleted person (name, e-mail, phones) is pseudonymised this many
-    # days after the deletion (README, « Données personnelles » for the legal ground).
+    # days after the deletion (README, « The account, in Keycloak », « Mes données
+    # personnelles », for the legal ground).
     deleted_person_retention_days: int = Field(default=90, ge=0)
     # A delegation's invitation link works this long (the gestionnaire may resend it).
     invitation_validity_days: int = 7
@@ -134,9 +135,9 @@ class Settings(OidcClientSettings):
     # e.g. when `python -m bridge sync …` runs elsewhere).
     sync_client_id: str = "bridge"
     sync_client_secret: SecretStr = SecretStr("dev-bridge-secret-a-changer")
-    # The deploy step only (`python -m bridge keycloak catalogue`): a Keycloak administrator
-    # of the master realm that may create the démarches' clients, roles and groups. The
-    # always-on bridge never reads them.
+    # The deploy steps only (`python -m bridge keycloak catalogue` and `keycloak appliquer`):
+    # a Keycloak administrator of the master realm that may create the démarches' clients,
+    # roles and groups and change the realm. The always-on bridge never reads them.
     keycloak_admin_user: str | None = None
     keycloak_admin_password: SecretStr | None = None
     # Keycloak's own PostgreSQL database, for `python -m bridge exploitation sauvegarde` and

@@ -252,7 +252,7 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("erreur inattendue", extra={"path": request.url.path})
+        log.exception("erreur-inattendue", extra={"path": request.url.path})
         # Sent by Starlette's outermost middleware, past ours: the security headers here.
         headers = dict(getattr(request.app.state, "security_headers", {}))
         headers["Cache-Control"] = "no-store"

@@ -101,7 +101,7 @@ class AuthzenRoute(APIRoute):
             except StarletteHTTPException as exc:
                 response = message_response(exc.status_code, str(exc.detail), exc.headers)
             except Exception:
-                log.exception("erreur inattendue", extra={"path": request.url.path})
+                log.exception("erreur-inattendue", extra={"path": request.url.path})
                 response = message_response(
                     500, "Erreur interne : elle a été consignée. Réessayez dans un instant."
                 )
