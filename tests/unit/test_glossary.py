@@ -112,3 +112,16 @@ def test_every_log_event_is_in_the_glossary() -> None:
 
 def test_every_cli_verb_and_option_is_in_the_glossary() -> None:
     assert sorted(_cli_words(build_parser()) - _glossary_words()) == []
+
+
+def test_every_setting_of_the_bridge_is_in_the_readme() -> None:
+    """An operator finds each `BRIDGE_*` setting, with its default, in README « Configuration »."""
+    from bridge.settings import Settings
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\s*\| (`BRIDGE_[^|]+)\|", readme, re.MULTILINE)  # first cells
+    named = {n for row in rows for n in re.findall(r"`(BRIDGE_[A-Z_]+)`", row)}
+    missing = [
+        f"BRIDGE_{n.upper()}" for n in Settings.model_fields if f"BRIDGE_{n.upper()}" not in named
+    ]
+    assert not missing, f"absents du README : {missing}"
