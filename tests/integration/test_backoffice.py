@@ -326,7 +326,31 @@ def test_a_withdrawn_operator_loses_the_back_office_at_once(platform: Platform) 
         )
         assert answer.status_code == 403
         assert client.get(f"/operateur/etablissements/{siret}").status_code == 403
+
+        # Opening an employer organisation, an operator's power too (found by an audit:
+        # this page read only the session's flag).
+        assert client.get("/operateur/organisations").status_code == 403
+        employer = new_siret()
+        opened = client.post(
+            "/operateur/organisations",
+            data={
+                "siret": employer,
+                "type": "employeur",
+                "raison_sociale": "Ouverte Après Retrait",
+                "civilite": "madame",
+                "nom": "Principale",
+                "prenom": "Ada",
+                "email": f"ada.{employer}@exemple.fr",
+                "telephone_fixe": "0102030405",
+                "telephone_mobile": "",
+                "csrf_token": csrf_of(page),
+            },
+            follow_redirects=False,
+        )
+        assert opened.status_code == 403
     assert footprint(platform, siret)[0] == before[0]
+    with platform.context.sessions() as session:
+        assert session.get(Organisation, employer) is None
 
 
 def test_keycloak_away_or_an_account_gone_is_said_in_french(

@@ -56,6 +56,11 @@ def page_user(request: Request) -> SessionUser:
     context: AppContext = request.app.state.context
     if context.is_disabled(user.sub):
         raise ForbiddenError(DISABLED_ACCOUNT)
+    if user.operator and not context.is_operator(user.sub):
+        # Withdrawn since the login (`operateur retirer` ends no session): every page and
+        # action of the operator is refused from the next request, the back-office's and the
+        # employer pages' alike.
+        user = user.model_copy(update={"operator": False})
     return user
 
 
