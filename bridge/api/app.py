@@ -8,6 +8,7 @@ delegations' end-date job, and closes the store when the app stops.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -101,6 +102,10 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
             )
             loops.append(asyncio.to_thread(projection.run, stop))
         running = [asyncio.create_task(loop) for loop in loops]
+        # What the start built (modules, routes, templates, metadata) lives as long as the
+        # process: out of the collector's reach, a full collection no longer walks it
+        # (those walks were the check API's slowest answers, `docs/performance/`).
+        gc.freeze()
         yield
         stop.set()
         context.imports.wake.set()
