@@ -7,7 +7,7 @@ Operations are idempotent by contract ("ensure"); failures are split into
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -377,17 +377,11 @@ class KeycloakDirectory:
         return found
 
     def _children(self, group_id: str) -> Iterator[dict[str, Any]]:
-        first = 0
-        while True:
-            page: list[dict[str, Any]] = _call(
-                lambda first=first: self._admin.get_group_children(
-                    group_id, {"first": first, "max": PAGE, "briefRepresentation": False}
-                )
+        return _pages(
+            lambda query: self._admin.get_group_children(
+                group_id, {**query, "briefRepresentation": False}
             )
-            yield from page
-            if len(page) < PAGE:
-                return
-            first += PAGE
+        )
 
     def person(self, user_id: str) -> dict[str, Any]:
         """The user's full representation (attributes included)."""
@@ -412,18 +406,9 @@ class KeycloakDirectory:
         _call(lambda: self._admin.update_user(user_id, {**profile, "attributes": attributes}))
 
     def group_ids_of(self, user_id: str) -> set[str]:
-        ids: set[str] = set()
-        first = 0
-        while True:
-            page: list[dict[str, Any]] = _call(
-                lambda first=first: self._admin.get_user_groups(
-                    user_id, {"first": first, "max": PAGE}
-                )
-            )
-            ids.update(str(g["id"]) for g in page)
-            if len(page) < PAGE:
-                return ids
-            first += PAGE
+        return {
+            str(g["id"]) for g in _pages(lambda query: self._admin.get_user_groups(user_id, query))
+        }
 
     def join(self, user_id: str, group_id: str) -> None:
         _call(lambda: self._admin.group_user_add(user_id, group_id))
@@ -437,37 +422,25 @@ class KeycloakDirectory:
 
     def members(self, group_id: str) -> Iterator[str]:
         """Ids of the group's members, page after page."""
-        first = 0
-        while True:
-            page: list[dict[str, Any]] = _call(
-                lambda first=first: self._admin.get_group_members(
-                    group_id, {"first": first, "max": PAGE, "briefRepresentation": True}
-                )
+        pages = _pages(
+            lambda query: self._admin.get_group_members(
+                group_id, {**query, "briefRepresentation": True}
             )
-            yield from (str(user["id"]) for user in page)
-            if len(page) < PAGE:
-                return
-            first += PAGE
+        )
+        return (str(user["id"]) for user in pages)
 
     def admin_events_since(self, after_ms: int) -> Iterator[dict[str, Any]]:
         """Admin events on users and memberships from `after_ms` (epoch ms), oldest first."""
-        first = 0
-        while True:
-            page: list[dict[str, Any]] = _call(
-                lambda first=first: self._admin.get_admin_events(
-                    {
-                        "dateFrom": str(after_ms),
-                        "direction": "asc",
-                        "resourceTypes": ["USER", "GROUP_MEMBERSHIP"],
-                        "first": first,
-                        "max": PAGE,
-                    }
-                )
+        return _pages(
+            lambda query: self._admin.get_admin_events(
+                {
+                    "dateFrom": str(after_ms),
+                    "direction": "asc",
+                    "resourceTypes": ["USER", "GROUP_MEMBERSHIP"],
+                    **query,
+                }
             )
-            yield from page
-            if len(page) < PAGE:
-                return
-            first += PAGE
+        )
 
     def ensure_habilitations_scope(self, client_uuids: list[str], maximum: int) -> str:
         """The optional client scope `habilitations` (our bounded mapper), on each démarche.
@@ -612,6 +585,18 @@ def _call(operation: Any) -> Any:
         if exc.response_code is not None and exc.response_code >= 500:
             raise KeycloakRetriableError(str(exc)) from exc
         raise KeycloakRejectedError(str(exc), exc.response_code) from exc
+
+
+def _pages(read: Callable[[dict[str, int]], list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """Every item of a paged admin listing, `PAGE` at a time: `read` gets `first` and `max`
+    (Keycloak caps a page silently; a short page is the last)."""
+    first = 0
+    while True:
+        page: list[dict[str, Any]] = _call(lambda first=first: read({"first": first, "max": PAGE}))
+        yield from page
+        if len(page) < PAGE:
+            return
+        first += PAGE
 
 
 class RealmConfiguration:
