@@ -49,6 +49,8 @@ class ReconcileReport:
     deleted: int = 0  # people gone from Keycloak whose rights the store then ended
     deletions_held: int = 0  # too many gone at once: nothing ended, an operator looks
     failed_rows: list[tuple[str, str, str]] = field(default_factory=list)
+    # People whose repair Keycloak refused (a role without its group…): the others go on.
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
     def lines(self) -> Iterable[str]:
         """The report in French, one line per fact (the dry-run diff)."""
@@ -59,6 +61,10 @@ class ReconcileReport:
                 yield f"  {drift.subject} : {describe(operation)}"
         if self.repaired:
             yield f"Réparées : {self.repaired}"
+        if self.refused:
+            yield f"Réparations refusées par Keycloak : {len(self.refused)}"
+            for subject, reason in self.refused[:50]:
+                yield f"  {subject} : {reason}"
         if self.deleted:
             yield f"Comptes supprimés dans Keycloak, droits terminés : {self.deleted}"
         if self.deletions_held:
@@ -113,6 +119,8 @@ def reconcile(
                 with projector.sessions() as session:
                     projector.project(subject, projector.wanted(session, subject))
                 report.repaired += 1
+            except KeycloakRejectedError as exc:  # one person's refusal stops nobody else's
+                report.refused.append((subject, str(exc)))
             finally:
                 projector.release(subject)
     if repair and work is not None and gone:

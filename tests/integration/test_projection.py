@@ -41,7 +41,7 @@ from tests.support.callers import Caller, gestionnaire_of_new_siret, invite_and_
 from tests.support.projection import eventually, projector_of, role_groups_of, values_of
 from tests.support.seed import right_written_in_store
 from tests.support.sirets import new_siret
-from tests.support.stack import Person, Platform
+from tests.support.stack import PROFESSIONAL_DETAILS, Person, Platform
 
 MAF = "mon-activite-formation"
 
@@ -181,6 +181,35 @@ def test_an_expired_right_is_found_by_the_reconcile_dry_run_and_removed_by_its_r
     assert not values_of(admin, subject)
     assert not role_groups_of(admin, subject)
     assert not [d for d in reconcile(projector).drifts if d.subject == subject]
+
+
+def test_a_repair_keycloak_refuses_for_one_person_repairs_the_others_and_says_why(
+    platform: Platform, callers: list[Caller]
+) -> None:
+    """A right whose role has no group (a catalog changed without its deploy step) stopped the
+    whole reconcile with its exception: nobody after that person was repaired, and the
+    deletions it finds were never handled."""
+    admin = platform.admin()
+    ghost = platform.new_person("Réparation", "Refusée").id
+    siret = right_written_in_store(platform.context, ghost, "role-sans-groupe")
+    gestionnaire, own_siret = gestionnaire_of_new_siret(platform, callers)
+    subject = gestionnaire.person.id
+    eventually(lambda: values_of(admin, subject), what="gestionnaire projeté")
+    admin.update_user(subject, {"attributes": {**PROFESSIONAL_DETAILS}})  # a drift by hand
+    try:
+        report = reconcile(projector_of(platform), repair=True)
+        assert [s for s, _ in report.refused if s == ghost], list(report.lines())
+        reason = dict(report.refused)[ghost]
+        assert "aucun groupe /demarches/mon-activite-formation/role-sans-groupe" in reason
+        assert any(ghost in line and "role-sans-groupe" in line for line in report.lines())
+        assert any(own_siret in v for v in values_of(admin, subject))  # repaired all the same
+    finally:
+        with platform.context.work() as work:  # the shared store keeps no right without a group
+            work.session.execute(
+                update(Habilitation)
+                .where(Habilitation.subject == ghost, Habilitation.siret == siret)
+                .values(revoked_at=now())
+            )
 
 
 def test_a_group_the_bridge_did_not_create_is_never_touched(
