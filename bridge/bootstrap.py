@@ -28,7 +28,7 @@ from bridge.db import make_engine, make_session_factory, reads_only, unit_of_wor
 from bridge.errors import ForbiddenError
 from bridge.habilitation.operators import is_designated
 from bridge.identity.ended_sessions import UNTIL_OF_SID, EndedSessions
-from bridge.identity.tokens import SESSION_ENDED, InvalidTokenError, TokenVerifier
+from bridge.identity.tokens import SESSION_ENDED, InvalidTokenError, Principal, TokenVerifier
 from bridge.keycloak_admin import KeycloakDirectory
 from bridge.notification import SILENT, Mailer, MailQueue, Queued
 from bridge.person.models import Person
@@ -64,7 +64,7 @@ def token_verifier(settings: Settings, ended: EndedSessions) -> TokenVerifier:
 
 
 REMEMBERED_MAX = 10_000
-# Built once (the statement costs more to build than to run): read on every API request.
+# Built once (the statement costs more to build than to run): read on every page request.
 _DISABLED = select(Person.disabled_at, Person.deleted_at).where(
     Person.subject == bindparam("subject")
 )
@@ -140,11 +140,19 @@ class AppContext:
     def is_disabled(self, subject: str) -> bool:
         """The person's account is disabled, or deleted, in Keycloak (`bridge.accounts`): its
         tokens, still valid for minutes, may not act."""
-        # Every API request: two columns, no ORM, no transaction (BEGIN and ROLLBACK would
+        # Every page request: two columns, no ORM, no transaction (BEGIN and ROLLBACK would
         # be two more round trips to PostgreSQL for one read).
         with self.read_engine.connect() as connection:
             row = connection.execute(_DISABLED, {"subject": subject}).first()
         return row is not None and (row.disabled_at is not None or row.deleted_at is not None)
+
+    def api_principal(self, token: str) -> Principal:
+        """The verified caller of a person's API: the token checked, then its session and
+        account read in one statement (`refuse_ended_or_disabled`). The only place the
+        verifier is told the session is checked by its caller."""
+        principal = self.verifier.verify(token, session_checked_by_caller=True)
+        self.refuse_ended_or_disabled(principal.subject, principal.claims.get("sid"))
+        return principal
 
     def refuse_ended_or_disabled(self, subject: str, sid: str | None) -> None:
         """Refuse an API caller whose Keycloak session was ended (401) or whose account is
@@ -173,7 +181,7 @@ def bootstrap(settings: Settings | None = None) -> AppContext:
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_factory(engine)
     read_engine = make_engine(
-        settings.database_url, pool_size=settings.db_pool_size, autocommit=True
+        settings.database_url, pool_size=settings.db_pool_size, read_only=True
     )
     # Shared by pages and API, and through the store by every replica of the bridge.
     ended = EndedSessions(sessions)

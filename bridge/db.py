@@ -73,14 +73,16 @@ def _lower(value: object) -> object:
 POOL_SIZE = 10
 
 
-def make_engine(url: str, *, pool_size: int = POOL_SIZE, autocommit: bool = False) -> Engine:
+def make_engine(url: str, *, pool_size: int = POOL_SIZE, read_only: bool = False) -> Engine:
     """An engine; SQLite gets foreign keys, WAL and a busy timeout for concurrent writers.
 
-    `autocommit`: every connection of the pool stays in AUTOCOMMIT (the API's reads,
-    `reads_only`), so none is switched there and back at each use.
+    `read_only`: the API's reads (`reads_only`): every connection of the pool stays in
+    AUTOCOMMIT (none is switched there and back at each use), and the database itself
+    refuses any write on it (SQLite's `query_only`, PostgreSQL's read-only transactions):
+    without a transaction, a write could not be rolled back.
     """
     options: dict[str, Any] = {"pool_size": pool_size}
-    if autocommit:
+    if read_only:
         options["isolation_level"] = AUTOCOMMIT
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -94,9 +96,13 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, autocommit: bool = Fals
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            if read_only:
+                cursor.execute("PRAGMA query_only=ON")
             cursor.close()
 
         return engine
+    if read_only:
+        options["connect_args"] = {"options": "-c default_transaction_read_only=on"}
     return create_engine(url, pool_pre_ping=True, **options)
 
 
@@ -145,13 +151,13 @@ class WriteInReadError(RuntimeError):
 
 @contextmanager
 def reads_only(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for a request that only reads, from a factory on an `autocommit` engine: no
+    """A session for a request that only reads, from a factory on a `read_only` engine: no
     transaction around its statements, so no BEGIN nor COMMIT round trip to PostgreSQL (the
     API's hot reads, `docs/performance/`).
 
     Under PostgreSQL's READ COMMITTED each statement reads its own snapshot anyway, so a
-    transaction would give these reads nothing more; anything written here is refused before
-    it reaches the database, since without a transaction it could not be rolled back.
+    transaction would give these reads nothing more. A write is refused: an ORM change before
+    it is flushed, an event (an e-mail) when it is raised, a statement by the database.
     """
     with factory() as session:
         session.info[_READ_ONLY] = True
@@ -168,6 +174,8 @@ def _refuse_writes_in_reads(session: Session, _context: Any, _instances: Any) ->
 
 def raise_event(session: Session, event: object) -> None:
     """Something to hand on after this unit of work commits (dropped if it rolls back)."""
+    if session.info.get(_READ_ONLY):  # a read has no commit: it would be dropped unsaid
+        raise WriteInReadError("Une lecture a tenté d'envoyer un message : rien n'est envoyé.")
     session.info.setdefault(_EVENTS, []).append(event)
 
 

@@ -105,6 +105,7 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
         # What the start built (modules, routes, templates, metadata) lives as long as the
         # process: out of the collector's reach, a full collection no longer walks it
         # (those walks were the check API's slowest answers, `docs/performance/`).
+        gc.collect()  # the start's own garbage first: frozen, it would never be freed
         gc.freeze()
         yield
         stop.set()

@@ -103,9 +103,8 @@ def bearer_principal(
     request: Request, context: ContextDep, _: Annotated[Declared, Security(PERSON_TOKEN)]
 ) -> Principal:
     """The verified caller of an API route (401 problem+json otherwise)."""
-    principal = context.verifier.verify(bearer_token(request), session_checked_by_caller=True)
-    # Its token lives on for minutes after a logout or a disabling: both read at once.
-    context.refuse_ended_or_disabled(principal.subject, principal.claims.get("sid"))
+    # Its token lives on for minutes after a logout or a disabling: both refused.
+    principal = context.api_principal(bearer_token(request))
     _remember(context, principal)
     if principal.operator and not context.is_operator(principal.subject):
         principal = replace(principal, operator=False)  # the realm role alone is not believed

@@ -61,7 +61,7 @@ class EndedSessions:
             return True
         if self._store is None:
             return False
-        with self._store() as session:  # every API request: one column, no transaction
+        with self._store() as session:  # pages and logins: one column, no transaction
             reads = session.connection(execution_options={"isolation_level": AUTOCOMMIT})
             until = reads.execute(_UNTIL, {"sid": sid}).scalar()
         return self.ended_until(sid, until)

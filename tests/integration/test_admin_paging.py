@@ -22,7 +22,9 @@ def test_members_groups_and_admin_events_are_read_past_the_first_page(
     admin = platform.admin()
     since = int(time.time() * 1000) - 1000
     people = [platform.new_person("Page", f"Membre {n}") for n in range(5)]
-    groups = [admin.create_group({"name": f"pagination-{uuid.uuid4().hex[:8]}"}) for _ in range(3)]
+    groups = [
+        str(admin.create_group({"name": f"pagination-{uuid.uuid4().hex[:8]}"})) for _ in range(3)
+    ]
     for group in groups:
         admin.group_user_add(people[0].id, group)
     for person in people[1:]:

@@ -316,8 +316,10 @@ def test_a_withdrawn_operator_loses_the_back_office_at_once(platform: Platform) 
     with logged_in_client(platform, operator) as client:
         page = client.get(f"/operateur/etablissements/{siret}")
         assert page.status_code == 200
+        assert 'data-testid="back-office"' in client.get("/").text
         with platform.context.work() as work:
             withdraw(work.session, Actor("tests", "Tests"), operator.id)
+        assert 'data-testid="back-office"' not in client.get("/").text  # a page open to all
         before = footprint(platform, siret)
         answer = client.post(
             f"/operateur/etablissements/{siret}/code",

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bridge.db import WriteInReadError, make_engine, make_session_factory, reads_only
+from bridge.db import WriteInReadError, make_engine, make_session_factory, raise_event, reads_only
 from bridge.etablissement.models import Etablissement
 from bridge.habilitation.service import may_act
 from tests.store.test_habilitation_store import CATALOG, MAF, activate, etablissement, person
@@ -19,7 +20,7 @@ from tests.support.sirets import new_siret
 @pytest.fixture
 def reads(sessions: sessionmaker[Session], database_url: str) -> Iterator[sessionmaker[Session]]:
     """The API's read sessions on the same store (`AppContext.read_sessions`)."""
-    engine = make_engine(database_url, autocommit=True)
+    engine = make_engine(database_url, read_only=True)
     yield make_session_factory(engine)
     engine.dispose()
 
@@ -65,3 +66,21 @@ def test_a_write_flushed_by_a_query_in_a_read_is_refused_and_never_kept(
             session.scalar(select(Etablissement).where(Etablissement.siret == siret))  # autoflush
         session.expunge_all()
     assert count(sessions, siret) == 0
+
+
+def test_a_statement_that_writes_in_a_read_is_refused_by_the_database(
+    sessions: sessionmaker[Session], reads: sessionmaker[Session]
+) -> None:
+    """Core statements bypass the ORM's flush: the read connections refuse them themselves."""
+    siret = new_siret()
+    with pytest.raises(DBAPIError), reads_only(reads) as session:
+        session.execute(
+            insert(Etablissement).values(siret=siret, siren=siret[:9], name="Écrit par erreur")
+        )
+    assert count(sessions, siret) == 0
+
+
+def test_an_event_raised_in_a_read_is_refused_not_dropped(reads: sessionmaker[Session]) -> None:
+    """A read has no commit after which an e-mail would leave: raising one is an error."""
+    with pytest.raises(WriteInReadError), reads_only(reads) as session:
+        raise_event(session, "un courriel")

@@ -19,6 +19,7 @@ from joserfc.jwk import KeySet, RSAKey
 
 from bridge.identity.ended_sessions import EndedSessions
 from bridge.identity.tokens import LEEWAY_SECONDS, InvalidTokenError, TokenVerifier
+from bridge.settings import REPO_ROOT
 
 ISSUER = "http://127.0.0.1:1/realms/demarches"
 KEY = RSAKey.generate_key(2048, parameters={"kid": "cle-1"})
@@ -205,3 +206,14 @@ def test_remembered_verifications_are_forgotten_when_the_published_keys_change(
     assert verifier._verified == {}
     with pytest.raises(InvalidTokenError):
         verifier.verify(remembered)
+
+
+def test_only_the_api_caller_check_skips_the_verifiers_session_check() -> None:
+    """`session_checked_by_caller` turns a refusal off: its one user reads the session
+    itself (`AppContext.api_principal`); any other would lose the ended-session check."""
+    users = [
+        path.relative_to(REPO_ROOT).as_posix()
+        for path in (REPO_ROOT / "bridge").rglob("*.py")
+        if "session_checked_by_caller=True" in path.read_text(encoding="utf-8")
+    ]
+    assert users == ["bridge/bootstrap.py"]

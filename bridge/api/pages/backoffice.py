@@ -37,9 +37,10 @@ def _sentence(catalog: Catalog, event: AuditEvent) -> str:
 
 
 def _require_operator(page: PageDep) -> None:
-    """The session's flag and, on every request (POSTs too), the store's designation: an
-    operator withdrawn by `operateur retirer` keeps a session that must not keep the powers."""
-    if not page.user.operator or not page.context.is_operator(page.user.sub):
+    """The operator, as `page_user` believes them: the session's flag re-read against the
+    store's designation on every request (POSTs too), so an operator withdrawn by `operateur
+    retirer` keeps a session but not the powers."""
+    if not page.user.operator:
         raise ForbiddenError(OPERATOR_ONLY)
 
 

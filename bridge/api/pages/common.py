@@ -56,11 +56,15 @@ def page_user(request: Request) -> SessionUser:
     context: AppContext = request.app.state.context
     if context.is_disabled(user.sub):
         raise ForbiddenError(DISABLED_ACCOUNT)
+    return believed(context, user)
+
+
+def believed(context: AppContext, user: SessionUser) -> SessionUser:
+    """The session's person as the store sees them now: an operator withdrawn since the login
+    (`operateur retirer` ends no session) is no operator from the next request on, on every
+    page — the back-office's, the employer pages', and the header's « Back-office » link."""
     if user.operator and not context.is_operator(user.sub):
-        # Withdrawn since the login (`operateur retirer` ends no session): every page and
-        # action of the operator is refused from the next request, the back-office's and the
-        # employer pages' alike.
-        user = user.model_copy(update={"operator": False})
+        return user.model_copy(update={"operator": False})
     return user
 
 
@@ -162,7 +166,8 @@ class Page:
 
 
 def visit_of(request: Request, context: ContextDep, templates: TemplatesDep) -> Visit:
-    return Visit(request, context, templates, current_user(request))
+    user = current_user(request)
+    return Visit(request, context, templates, believed(context, user) if user else None)
 
 
 def page_of(request: Request, context: ContextDep, templates: TemplatesDep, user: UserDep) -> Page:
