@@ -158,6 +158,10 @@ def test_the_operator_renews_a_main_administrators_password_from_the_organisatio
     screens.keep(page, "back-office-employeurs")
     listing.get_by_role("link", name="PRINCIPALE Paule").click()
     page.get_by_role("button", name="Renouveler le mot de passe").click()
+    expect(page.get_by_test_id("dialogue-confirmation")).to_contain_text(
+        "Renouveler le mot de passe de Paule Principale ?"
+    )
+    confirm(page)
     expect(page.get_by_test_id("message")).to_contain_text("mot de passe")
     renewed = platform.mail.wait_for(email, count=2)
     assert "l'opérateur du service" in renewed.text
