@@ -30,6 +30,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // Nothing that cannot be undone in one click: a form marked data-confirmer asks first, in a
 // modal dialog (the browser keeps the focus in it; Échap cancels; « Annuler » has the focus).
+// Cancelled, the focus goes back to the button that asked (RGAA 7.1), not to the page's top.
 document.addEventListener("submit", (event) => {
   const form = event.target;
   const dialog = document.getElementById("dialogue-confirmation");
@@ -37,6 +38,7 @@ document.addEventListener("submit", (event) => {
     return;
   }
   event.preventDefault();
+  const opener = event.submitter || document.activeElement;
   document.getElementById("confirmation-message").textContent = form.dataset.confirmer;
   dialog.returnValue = "";
   dialog.addEventListener(
@@ -44,7 +46,9 @@ document.addEventListener("submit", (event) => {
     () => {
       if (dialog.returnValue === "confirmer") {
         form.dataset.confirme = "oui";
-        form.requestSubmit();
+        form.requestSubmit(event.submitter);
+      } else if (opener && opener.focus) {
+        opener.focus();
       }
     },
     { once: true },
