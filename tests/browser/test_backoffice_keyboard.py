@@ -25,13 +25,15 @@ MOST_TABS = 120  # every stop of the longest back-office page, and some
 
 # Where the focused element is, as a sentence when something is wrong ("" when all is well):
 # on screen, the element found at its centre is itself (or inside it), and it shows a ring
-# (a DSFR radio button draws it on its label).
+# (a DSFR radio button draws it on its label; a DSFR « enlarged » link on its ::before).
 FOCUS_PROBLEM = """() => {
   const element = document.activeElement;
   if (!element || element === document.body) return "";
   const choice = element.matches("input[type=radio], input[type=checkbox]");
   const shown = choice && element.labels.length ? element.labels[0] : element;
-  const box = shown.getBoundingClientRect();
+  // A link that wraps is two boxes: its bounding box's centre may be the next link's.
+  const box = [...shown.getClientRects()].find((r) => r.width && r.height)
+    || shown.getBoundingClientRect();
   const name = `${element.tagName.toLowerCase()} « ${(element.innerText || element.id || "").trim().slice(0, 60)} »`;
   if (box.width === 0 || box.height === 0) return `${name} : sans taille`;
   if (box.bottom <= 0 || box.top >= innerHeight || box.right <= 0 || box.left >= innerWidth) {
@@ -43,10 +45,12 @@ FOCUS_PROBLEM = """() => {
   if (!found || !(shown.contains(found) || found.contains(shown) || element.contains(found))) {
     return `${name} : caché sous ${found ? found.outerHTML.slice(0, 80) : "rien"}`;
   }
-  const style = choice ? getComputedStyle(shown, "::before") : getComputedStyle(element);
-  const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
+  const ring = (style) => (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
     || style.boxShadow !== "none";
-  return ring ? "" : `${name} : sans contour de focus`;
+  const drawn = choice
+    ? ring(getComputedStyle(shown, "::before"))
+    : ring(getComputedStyle(element)) || ring(getComputedStyle(element, "::before"));
+  return drawn ? "" : `${name} : sans contour de focus`;
 }"""
 
 
@@ -161,20 +165,35 @@ def fits_the_phone(page: Page) -> None:
     assert all(right <= sizes["screen"] for right in sizes["tables"]), f"{page.url} : {sizes}"
 
 
+# What scrolls sideways inside the page (a wide table's container) and was never a tab stop:
+# the keyboard could not scroll it (RGAA 7.3, axe « scrollable-region-focusable »).
+UNREACHED_SCROLLS = """() => [...document.querySelectorAll("main *")]
+  .filter((e) => ["auto", "scroll"].includes(getComputedStyle(e).overflowX)
+    && e.scrollWidth > e.clientWidth + 1 && !e.hasAttribute("data-atteint"))
+  .map((e) => e.outerHTML.slice(0, 100))"""
+
+
 def every_tab_stop_is_visible(page: Page) -> int:
-    """Tab through the whole page from its top; the stops counted."""
+    """Tab through the whole page from its top, each stop visible; what scrolls sideways is
+    among the stops. The stops counted."""
     page.evaluate("document.activeElement && document.activeElement.blur()")
-    first = None
-    for count in range(MOST_TABS):
+    first, stops = None, 0
+    for _ in range(MOST_TABS):
         page.keyboard.press("Tab")
         focused = page.evaluate_handle("document.activeElement")
         if first is not None and page.evaluate("([a, b]) => a === b", [focused, first]):
-            return count
+            break
         if page.evaluate("(e) => e === document.body", focused):
-            return count  # past the last stop
+            break  # past the last stop
         first = first or focused
         focused_is_visible(page)
-    raise AssertionError(f"{page.url} : plus de {MOST_TABS} arrêts de tabulation")
+        page.evaluate("(e) => e.setAttribute('data-atteint', '')", focused)
+        stops += 1
+    else:
+        raise AssertionError(f"{page.url} : plus de {MOST_TABS} arrêts de tabulation")
+    unreached = page.evaluate(UNREACHED_SCROLLS)
+    assert not unreached, f"{page.url} : défile sans être atteint au clavier : {unreached}"
+    return stops
 
 
 def test_at_390_px_the_back_office_fits_and_every_focus_is_seen(
@@ -184,7 +203,9 @@ def test_at_390_px_the_back_office_fits_and_every_focus_is_seen(
     locked_out(platform, siret, "Chloé", "Étroite")
     for n in range(21):  # a second page of results: the pagination shows
         with platform.context.work() as work:
-            work.etablissements.ensure(new_siret(), f"Organisme Paginé {n}")
+            work.etablissements.ensure(
+                new_siret(), f"Organisme Paginé {n}, établissement secondaire de formation"
+            )
     page = operator_page(browser, platform)
     page.set_viewport_size(PHONE)
     for name, path in (
