@@ -282,7 +282,7 @@ def test_an_imports_live_region_speaks_at_each_tenth_and_says_when_it_is_done(
     source, _ = import_csv(tmp_path, CHUNK + 1)
     answers = [
         {"traitees": traitees, "total": 1000, "termine": False}
-        for traitees in (60, 99, 100, 150, 199, 250)
+        for traitees in (500, 550, 599, 600, 650, 700)
     ] + [{"traitees": 1000, "total": 1000, "termine": True}]
     served: list[object] = []
 
@@ -297,8 +297,8 @@ def test_an_imports_live_region_speaks_at_each_tenth_and_says_when_it_is_done(
         page.clock.install()
         page.route("**/operateur/imports/*/etat", answer)
         start_import(page, platform, source)
-        status = page.get_by_role("status")
-        expect(status).to_have_text(f"{CHUNK} lignes traitées sur {CHUNK + 2}.")
+        status = page.get_by_role("status")  # 0 or 50 lines of 52, as the real job goes
+        expect(status).to_contain_text(f"sur {CHUNK + 2}.")
         page.evaluate(
             """(status) => {
               window.annonces = [];
@@ -315,9 +315,9 @@ def test_an_imports_live_region_speaks_at_each_tenth_and_says_when_it_is_done(
                 page.wait_for_timeout(10)
         expect(status).to_have_text("Import terminé.")
         assert page.evaluate("window.annonces") == [
-            "60 lignes traitées sur 1000.",
-            "100 lignes traitées sur 1000.",
-            "250 lignes traitées sur 1000.",
+            "500 lignes traitées sur 1000.",
+            "600 lignes traitées sur 1000.",
+            "700 lignes traitées sur 1000.",
             "Import terminé.",
         ]
         expect(page.locator("progress")).to_have_attribute("value", "1000")
