@@ -22,6 +22,9 @@ from playwright.sync_api import Browser, Page, expect
 from bridge.api.pages.accessibility import AUDIT_FILE, EMAIL_PREFIX, EXPLAINED, IMPACTS
 from bridge.audit.service import Actor
 from bridge.backoffice.imports import CHUNK
+from bridge.backoffice.service import PER_PAGE
+from bridge.etablissement.models import CodeAttempt
+from bridge.person.service import remember_person
 from bridge.settings import REPO_ROOT
 from tests.browser.conftest import Screens
 from tests.browser.keycloak_pages import accept_cgu, choose_password
@@ -37,6 +40,22 @@ from tests.support.stack import PASSWORD, Platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.keycloak]
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# axe-core's best practices that RGAA asks of pages too (12.6 landmarks, 12.7 skip link, 9.1
+# headings, every content in a landmark), on the pages only: an e-mail has no landmarks.
+PAGE_PRACTICES = [
+    "region",
+    "heading-order",
+    "skip-link",
+    "landmark-one-main",
+    "landmark-unique",
+    "landmark-no-duplicate-banner",
+    "landmark-no-duplicate-contentinfo",
+    "landmark-no-duplicate-main",
+    "landmark-banner-is-top-level",
+    "landmark-contentinfo-is-top-level",
+    "landmark-main-is-top-level",
+    "landmark-complementary-is-top-level",
+]
 BLOCKING = ("critical", "serious")
 REPORT = REPO_ROOT / "test-artifacts" / "accessibilite.json"
 
@@ -47,11 +66,17 @@ class Audit:
         self.pages: dict[str, list[dict[str, Any]]] = {}
         self.engine = "axe-core"
 
-    def check(self, page: Page, name: str) -> None:
+    def check(self, page: Page, name: str, *, practices: bool = True) -> None:
+        """Audit the page as it is now (`practices`: the page-level best practices too)."""
         page.wait_for_load_state("networkidle")
+        rules = {rule: {"enabled": True} for rule in PAGE_PRACTICES} if practices else {}
         found = self.axe.run(
             page,
-            options={"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]},
+            options={
+                "runOnly": {"type": "tag", "values": WCAG},
+                "rules": rules,
+                "resultTypes": ["violations"],
+            },
         )
         self.engine = f"axe-core {found.response['testEngine']['version']}"
         self.pages[name] = [
@@ -211,24 +236,50 @@ def test_the_operators_back_office_has_no_serious_or_critical_violation(
     platform: Platform, browser: Browser, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """#21: the back-office's home, its searches, an establishment's and a person's file, an
-    import under way and its report with its letters, the letter of a new code."""
+    import under way and its report with its letters, the letter of a new code; and in their
+    busy states: a locked account with « Débloquer », a pagination, the confirmation dialog
+    open, the import and « Ouvrir une organisation » forms after a failed submit."""
     audit = Audit()
     operator_person = platform.new_person("Opé", "Guichet")
     make_operator(platform, operator_person.id)
     page = login_page(browser, platform, operator_person.username, PASSWORD)
     siret, _ = etablissement_with_code(platform.context, name="Organisme Audité")
+    locked = f"audit-{siret}"
+    with platform.context.work() as work:
+        remember_person(work.session, locked, f"{locked}@exemple.fr", "Bloquée", "Audit")
+        work.session.add_all(
+            CodeAttempt(siret=siret, subject=locked, success=False) for _ in range(5)
+        )
+        for n in range(PER_PAGE + 1):
+            work.etablissements.ensure(new_siret(), f"Organisme Audité en nombre {n}")
     for name, path in (
         ("accueil", "/operateur"),
         ("établissements", f"/operateur/etablissements?q={siret}"),
-        ("un établissement", f"/operateur/etablissements/{siret}"),
+        ("établissements (plusieurs pages)", "/operateur/etablissements?q=Audité+en+nombre"),
+        ("un établissement (compte bloqué)", f"/operateur/etablissements/{siret}"),
         ("personnes", "/operateur/personnes?q=Guichet"),
         ("une personne", f"/operateur/personnes/{operator_person.id}"),
         ("organisations de l'espace employeur", "/operateur/employeurs"),
         ("établissements sans gestionnaire", "/operateur/sans-gestionnaire"),
         ("importer des établissements", "/operateur/import"),
+        ("ouvrir une organisation", "/operateur/organisations"),
     ):
         page.goto(platform.portal_url + path)
         audit.check(page, f"back-office : {name}")
+    page.get_by_test_id("ouvrir").click()
+    expect(page.get_by_test_id("erreurs")).to_be_visible()
+    audit.check(page, "back-office : ouvrir une organisation (erreurs)")
+    page.goto(f"{platform.portal_url}/operateur/import")
+    page.get_by_role("button", name="Importer").click()
+    expect(page.get_by_test_id("erreur-fichier")).to_be_visible()
+    audit.check(page, "back-office : importer des établissements (erreurs)")
+    page.goto(f"{platform.portal_url}/operateur/etablissements/{siret}")
+    page.get_by_role("button", name="Débloquer le compte de Bloquée Audit").click()
+    expect(page.get_by_test_id("dialogue-confirmation")).to_be_visible()
+    audit.check(page, "back-office : confirmation ouverte")
+    page.keyboard.press("Escape")
+    page.goto(f"{platform.portal_url}/operateur/etablissements?q=Audité+en+nombre")
+    expect(page.get_by_role("navigation", name="Pagination")).to_be_visible()  # audited above
     source, _ = import_csv(tmp_path, CHUNK + 1)
     platform.context.imports.lock.acquire()  # the import stays « en cours » while audited
     try:
@@ -264,7 +315,7 @@ def test_the_emails_have_no_serious_or_critical_violation(
             continue
         seen.add(mail.subject)
         page.set_content(mail.html)
-        audit.check(page, f"{EMAIL_PREFIX}{mail.subject}")
+        audit.check(page, f"{EMAIL_PREFIX}{mail.subject}", practices=False)
     assert seen, "aucun courriel HTML reçu pendant la session"
     audit.report(capsys)
 

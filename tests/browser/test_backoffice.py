@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy import select
 
 from bridge.audit.service import Actor
@@ -158,6 +158,10 @@ def test_the_operator_renews_a_main_administrators_password_from_the_organisatio
     screens.keep(page, "back-office-employeurs")
     listing.get_by_role("link", name="PRINCIPALE Paule").click()
     page.get_by_role("button", name="Renouveler le mot de passe").click()
+    expect(page.get_by_test_id("dialogue-confirmation")).to_contain_text(
+        "Renouveler le mot de passe de Paule Principale ?"
+    )
+    confirm(page)
     expect(page.get_by_test_id("message")).to_contain_text("mot de passe")
     renewed = platform.mail.wait_for(email, count=2)
     assert "l'opérateur du service" in renewed.text
@@ -266,3 +270,64 @@ def test_the_operator_transfers_the_main_administrators_role_from_a_gestionnaire
     expect(page.get_by_test_id("employeurs")).to_contain_text(
         "Administrateur principal : ENTRANTE Inès"
     )
+
+
+def test_an_imports_live_region_speaks_at_each_tenth_and_says_when_it_is_done(
+    platform: Platform, browser: Browser, screens: Screens, tmp_path: Path
+) -> None:
+    """The page polls every two seconds; a screen reader hears the rows done only when a new
+    tenth is reached, then « Import terminé. » before the report replaces the page. The
+    answers of the state endpoint are scripted here (a real import moves by 50 rows), the
+    page's clock is Playwright's (no 2 s wait per answer)."""
+    source, _ = import_csv(tmp_path, CHUNK + 1)
+    answers = [
+        {"traitees": traitees, "total": 1000, "termine": False}
+        for traitees in (500, 550, 599, 600, 650, 700)
+    ] + [{"traitees": 1000, "total": 1000, "termine": True}]
+    served: list[object] = []
+
+    def answer(route: Route) -> None:
+        served.append(answers[len(served)])
+        route.fulfill(json=served[-1])
+
+    page = operator_page(browser, platform)
+    runner = platform.context.imports
+    runner.lock.acquire()  # the real job waits after its first chunk
+    try:
+        page.clock.install()
+        page.route("**/operateur/imports/*/etat", answer)
+        start_import(page, platform, source)
+        status = page.get_by_role("status")  # 0 or 50 lines of 52, as the real job goes
+        expect(status).to_contain_text(f"sur {CHUNK + 2}.")
+        page.evaluate(
+            """(status) => {
+              window.annonces = [];
+              new MutationObserver(() => window.annonces.push(status.textContent))
+                .observe(status, { childList: true, characterData: true, subtree: true });
+            }""",
+            status.element_handle(),
+        )
+        for n in range(len(answers)):
+            page.clock.run_for(2000)
+            for _ in range(200):  # the fetch and its answer are real: wait for them
+                if len(served) > n:
+                    break
+                page.wait_for_timeout(10)
+        expect(status).to_have_text("Import terminé.")
+        assert page.evaluate("window.annonces") == [
+            "500 lignes traitées sur 1000.",
+            "600 lignes traitées sur 1000.",
+            "700 lignes traitées sur 1000.",
+            "Import terminé.",
+        ]
+        expect(page.locator("progress")).to_have_attribute("value", "1000")
+        page.unroute("**/operateur/imports/*/etat")
+    finally:
+        runner.lock.release()
+    state = f"{page.url}/etat"
+    for _ in range(100):  # the real job ends once the lock is free
+        if page.request.get(state).json()["termine"]:
+            break
+        page.wait_for_timeout(50)
+    page.clock.run_for(1500)
+    expect(page.get_by_test_id("bilan")).to_be_visible()

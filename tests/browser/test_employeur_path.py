@@ -269,6 +269,9 @@ def test_the_main_administrators_emails_name_the_operator_as_who_gives_the_login
     operator.goto(f"{platform.portal_url}/employeur/{siret}/gestionnaires")
     operator.locator(f"[data-testid=ligne-{principal_id}] a").click()
     operator.get_by_role("button", name="Renouveler le mot de passe").click()
+    dialog = operator.get_by_test_id("dialogue-confirmation")  # it cannot be undone: asked first
+    expect(dialog).to_contain_text("Renouveler le mot de passe de")
+    dialog.get_by_test_id("confirmer").click()
     expect(operator.get_by_test_id("message")).to_contain_text("mot de passe")
     screens.shot(operator, "operateur-renouvelle-principal")
     renewed = platform.mail.wait_for(principal_email, count=2)
