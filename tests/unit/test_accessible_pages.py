@@ -323,6 +323,27 @@ def test_search_titles_say_the_search_and_the_page(portal: Portal) -> None:
     )
 
 
+def test_a_search_s_pagination_keeps_the_search_and_marks_the_current_page(
+    portal: Portal,
+) -> None:
+    """The back-office's paginations, one macro (`pagination.html`): the search kept in every
+    link, escaped once, the current page marked, none for a single page."""
+    for n in range(PER_PAGE + 1):
+        with portal.context.work() as work:
+            work.etablissements.ensure(new_siret(), f"Pagé & Cie {n}")
+    second = portal.page("/operateur/etablissements?q=Pag%C3%A9+%26+Cie&page=2")
+    nav = second.one("nav", class_="fr-pagination")
+    assert nav.attrs["aria-label"] == "Pagination"
+    links = nav.all("a")
+    assert [a.attrs["href"] for a in links] == [
+        "?q=Pag%C3%A9%20%26%20Cie&page=1",
+        "?q=Pag%C3%A9%20%26%20Cie&page=2",
+    ]
+    assert [a.attrs.get("aria-current") for a in links] == [None, "page"]
+    single = portal.page("/operateur/etablissements?q=Pag%C3%A9+%26+Cie+0")
+    assert not single.all("nav", class_="fr-pagination")
+
+
 def test_every_table_scrolls_in_a_region_named_by_its_caption_and_reached_by_tab(
     portal: Portal,
 ) -> None:
