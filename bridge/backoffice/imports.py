@@ -20,6 +20,7 @@ from bridge.etablissement.service import EtablissementService
 log = logging.getLogger(__name__)
 
 CHUNK = 50  # rows per transaction: short locks, progress the operator sees move
+HANDOVER_WAIT = 30.0  # seconds a page waits for letters being handed over
 
 
 class WithEtablissements(Protocol):
@@ -40,6 +41,10 @@ class ImportRunner:
         self._letters: dict[str, list[tuple[str, str, str]]] = {}
         # Held while a chunk's letters are handed over (a test holds it to see a job mid-way).
         self.lock = threading.Lock()
+        # Jobs whose chunk is committing or handing its letters over: a page that already sees
+        # the job finished waits for its letters instead of finding none (they would be lost).
+        self._handing = threading.Condition()
+        self._in_flight: set[str] = set()
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Run every unfinished job to its end (or until `stop`); the chunks done."""
@@ -48,12 +53,19 @@ class ImportRunner:
             pending = services.etablissements.unfinished_imports()
         for job_id in pending:
             while not (stop and stop.is_set()):
-                with self.work() as services:
-                    finished, letters = services.etablissements.import_chunk(job_id, self.chunk)
-                chunks += 1
-                if letters:  # committed: kept for the operator's page
-                    with self.lock:
-                        self._letters.setdefault(job_id, []).extend(letters)
+                with self._handing:
+                    self._in_flight.add(job_id)
+                try:
+                    with self.work() as services:
+                        finished, letters = services.etablissements.import_chunk(job_id, self.chunk)
+                    chunks += 1
+                    if letters:  # committed: kept for the operator's page
+                        with self.lock:
+                            self._letters.setdefault(job_id, []).extend(letters)
+                finally:
+                    with self._handing:
+                        self._in_flight.discard(job_id)
+                        self._handing.notify_all()
                 if finished:
                     break
         return chunks
@@ -70,6 +82,12 @@ class ImportRunner:
             self.wake.clear()
 
     def take_letters(self, job_id: str) -> list[tuple[str, str, str]] | None:
-        """The job's letters, this once (None: shown already, or lost in a restart)."""
+        """The job's letters, this once (None: shown already, or lost in a restart).
+
+        A chunk committed but not yet handed over is waited for (at most `HANDOVER_WAIT`
+        seconds): the page saw the job finished in the store a moment before its letters
+        reached this memory."""
+        with self._handing:
+            self._handing.wait_for(lambda: job_id not in self._in_flight, HANDOVER_WAIT)
         with self.lock:
             return self._letters.pop(job_id, None)
