@@ -11,12 +11,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from bridge.etablissement.models import CodeAttempt
-from bridge.person.service import remember_person
 from tests.browser.conftest import Screens
 from tests.browser.test_backoffice import operator_page
 from tests.browser.test_keyboard_and_phone import PHONE
-from tests.support.seed import etablissement_with_code
+from tests.support.seed import code_locked_person, etablissement_with_code
 from tests.support.sirets import new_siret
 from tests.support.stack import Platform
 
@@ -75,12 +73,7 @@ def tab_to(page: Page, target: Locator, key: str = "Tab") -> None:
 
 def locked_out(platform: Platform, siret: str, first: str, last: str) -> None:
     """A person whose wrong codes locked their account on this SIRET (the store only)."""
-    subject = f"clavier-{new_siret()}"
-    with platform.context.work() as work:
-        remember_person(work.session, subject, f"{subject}@exemple.fr", first, last)
-        work.session.add_all(
-            CodeAttempt(siret=siret, subject=subject, success=False) for _ in range(5)
-        )
+    code_locked_person(platform.context, siret, first, last, "clavier")
 
 
 def test_the_back_office_by_keyboard_alone(

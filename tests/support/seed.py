@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bridge.audit.service import Actor
 from bridge.bootstrap import AppContext
-from bridge.etablissement.models import Etablissement
+from bridge.etablissement.models import CodeAttempt, Etablissement
 from bridge.habilitation.models import GrantedHow, Habilitation
 from bridge.person.service import remember_person
 from tests.support.sirets import new_siret
@@ -74,3 +74,15 @@ def right_written_in_store(
             )
         )
     return siret
+
+
+def code_locked_person(context: AppContext, siret: str, first: str, last: str, prefix: str) -> str:
+    """A person whose wrong activation codes locked them out of `siret` (the store only: 5
+    failed tries); their subject."""
+    subject = f"{prefix}-{new_siret()}"
+    with context.work() as work:
+        remember_person(work.session, subject, f"{subject}@exemple.fr", first, last)
+        work.session.add_all(
+            CodeAttempt(siret=siret, subject=subject, success=False) for _ in range(5)
+        )
+    return subject

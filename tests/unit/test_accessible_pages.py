@@ -24,13 +24,17 @@ from bridge.backoffice.service import PER_PAGE
 from bridge.bootstrap import AppContext
 from bridge.db import migrate
 from bridge.employeur.models import Gestionnaire
-from bridge.etablissement.models import CodeAttempt
 from bridge.habilitation.operators import designate
 from bridge.identity.web_sessions import WebSessions, new_token
 from bridge.person.service import remember_person
 from bridge.settings import Settings
 from tests.support.callers import MAF
-from tests.support.seed import OPERATOR, etablissement_with_code, siret_delegated_to
+from tests.support.seed import (
+    OPERATOR,
+    code_locked_person,
+    etablissement_with_code,
+    siret_delegated_to,
+)
 from tests.support.sirets import new_siret
 
 OPERATOR_SUB = "operatrice-a11y"
@@ -238,13 +242,7 @@ def test_the_import_form_explains_its_asterisk_and_requires_its_fields(portal: P
 
 
 def locked_account(portal: Portal, first: str, last: str, siret: str) -> str:
-    subject = f"bloque-{first.lower()}-{new_siret()}"
-    with portal.context.work() as work:
-        remember_person(work.session, subject, f"{subject}@a11y.fr", first, last)
-        work.session.add_all(
-            CodeAttempt(siret=siret, subject=subject, success=False) for _ in range(5)
-        )
-    return subject
+    return code_locked_person(portal.context, siret, first, last, f"bloque-{first.lower()}")
 
 
 def test_each_unlock_button_and_its_question_name_the_account(portal: Portal) -> None:
