@@ -39,6 +39,7 @@ KINDS = [
     ("session terminée (lecture)", r"EndedSessions\.is_ended"),
     ("compte désactivé (lecture)", r"AppContext\.is_disabled"),
     ("session terminée et compte désactivé (une lecture)", r"refuse_ended_or_disabled"),
+    ("lecture du BPF (la même au produit et au plancher)", r"BpfService\.stored"),
     (
         "droit et lecture métier (may_act, BPF, lots)",
         r"(may_act|BpfService|check_many|_held_roles|VerificationService|explain|_decide)",
@@ -66,7 +67,7 @@ KINDS = [
     (
         "dépendances FastAPI",
         r"(solve_dependencies|bearer_principal|calling_demarche|demarche_client|api_actor|"
-        r"bounded_body|app_context|_remember)",
+        r"bounded_body|app_context|_remember|checked_reads|_believed)",
     ),
     (
         "intergiciels et routage (Starlette, FastAPI)",

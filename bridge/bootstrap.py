@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge import outbox
@@ -148,21 +148,36 @@ class AppContext:
 
     def api_principal(self, token: str) -> Principal:
         """The verified caller of a person's API: the token checked, then its session and
-        account read in one statement (`refuse_ended_or_disabled`). The only place the
-        verifier is told the session is checked by its caller."""
-        principal = self.verifier.verify(token, session_checked_by_caller=True)
+        account read in one statement (`refuse_ended_or_disabled`)."""
+        principal = self.api_token(token)
         self.refuse_ended_or_disabled(principal.subject, principal.claims.get("sid"))
         return principal
 
-    def refuse_ended_or_disabled(self, subject: str, sid: str | None) -> None:
+    def api_token(self, token: str) -> Principal:
+        """A person's API token verified, its session and account NOT yet checked: the caller
+        must call `refuse_ended_or_disabled` before acting (`api_principal`, and the one-hop
+        reads of `bridge.api.deps`: the only places the verifier is told so)."""
+        return self.verifier.verify(token, session_checked_by_caller=True)
+
+    def remembered_api_token(self, token: str) -> Principal | None:
+        """`api_token` when it needs no I/O (a token verified before), None otherwise: the
+        event loop asks it, and goes to a thread only on None."""
+        return self.verifier.remembered(token, session_checked_by_caller=True)
+
+    def refuse_ended_or_disabled(
+        self, subject: str, sid: str | None, connection: Connection | None = None
+    ) -> None:
         """Refuse an API caller whose Keycloak session was ended (401) or whose account is
-        disabled or deleted (403), as `verify` and `is_disabled` would, in one read."""
+        disabled or deleted (403), as `verify` and `is_disabled` would, in one read (on the
+        request's own read connection when given: one checkout of the pool, not two)."""
         if sid is not None and self.ended.seen_ended(sid):
             raise InvalidTokenError(SESSION_ENDED)
-        with self.read_engine.connect() as connection:
-            until, disabled_at, deleted_at = connection.execute(
-                _CALLER, {"sid": sid, "subject": subject}
-            ).one()
+        parameters = {"sid": sid, "subject": subject}
+        if connection is None:
+            with self.read_engine.connect() as own:
+                until, disabled_at, deleted_at = own.execute(_CALLER, parameters).one()
+        else:
+            until, disabled_at, deleted_at = connection.execute(_CALLER, parameters).one()
         if sid is not None and self.ended.ended_until(sid, until):
             raise InvalidTokenError(SESSION_ENDED)
         if disabled_at is not None or deleted_at is not None:

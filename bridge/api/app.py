@@ -158,11 +158,13 @@ def _app(settings: Settings, context: AppContext) -> FastAPI:
     _declare_problem_schema(app)
     mount_assets(app, theme=settings.theme, dsfr_dist=settings.dsfr_dist)
     http = httpx.AsyncClient()  # made last: nothing below can fail and leave it open
+    # The hot APIs first: FastAPI tries the routes in order, and reaching the BPF read after
+    # the 60 routes before it cost more than its authorization (`docs/performance/`).
+    for api in (bpf, verifications, authzen, habilitations, delegations, employeur):
+        app.include_router(api.router)
     app.include_router(health_router(settings.discovery_url, http))
     app.include_router(metrics_router(context.sessions, settings.metrics_token.get_secret_value()))
     app.include_router(login.router(on_login=_on_login(context)))
-    for api in (habilitations, delegations, employeur, verifications, authzen, bpf):
-        app.include_router(api.router)
     app.include_router(authzen.discovery)
     for pages in (
         habilitation_pages,

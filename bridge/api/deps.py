@@ -11,18 +11,23 @@ hand-over that costs more than such work on the API's hot path (`docs/performanc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from bridge.audit.service import Actor
 from bridge.bootstrap import REMEMBERED_MAX, AppContext
 from bridge.db import MAX_STORE_INT
 from bridge.errors import ForbiddenError
 from bridge.identity.tokens import MissingTokenError, Principal
+from bridge.services import Services
+
+T = TypeVar("T")
 
 # A store id in a path: a positive integer the store can hold (422 otherwise, never a 500).
 StoreId = Annotated[int, Path(ge=1, le=MAX_STORE_INT)]
@@ -81,17 +86,21 @@ METRICS_TOKEN = HTTPBearer(
 Declared = HTTPAuthorizationCredentials | None
 
 
-def demarche_client(request: Request, context: AppContext) -> str:
+async def demarche_client(request: Request, context: AppContext) -> str:
     """The Keycloak client of the démarche calling with its own client-credentials token.
 
     Shared by the check API and the AuthZEN endpoints: a person's token, or a token for
-    another audience, is refused (401 or 403).
+    another audience, is refused (401 or 403). A token seen before is judged from memory on
+    the event loop (`TokenVerifier.remembered`); a new one in a thread (keys may be fetched).
     """
     token = bearer_token(
         request,
         "Un jeton de la démarche (Authorization: Bearer, identifiants du client) est requis.",
     )
-    principal = context.verifier.verify(token, audience=context.settings.verification_audience)
+    audience = context.settings.verification_audience
+    principal = context.verifier.remembered(token, audience)
+    if principal is None:
+        principal = await run_in_threadpool(context.verifier.verify, token, audience)
     client = principal.claims.get("azp")
     # Keycloak puts `client_id` in client-credentials tokens only: a person's token has none.
     if not isinstance(client, str) or principal.claims.get("client_id") != client:
@@ -104,14 +113,64 @@ def bearer_principal(
 ) -> Principal:
     """The verified caller of an API route (401 problem+json otherwise)."""
     # Its token lives on for minutes after a logout or a disabling: both refused.
-    principal = context.api_principal(bearer_token(request))
+    return _believed(context, context.api_principal(bearer_token(request)))
+
+
+PrincipalDep = Annotated[Principal, Depends(bearer_principal)]
+
+
+def _believed(context: AppContext, principal: Principal) -> Principal:
+    """A caller whose session and account were checked: its details kept, its operator role
+    believed only if the store designates it."""
     _remember(context, principal)
     if principal.operator and not context.is_operator(principal.subject):
         principal = replace(principal, operator=False)  # the realm role alone is not believed
     return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(bearer_principal)]
+class CheckedReads:
+    """A person's API read whose caller check runs with the read: one trip to the thread
+    pool and one connection, where `ActorDep` then a `def` route take two of each.
+
+    The token is verified before (the dependency, so that a bad token is a 401 before any
+    validation error, as with `ActorDep`); the ended session and the account's state are
+    read on the read's own connection, and only then is the route's work given an actor:
+    there is no way to reach the store through this object without the check.
+    """
+
+    def __init__(self, context: AppContext, principal: Principal, ip: str | None) -> None:
+        self._context = context
+        self._principal = principal
+        self._ip = ip
+
+    async def run(self, read: Callable[[Services, Actor], T]) -> T:
+        """`read(work, actor)` in the thread pool, after the caller's check (401, 403)."""
+        return await run_in_threadpool(self._checked_then, read)
+
+    def _checked_then(self, read: Callable[[Services, Actor], T]) -> T:
+        context, principal = self._context, self._principal
+        with context.reads() as work:
+            context.refuse_ended_or_disabled(
+                principal.subject, principal.claims.get("sid"), work.session.connection()
+            )
+            principal = _believed(context, principal)
+            actor = Actor(principal.subject, principal.display_name, self._ip, principal.operator)
+            return read(work, actor)
+
+
+async def checked_reads(
+    request: Request, context: ContextDep, _: Annotated[Declared, Security(PERSON_TOKEN)]
+) -> CheckedReads:
+    """The hot reads' caller (`CheckedReads`): a token seen before is verified from memory,
+    on the event loop; a new one in a thread (its keys may have to be fetched)."""
+    token = bearer_token(request)
+    principal = context.remembered_api_token(token)
+    if principal is None:
+        principal = await run_in_threadpool(context.api_token, token)
+    return CheckedReads(context, principal, client_ip(request))
+
+
+ReadsDep = Annotated[CheckedReads, Depends(checked_reads)]
 
 
 def _remember(context: AppContext, principal: Principal) -> None:

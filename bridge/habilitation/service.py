@@ -122,15 +122,22 @@ def may_act(
     roles = demarche.roles_for_action(role)
     if not roles:
         return False
-    found = session.scalar(
-        _MAY_ACT,
-        {
-            "subject": subject,
-            "demarche": demarche_id,
-            "siret": siret,
-            "roles": sorted(roles),
-            "moment": moment or now(),
-        },
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()  # what the ORM would do before a query: the answer sees this unit's changes
+    # On the session's connection: the ORM's execution path costs twice the statement here.
+    found = (
+        session.connection()
+        .execute(
+            _MAY_ACT,
+            {
+                "subject": subject,
+                "demarche": demarche_id,
+                "siret": siret,
+                "roles": sorted(roles),
+                "moment": moment or now(),
+            },
+        )
+        .first()
     )
     return found is not None
 

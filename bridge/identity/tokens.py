@@ -134,17 +134,27 @@ class TokenVerifier:
             and self.ended.is_ended(claims.get("sid"))
         ):
             raise InvalidTokenError(SESSION_ENDED)
-        roles = (claims.get("realm_access") or {}).get("roles") or []
-        name = claims.get("name") or " ".join(
-            p for p in (claims.get("given_name"), claims.get("family_name")) if p
-        )
-        return Principal(
-            subject=str(claims["sub"]),
-            display_name=str(name or claims.get("email") or claims["sub"]),
-            email=str(claims.get("email") or ""),
-            operator=OPERATOR_ROLE in roles,
-            claims=claims,
-        )
+        return _principal(claims)
+
+    def remembered(
+        self, token: str, audience: str | None = None, *, session_checked_by_caller: bool = False
+    ) -> Principal | None:
+        """What `verify` would answer, when it needs no I/O: the token already verified and
+        not expired, with no session left to read (no `sid`, as a démarche's client-credentials
+        token, or a caller who checks it); None otherwise, and the caller then goes to a
+        thread for `verify`. The event loop may ask it: no key fetch, no store."""
+        claims = self._verified.get((token, audience or self.audience))
+        if (
+            claims is None
+            or claims["exp"] <= int(time.time()) - LEEWAY_SECONDS
+            or (
+                not session_checked_by_caller
+                and self.ended is not None
+                and claims.get("sid") is not None
+            )
+        ):
+            return None
+        return _principal(claims)
 
     def _checked(self, token: str, audience: str) -> dict[str, Any]:
         """The claims of a token whose signature, issuer, audience, times and type hold."""
@@ -167,3 +177,17 @@ class TokenVerifier:
         if claims.get("typ", "Bearer") != "Bearer":
             raise InvalidTokenError("Ce jeton n'est pas un jeton d'accès.")
         return claims
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    roles = (claims.get("realm_access") or {}).get("roles") or []
+    name = claims.get("name") or " ".join(
+        p for p in (claims.get("given_name"), claims.get("family_name")) if p
+    )
+    return Principal(
+        subject=str(claims["sub"]),
+        display_name=str(name or claims.get("email") or claims["sub"]),
+        email=str(claims.get("email") or ""),
+        operator=OPERATOR_ROLE in roles,
+        claims=claims,
+    )

@@ -217,3 +217,56 @@ def test_only_the_api_caller_check_skips_the_verifiers_session_check() -> None:
         if "session_checked_by_caller=True" in path.read_text(encoding="utf-8")
     ]
     assert users == ["bridge/bootstrap.py"]
+    # `AppContext.api_token` and `remembered_api_token` hand out such a caller: their users
+    # call `refuse_ended_or_disabled` before acting (`api_principal`, `CheckedReads`).
+    expected = {
+        ".api_token": ["bridge/api/deps.py", "bridge/bootstrap.py"],
+        ".remembered_api_token": ["bridge/api/deps.py"],
+    }
+    for method, where in expected.items():
+        users = sorted(
+            path.relative_to(REPO_ROOT).as_posix()
+            for path in (REPO_ROOT / "bridge").rglob("*.py")
+            if method in path.read_text(encoding="utf-8")
+        )
+        assert users == where, method
+
+
+def test_remembered_answers_from_memory_exactly_what_verify_would(
+    jwks_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The event loop asks `remembered` before going to a thread for `verify`: nothing for a
+    token never verified, for a session the verifier would have to read (unless its caller
+    reads it), for another audience, past the expiry, or once the published keys changed."""
+    verifier = TokenVerifier(
+        ISSUER, jwks_url, "bridge-api", refetch_interval=0.0, ended=EndedSessions()
+    )
+    person = token()
+    assert verifier.remembered(person, session_checked_by_caller=True) is None  # never seen
+    assert verifier.verify(person, session_checked_by_caller=True).subject == "personne"
+    assert verifier.remembered(person) is None  # its session is for the verifier to read
+    found = verifier.remembered(person, session_checked_by_caller=True)
+    assert found is not None
+    assert found.subject == "personne"
+    assert (
+        verifier.remembered(person, "bridge-verifications", session_checked_by_caller=True) is None
+    )
+
+    expires = int(time.time()) + 100
+    client = token(sid=None, sub="service-account-demarche", exp=expires)  # client credentials
+    assert verifier.remembered(client) is None
+    assert verifier.verify(client).subject == "service-account-demarche"
+    found = verifier.remembered(client)
+    assert found is not None
+    assert found.subject == "service-account-demarche"
+    with monkeypatch.context() as later:
+        later.setattr(time, "time", lambda: float(expires + LEEWAY_SECONDS))
+        assert verifier.remembered(client) is None  # `verify` refuses at that second too
+
+    rotated = RSAKey.generate_key(2048, parameters={"kid": "cle-2"})
+    monkeypatch.setitem(
+        PUBLISHED, "keys", json.dumps(KeySet([rotated]).as_dict(private=False)).encode()
+    )
+    with pytest.raises(InvalidTokenError):  # forces a refetch: the new set forgets the old
+        verifier.verify(signed_by(RSAKey.generate_key(2048), "cle-inconnue"))
+    assert verifier.remembered(client) is None

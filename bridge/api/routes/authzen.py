@@ -320,12 +320,12 @@ def _closed(status: int, message: str) -> DecisionOut:
     return DecisionOut(decision=False, context={"error": {"status": status, "message": message}})
 
 
-def calling_demarche(
+async def calling_demarche(
     request: Request, context: ContextDep, _: Annotated[Declared, Security(DEMARCHE_TOKEN)]
 ) -> Demarche:
     """The démarche whose own client calls; checked before the body is validated (a well-formed
     JSON body with missing members gets 401 without a token, not 400)."""
-    demarche = context.catalog.demarche(demarche_client(request, context))
+    demarche = context.catalog.demarche(await demarche_client(request, context))
     if demarche is None:
         raise AuthzenError(403, "Ce client n'est pas une démarche du catalogue.")
     return demarche

@@ -31,14 +31,15 @@ SIRET_PATTERN = r"^[0-9]{14}$"
 SUBJECT_PATTERN = r"^[^\x00-\x1f\x7f]+$"  # printable: PostgreSQL refuses NUL in text
 
 
-def calling_demarche(
+async def calling_demarche(
     request: Request,
     context: ContextDep,
     demarche: Annotated[str, Path(max_length=64, description="Identifiant de la démarche")],
     _: Annotated[Declared, Security(DEMARCHE_TOKEN)],
 ) -> Demarche:
-    """The démarche of the path, when the caller is that démarche's own client."""
-    client = demarche_client(request, context)
+    """The démarche of the path, when the caller is that démarche's own client (no trip to
+    the thread pool for a token seen before: the check API's hot path)."""
+    client = await demarche_client(request, context)
     if client != demarche:
         raise ForbiddenError(
             f"La démarche « {client} » ne peut interroger que ses propres habilitations."
