@@ -4,6 +4,8 @@ person's token, a déclarant whose delegation ended."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -161,3 +163,22 @@ def test_bad_questions_are_422_problems_naming_the_field(
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert field in response.text
+
+
+def test_a_demarche_token_has_no_session_so_a_second_call_is_judged_without_a_thread(
+    platform: Platform,
+) -> None:
+    """The check API judges a token it verified before on the event loop
+    (`TokenVerifier.remembered`), which only answers for a token with no session to read:
+    Keycloak's client-credentials tokens carry none (else every call would go to a thread)."""
+    token = client_token(platform, MAF)
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims.get("sid") is None, claims
+    verifier = platform.context.verifier
+    audience = platform.context.settings.verification_audience
+    assert verifier.remembered(token, audience) is None
+    assert verifier.verify(token, audience).claims["azp"] == MAF
+    remembered = verifier.remembered(token, audience)
+    assert remembered is not None
+    assert remembered.claims["azp"] == MAF
