@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +25,13 @@ from bridge import outbox
 from bridge.accounts import DISABLED_ACCOUNT
 from bridge.backoffice.imports import ImportRunner
 from bridge.catalog import Catalog, load_catalog
-from bridge.db import make_engine, make_session_factory, reads_only, unit_of_work
+from bridge.db import (
+    make_engine,
+    make_session_factory,
+    once_more_if_dropped,
+    reads_only,
+    unit_of_work,
+)
 from bridge.errors import ForbiddenError
 from bridge.habilitation.operators import is_designated
 from bridge.identity.ended_sessions import UNTIL_OF_SID, EndedSessions
@@ -64,6 +71,7 @@ def token_verifier(settings: Settings, ended: EndedSessions) -> TokenVerifier:
 
 
 REMEMBERED_MAX = 10_000
+T = TypeVar("T")
 # Built once (the statement costs more to build than to run): read on every page request.
 _DISABLED = select(Person.disabled_at, Person.deleted_at).where(
     Person.subject == bindparam("subject")
@@ -122,9 +130,19 @@ class AppContext:
     @contextmanager
     def reads(self) -> Iterator[Services]:
         """The services for a request that only reads (`reads_only`: no transaction, no
-        e-mail, nothing written). The API's hot reads use it."""
+        e-mail, nothing written). The API's hot reads use it through `read`."""
         with reads_only(self.read_sessions) as session:
             yield open_services(session, self.catalog, self.settings, self.directory, Delivery())
+
+    def read(self, read: Callable[[Services], T]) -> T:
+        """`read(work)` on `reads()`'s services, run once more if the database dropped the
+        connection (`once_more_if_dropped`: the read engine has no pre-ping)."""
+
+        def run() -> T:
+            with self.reads() as work:
+                return read(work)
+
+        return once_more_if_dropped(run)
 
     def deliver(self, events: list[object]) -> bool:
         """Hand on what a committed unit of work raised: try its queued e-mails at once
@@ -140,11 +158,15 @@ class AppContext:
     def is_disabled(self, subject: str) -> bool:
         """The person's account is disabled, or deleted, in Keycloak (`bridge.accounts`): its
         tokens, still valid for minutes, may not act."""
+
         # Every page request: two columns, no ORM, no transaction (BEGIN and ROLLBACK would
         # be two more round trips to PostgreSQL for one read).
-        with self.read_engine.connect() as connection:
-            row = connection.execute(_DISABLED, {"subject": subject}).first()
-        return row is not None and (row.disabled_at is not None or row.deleted_at is not None)
+        def read() -> bool:
+            with self.read_engine.connect() as connection:
+                row = connection.execute(_DISABLED, {"subject": subject}).first()
+            return row is not None and (row.disabled_at is not None or row.deleted_at is not None)
+
+        return once_more_if_dropped(read)
 
     def api_principal(self, token: str) -> Principal:
         """The verified caller of a person's API: the token checked, then its session and
@@ -173,11 +195,19 @@ class AppContext:
         if sid is not None and self.ended.seen_ended(sid):
             raise InvalidTokenError(SESSION_ENDED)
         parameters = {"sid": sid, "subject": subject}
-        if connection is None:
-            with self.read_engine.connect() as own:
-                until, disabled_at, deleted_at = own.execute(_CALLER, parameters).one()
-        else:
-            until, disabled_at, deleted_at = connection.execute(_CALLER, parameters).one()
+
+        def read(on: Connection) -> tuple[datetime | None, datetime | None, datetime | None]:
+            until, disabled_at, deleted_at = on.execute(_CALLER, parameters).one()
+            return until, disabled_at, deleted_at
+
+        def own() -> tuple[datetime | None, datetime | None, datetime | None]:
+            with self.read_engine.connect() as connection:
+                return read(connection)
+
+        # On the caller's connection, its read retries as a whole.
+        until, disabled_at, deleted_at = (
+            once_more_if_dropped(own) if connection is None else read(connection)
+        )
         if sid is not None and self.ended.ended_until(sid, until):
             raise InvalidTokenError(SESSION_ENDED)
         if disabled_at is not None or deleted_at is not None:

@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -102,8 +103,28 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, read_only: bool = False
 
         return engine
     if read_only:
+        # No pre-ping (a round trip at every checkout, a quarter of the hot path's): its
+        # users retry a read the database dropped instead (`once_more_if_dropped`).
         options["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+        return create_engine(url, **options)
     return create_engine(url, pool_pre_ping=True, **options)
+
+
+T = TypeVar("T")
+
+
+def once_more_if_dropped(read: Callable[[], T]) -> T:
+    """`read()`, run once more if the database dropped its connection (a restart, a
+    failover): a read has nothing to undo, so the caller sees no error. SQLAlchemy then
+    invalidates the pool's older connections, and the second run gets a fresh one.
+
+    What the read engine's users do instead of the pool's pre-ping (`make_engine`)."""
+    try:
+        return read()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    return read()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

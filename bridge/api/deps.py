@@ -148,14 +148,18 @@ class CheckedReads:
         return await run_in_threadpool(self._checked_then, read)
 
     def _checked_then(self, read: Callable[[Services, Actor], T]) -> T:
-        context, principal = self._context, self._principal
-        with context.reads() as work:
+        context = self._context
+
+        def checked(work: Services) -> T:
+            principal = self._principal
             context.refuse_ended_or_disabled(
                 principal.subject, principal.claims.get("sid"), work.session.connection()
             )
             principal = _believed(context, principal)
             actor = Actor(principal.subject, principal.display_name, self._ip, principal.operator)
             return read(work, actor)
+
+        return context.read(checked)
 
 
 async def checked_reads(

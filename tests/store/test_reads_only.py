@@ -6,13 +6,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bridge.db import WriteInReadError, make_engine, make_session_factory, raise_event, reads_only
+from bridge.bootstrap import bootstrap
+from bridge.db import (
+    WriteInReadError,
+    make_engine,
+    make_session_factory,
+    migrate,
+    raise_event,
+    reads_only,
+)
 from bridge.etablissement.models import Etablissement
 from bridge.habilitation.service import may_act
+from bridge.services import Services
+from bridge.settings import Settings
 from tests.store.test_habilitation_store import CATALOG, MAF, activate, etablissement, person
 from tests.support.sirets import new_siret
 
@@ -84,3 +94,41 @@ def test_an_event_raised_in_a_read_is_refused_not_dropped(reads: sessionmaker[Se
     """A read has no commit after which an e-mail would leave: raising one is an error."""
     with pytest.raises(WriteInReadError), reads_only(reads) as session:
         raise_event(session, "un courriel")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_reads_whose_connections_the_database_dropped_are_answered_on_new_ones(
+    database_url: str,
+) -> None:
+    """The read engine has no pre-ping (a round trip at every checkout): when PostgreSQL
+    drops the pooled connections (a restart, a failover), each of the API's reads runs once
+    more on a new connection and its caller sees no error (`once_more_if_dropped`)."""
+    migrate(database_url)
+    context = bootstrap(Settings(database_url=database_url))
+
+    def drop_every_connection() -> None:
+        with context.engine.connect() as admin:
+            admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            admin.commit()
+
+    def one(work: Services) -> int:
+        return int(work.session.connection().execute(text("SELECT 1")).scalar_one())
+
+    try:
+        assert context.read(one) == 1  # a pooled connection now
+        drop_every_connection()
+        assert context.read(one) == 1
+        drop_every_connection()
+        assert context.is_disabled("personne-relue") is False
+        drop_every_connection()
+        context.refuse_ended_or_disabled("personne-relue", "session-relue")  # refuses nothing
+        drop_every_connection()
+        with pytest.raises(DBAPIError), context.read_engine.connect() as bare:
+            bare.execute(text("SELECT 1"))  # what each of them would have met without
+    finally:
+        context.close()

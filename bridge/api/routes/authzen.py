@@ -39,6 +39,7 @@ from bridge.api.routes.verifications import MAX_QUESTIONS, LinkOut
 from bridge.catalog import Demarche
 from bridge.db import now
 from bridge.errors import BridgeError
+from bridge.services import Services
 from bridge.verification.checks import Explanation, KeysetPage, Question
 
 log = logging.getLogger(__name__)
@@ -435,8 +436,8 @@ def _decide(
     at = now()
     asked = [_ask(demarche, item, at) for item in items]
     questions = [a for a in asked if isinstance(a, Question)]
-    # A batch without explanations is one statement: read without a transaction.
-    with context.work() if explain else context.reads() as work:
+
+    def decide(work: Services) -> list[DecisionOut]:
         answers = iter(
             []
             if explain or not questions
@@ -453,6 +454,13 @@ def _decide(
                 )
             else:
                 decisions.append(DecisionOut(decision=next(answers)))
+        return decisions
+
+    if explain:
+        with context.work() as work:
+            decisions = decide(work)
+    else:  # a batch without explanations is one statement: read without a transaction
+        decisions = context.read(decide)
     log.debug(  # on the hot path: one line per call only when asked for (BRIDGE_LOG_LEVEL)
         "authzen-decisions",
         extra={

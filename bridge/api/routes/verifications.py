@@ -142,12 +142,9 @@ def check(body: QuestionsIn, demarche: DemarcheDep, context: ContextDep) -> Resp
     for question in body.questions:
         known_role(demarche, question.role)
     moment = now()
-    with context.reads() as work:  # one statement for the whole batch: no transaction
-        answers = work.verifications.check_many(
-            demarche,
-            [Question(q.sujet, q.role, q.siret) for q in body.questions],
-            moment,
-        )
+    questions = [Question(q.sujet, q.role, q.siret) for q in body.questions]
+    # One statement for the whole batch, read without a transaction.
+    answers = context.read(lambda work: work.verifications.check_many(demarche, questions, moment))
     # The questions were validated on the way in: the answers (`AnswersOut`) are written as
     # they are, not built and validated again as 500 models (4 times slower; see
     # `docs/performance/`).
