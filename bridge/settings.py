@@ -12,6 +12,8 @@ from typing import Literal, NamedTuple
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEV_SECRET_MARKER = "a-changer"  # noqa: S105 - the marker of development secrets
@@ -185,6 +187,26 @@ class Settings(OidcClientSettings):
         return Assistance(
             self.assistance_horaires, self.assistance_telephone, self.assistance_courriel
         )
+
+    @model_validator(mode="after")
+    def _refuse_sqlite_in_memory(self) -> Settings:
+        """The bridge opens two pools on its store (changes, and the API's reads): in memory,
+        each would get a database of its own, and the reads would see nothing written."""
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError as exc:
+            raise ValueError(
+                "réglages refusés : BRIDGE_DATABASE_URL n'est pas une adresse de base de données "
+                "(sqlite:///chemin/bridge.db ou postgresql+psycopg://…)"
+            ) from exc
+        in_memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+        if url.get_backend_name() == "sqlite" and in_memory:
+            raise ValueError(
+                "réglages refusés : BRIDGE_DATABASE_URL désigne une base SQLite en mémoire ; "
+                "le bridge en ouvrirait deux distinctes (écritures et lectures) : donnez un "
+                "fichier (sqlite:///chemin/bridge.db) ou une base PostgreSQL"
+            )
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> Settings:

@@ -79,3 +79,17 @@ def test_the_mail_lease_must_outlast_two_send_deadlines() -> None:
     assert Settings(mail_send_deadline_seconds=3, mail_claim_lease_seconds=6)
     defaults = Settings()
     assert defaults.mail_claim_lease_seconds >= 2 * defaults.mail_send_deadline_seconds
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://", "sqlite:///f?mode=memory"]
+)
+def test_an_sqlite_store_in_memory_is_refused(url: str) -> None:
+    """Two pools (changes, and the API's reads) would each get a database of their own."""
+    with pytest.raises(ValidationError, match="SQLite en mémoire"):
+        Settings(database_url=url)
+
+
+def test_a_database_url_that_is_not_one_is_refused_in_french() -> None:
+    with pytest.raises(ValidationError, match="n'est pas une adresse de base de données"):
+        Settings(database_url="pas une adresse")
