@@ -113,16 +113,17 @@ def bearer_principal(
 ) -> Principal:
     """The verified caller of an API route (401 problem+json otherwise)."""
     # Its token lives on for minutes after a logout or a disabling: both refused.
-    return _believed(context, context.api_principal(bearer_token(request)))
+    principal = context.api_principal(bearer_token(request))
+    _remember(context, principal)
+    return _believed(context, principal)
 
 
 PrincipalDep = Annotated[Principal, Depends(bearer_principal)]
 
 
 def _believed(context: AppContext, principal: Principal) -> Principal:
-    """A caller whose session and account were checked: its details kept, its operator role
-    believed only if the store designates it."""
-    _remember(context, principal)
+    """A caller whose session and account were checked, its operator role believed only if
+    the store designates it."""
     if principal.operator and not context.is_operator(principal.subject):
         principal = replace(principal, operator=False)  # the realm role alone is not believed
     return principal
@@ -135,7 +136,9 @@ class CheckedReads:
     The token is verified before (the dependency, so that a bad token is a 401 before any
     validation error, as with `ActorDep`); the ended session and the account's state are
     read on the read's own connection, and only then is the route's work given an actor:
-    there is no way to reach the store through this object without the check.
+    there is no way to reach the store through this object without the check. Being read
+    with the route's work, an ended session or a disabled account comes after the path's
+    validation: with a malformed path it gets the 422 (`ActorDep` gives the 401 or 403).
     """
 
     def __init__(self, context: AppContext, principal: Principal, ip: str | None) -> None:
@@ -148,18 +151,24 @@ class CheckedReads:
         return await run_in_threadpool(self._checked_then, read)
 
     def _checked_then(self, read: Callable[[Services, Actor], T]) -> T:
-        context = self._context
+        context, checked = self._context, False
 
-        def checked(work: Services) -> T:
+        def checked_read(work: Services) -> T:
+            nonlocal checked
             principal = self._principal
             context.refuse_ended_or_disabled(
                 principal.subject, principal.claims.get("sid"), work.session.connection()
             )
+            checked = True
             principal = _believed(context, principal)
             actor = Actor(principal.subject, principal.display_name, self._ip, principal.operator)
             return read(work, actor)
 
-        return context.read(checked)
+        try:
+            return context.read(checked_read)
+        finally:
+            if checked:  # the details of a checked caller, written once the read is done
+                _remember(context, self._principal)  # (no read connection held meanwhile)
 
 
 async def checked_reads(

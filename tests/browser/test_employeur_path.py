@@ -164,6 +164,16 @@ def test_the_employer_guide_from_appointment_to_the_gestionnaire_login(
     delegue_id = saved_login_id(principal)
     expect(principal.get_by_test_id("unite")).to_have_text("Service paie")
     screens.shot(principal, "principal-delegue-ajoute")
+    # Its edit form refuses as the add form does: a summary that takes the focus, each error a
+    # link to its field, nothing changed.
+    principal.fill("#telephone-fixe", "12 34")
+    principal.get_by_role("button", name="Enregistrer les modifications").click()
+    expect(principal.get_by_test_id("erreurs")).to_be_focused()
+    expect(principal.get_by_test_id("resume-erreurs").locator("a")).to_have_attribute(
+        "href", "#telephone-fixe"
+    )
+    expect(principal.get_by_test_id("erreur-telephone_fixe")).to_be_visible()
+    expect(principal.get_by_test_id("unite")).to_have_text("Service paie")
 
     # The delegated administrator logs in and adds a gestionnaire with the unit from the list.
     delegue = first_login(browser, platform, delegue_id, delegue_email, screens, "delegue")

@@ -166,19 +166,19 @@ def test_bad_questions_are_422_problems_naming_the_field(
 
 
 def test_a_demarche_token_has_no_session_so_a_second_call_is_judged_without_a_thread(
-    platform: Platform,
+    platform: Platform, maf: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The check API judges a token it verified before on the event loop
     (`TokenVerifier.remembered`), which only answers for a token with no session to read:
     Keycloak's client-credentials tokens carry none (else every call would go to a thread)."""
-    token = client_token(platform, MAF)
+    token = str(maf.headers["authorization"]).removeprefix("Bearer ")
     payload = token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert claims.get("sid") is None, claims
-    verifier = platform.context.verifier
-    audience = platform.context.settings.verification_audience
-    assert verifier.remembered(token, audience) is None
-    assert verifier.verify(token, audience).claims["azp"] == MAF
-    remembered = verifier.remembered(token, audience)
-    assert remembered is not None
-    assert remembered.claims["azp"] == MAF
+    assert ask(maf, ("personne-inconnue", "declarant", new_siret())) == [False]  # verified once
+
+    def not_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("jeton vérifié de nouveau, dans un thread")
+
+    monkeypatch.setattr(platform.context.verifier, "verify", not_again)
+    assert ask(maf, ("personne-inconnue", "declarant", new_siret())) == [False]  # from memory

@@ -3,6 +3,7 @@ for these rules; the real Keycloak's tokens are used by the integration tests)."
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import hmac
@@ -217,19 +218,34 @@ def test_only_the_api_caller_check_skips_the_verifiers_session_check() -> None:
         if "session_checked_by_caller=True" in path.read_text(encoding="utf-8")
     ]
     assert users == ["bridge/bootstrap.py"]
-    # `AppContext.api_token` and `remembered_api_token` hand out such a caller: their users
-    # call `refuse_ended_or_disabled` before acting (`api_principal`, `CheckedReads`).
-    expected = {
-        ".api_token": ["bridge/api/deps.py", "bridge/bootstrap.py"],
-        ".remembered_api_token": ["bridge/api/deps.py"],
+    # `AppContext.api_token` and `remembered_api_token` hand out such a caller: the only
+    # functions using them call `refuse_ended_or_disabled` before anyone acts (`api_principal`;
+    # `checked_reads`, whose `CheckedReads` checks before it hands out an actor).
+    assert _users_of({"api_token", "remembered_api_token"}) == {
+        "bridge/bootstrap.py:AppContext.api_principal",
+        "bridge/api/deps.py:checked_reads",
     }
-    for method, where in expected.items():
-        users = sorted(
-            path.relative_to(REPO_ROOT).as_posix()
-            for path in (REPO_ROOT / "bridge").rglob("*.py")
-            if method in path.read_text(encoding="utf-8")
-        )
-        assert users == where, method
+
+
+def _users_of(attributes: set[str]) -> set[str]:
+    """The functions of `bridge/` naming one of these attributes (`x.attribute`)."""
+    return {
+        f"{path.relative_to(REPO_ROOT).as_posix()}:{scope}"
+        for path in (REPO_ROOT / "bridge").rglob("*.py")
+        for scope in _scopes_naming(ast.parse(path.read_text(encoding="utf-8")), attributes, "")
+    }
+
+
+def _scopes_naming(node: ast.AST, attributes: set[str], scope: str) -> Iterator[str]:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            yield from _scopes_naming(
+                child, attributes, f"{scope}.{child.name}" if scope else child.name
+            )
+            continue
+        if isinstance(child, ast.Attribute) and child.attr in attributes:
+            yield scope
+        yield from _scopes_naming(child, attributes, scope)
 
 
 def test_remembered_answers_from_memory_exactly_what_verify_would(
