@@ -4,8 +4,9 @@ through a live delegation, read from the store on every call (`may_act`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NoReturn
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,13 @@ from bridge.delegation.service import PARIS
 from bridge.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from bridge.etablissement.models import Etablissement
 from bridge.habilitation.models import GrantedHow, Habilitation
-from bridge.habilitation.service import active_clause, may_act
+from bridge.habilitation.service import (
+    MAY_ACT_EXISTS,
+    active_clause,
+    flush_pending,
+    may_act,
+    may_act_parameters,
+)
 
 DEMARCHE = "mon-activite-formation"
 ROLE = "declarant"
@@ -39,6 +46,23 @@ class BpfInvalidError(InvalidInputError):
 _READ = select(Bpf.__table__).where(
     Bpf.siret == bindparam("siret"), Bpf.exercice == bindparam("year")
 )
+# The right and the BPF in one statement (one round trip): one row, its BPF columns empty when
+# none is saved. The BPF is read before the right is known, and handed out only if it holds.
+_ONE_ROW = select(literal(1).label("one")).subquery()
+_READ_IF_ALLOWED = select(MAY_ACT_EXISTS.label("allowed"), *Bpf.__table__.c).select_from(
+    _ONE_ROW.outerjoin(
+        Bpf.__table__, and_(Bpf.siret == bindparam("siret"), Bpf.exercice == bindparam("year"))
+    )
+)
+_BPF_COLUMNS = [column.key for column in Bpf.__table__.c]
+
+
+def _check_year(year: int) -> None:
+    if not FIRST_YEAR <= year <= now().year:
+        raise InvalidInputError(
+            f"L'exercice doit être compris entre {FIRST_YEAR} et {now().year}.",
+            field="exercice",
+        )
 
 
 class BpfService:
@@ -48,19 +72,19 @@ class BpfService:
 
     def _allow(self, actor: Actor, siret: str, year: int) -> None:
         """Refuse whoever may not declare for `siret` now (read from the store each time)."""
-        if not FIRST_YEAR <= year <= now().year:
-            raise InvalidInputError(
-                f"L'exercice doit être compris entre {FIRST_YEAR} et {now().year}.",
-                field="exercice",
-            )
+        _check_year(year)
         if not may_act(self.session, self.catalog, actor.subject, DEMARCHE, ROLE, siret):
-            ended = self._last_delegation(actor, siret)
-            if ended is not None:  # an outside firm: no access to request, only its client
-                raise ForbiddenError(self._delegation_ended(ended, siret))
-            raise ForbiddenError(
-                f"Vous n'êtes ni gestionnaire ni déclarant du SIRET {siret} pour Mon Activité "
-                "Formation : demandez l'accès à un gestionnaire."
-            )
+            self._refuse(actor, siret)
+
+    def _refuse(self, actor: Actor, siret: str) -> NoReturn:
+        """Why the actor may not declare for `siret`: its delegation's end, or no right."""
+        ended = self._last_delegation(actor, siret)
+        if ended is not None:  # an outside firm: no access to request, only its client
+            raise ForbiddenError(self._delegation_ended(ended, siret))
+        raise ForbiddenError(
+            f"Vous n'êtes ni gestionnaire ni déclarant du SIRET {siret} pour Mon Activité "
+            "Formation : demandez l'accès à un gestionnaire."
+        )
 
     def _last_delegation(self, actor: Actor, siret: str) -> Habilitation | None:
         """The last right the actor received by delegation for `siret`, if any."""
@@ -117,14 +141,26 @@ class BpfService:
         return etablissement.name if etablissement else ""
 
     def read(self, actor: Actor, siret: str, year: int) -> Bpf | None:
-        """The BPF as stored, detached (the API's hot read: a statement built once, its row
-        copied into a `Bpf` the session does not track, a quarter of the ORM's load)."""
-        self._allow(actor, siret, year)
-        return self.stored(siret, year)
+        """The BPF as stored, detached, if the actor may declare for `siret` (the API's hot
+        read: the right and the BPF in one statement built once, its row copied into a `Bpf`
+        the session does not track)."""
+        _check_year(year)
+        parameters = may_act_parameters(self.catalog, actor.subject, DEMARCHE, ROLE, siret)
+        if parameters is None:
+            self._refuse(actor, siret)
+        flush_pending(self.session)
+        row = (
+            self.session.connection().execute(_READ_IF_ALLOWED, {**parameters, "year": year}).one()
+        )
+        if not row.allowed:
+            self._refuse(actor, siret)
+        if row.id is None:
+            return None
+        return Bpf(**{key: row._mapping[key] for key in _BPF_COLUMNS})
 
     def stored(self, siret: str, year: int) -> Bpf | None:
-        """The BPF without any check of the right: `read`'s second half (and the bench's
-        floor, the same read without authorization)."""
+        """The BPF without any check of the right (the bench's floor: `read` less the
+        right)."""
         row = self.session.connection().execute(_READ, {"siret": siret, "year": year}).first()
         return None if row is None else Bpf(**row._mapping)
 

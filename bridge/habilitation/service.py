@@ -102,6 +102,43 @@ _MAY_ACT = (
 )
 
 
+# The same question as a column of another statement (the BPF read: the right and the BPF in
+# one round trip), with the same parameters (`may_act_parameters`).
+MAY_ACT_EXISTS = _MAY_ACT.exists()
+
+
+def may_act_parameters(
+    catalog: Catalog,
+    subject: str,
+    demarche_id: str,
+    role: str,
+    siret: str,
+    moment: datetime | None = None,
+) -> dict[str, object] | None:
+    """The parameters of `_MAY_ACT` (and `MAY_ACT_EXISTS`) for this question; None when the
+    catalog alone says no (an unknown démarche, a role or action it does not have)."""
+    demarche = catalog.demarche(demarche_id)
+    if demarche is None:
+        return None
+    roles = demarche.roles_for_action(role)
+    if not roles:
+        return None
+    return {
+        "subject": subject,
+        "demarche": demarche_id,
+        "siret": siret,
+        "roles": sorted(roles),
+        "moment": moment or now(),
+    }
+
+
+def flush_pending(session: Session) -> None:
+    """What the ORM would do before a query (autoflush), for a statement run on the session's
+    connection: its answer then sees this unit of work's changes."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+
+
 def may_act(
     session: Session,
     catalog: Catalog,
@@ -116,30 +153,12 @@ def may_act(
     `role` may also be the catalog's derived action `agir` (any role). The product's hot
     path: one indexed lookup (subject, demarche, siret).
     """
-    demarche = catalog.demarche(demarche_id)
-    if demarche is None:
+    parameters = may_act_parameters(catalog, subject, demarche_id, role, siret, moment)
+    if parameters is None:
         return False
-    roles = demarche.roles_for_action(role)
-    if not roles:
-        return False
-    if session.autoflush and (session.new or session.dirty or session.deleted):
-        session.flush()  # what the ORM would do before a query: the answer sees this unit's changes
+    flush_pending(session)
     # On the session's connection: the ORM's execution path costs twice the statement here.
-    found = (
-        session.connection()
-        .execute(
-            _MAY_ACT,
-            {
-                "subject": subject,
-                "demarche": demarche_id,
-                "siret": siret,
-                "roles": sorted(roles),
-                "moment": moment or now(),
-            },
-        )
-        .first()
-    )
-    return found is not None
+    return session.connection().execute(_MAY_ACT, parameters).first() is not None
 
 
 @dataclass
