@@ -199,7 +199,11 @@ class Settings(OidcClientSettings):
                 "réglages refusés : BRIDGE_DATABASE_URL n'est pas une adresse de base de données "
                 "(sqlite:///chemin/bridge.db ou postgresql+psycopg://…)"
             ) from exc
-        in_memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+        modes = url.query.get("mode", ())
+        path = (url.database or "").removeprefix("file:").split("?", 1)[0]
+        in_memory = path in ("", ":memory:") or "memory" in (
+            (modes,) if isinstance(modes, str) else modes
+        )
         if url.get_backend_name() == "sqlite" and in_memory:
             raise ValueError(
                 "réglages refusés : BRIDGE_DATABASE_URL désigne une base SQLite en mémoire ; "

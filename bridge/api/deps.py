@@ -155,6 +155,7 @@ class CheckedReads:
 
         def checked_read(work: Services) -> T:
             nonlocal checked
+            checked = False  # a second run (a dropped connection) checks again
             principal = self._principal
             context.refuse_ended_or_disabled(
                 principal.subject, principal.claims.get("sid"), work.session.connection()

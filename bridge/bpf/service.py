@@ -47,11 +47,12 @@ _READ = select(Bpf.__table__).where(
     Bpf.siret == bindparam("siret"), Bpf.exercice == bindparam("year")
 )
 # The right and the BPF in one statement (one round trip): one row, its BPF columns empty when
-# none is saved. The BPF is read before the right is known, and handed out only if it holds.
+# none is saved or when the right does not hold (the BPF is then not even read).
 _ONE_ROW = select(literal(1).label("one")).subquery()
 _READ_IF_ALLOWED = select(MAY_ACT_EXISTS.label("allowed"), *Bpf.__table__.c).select_from(
     _ONE_ROW.outerjoin(
-        Bpf.__table__, and_(Bpf.siret == bindparam("siret"), Bpf.exercice == bindparam("year"))
+        Bpf.__table__,
+        and_(Bpf.siret == bindparam("siret"), Bpf.exercice == bindparam("year"), MAY_ACT_EXISTS),
     )
 )
 _BPF_COLUMNS = [column.key for column in Bpf.__table__.c]

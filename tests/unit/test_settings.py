@@ -82,12 +82,33 @@ def test_the_mail_lease_must_outlast_two_send_deadlines() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://", "sqlite:///f?mode=memory"]
+    "url",
+    [
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite+pysqlite://",
+        "sqlite:///f?mode=memory",
+        "sqlite:///file::memory:?uri=true",
+        "sqlite:///file:x?mode=ro&mode=memory&uri=true",
+    ],
 )
 def test_an_sqlite_store_in_memory_is_refused(url: str) -> None:
     """Two pools (changes, and the API's reads) would each get a database of their own."""
     with pytest.raises(ValidationError, match="SQLite en mémoire"):
         Settings(database_url=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:////var/lib/bridge/bridge.db",
+        "sqlite+pysqlite:///bridge.db",
+        "sqlite:///file:bridge.db?mode=ro&uri=true",
+        "postgresql+psycopg://bridge:secret@db:5432/bridge?sslmode=require",
+    ],
+)
+def test_files_and_servers_are_accepted(url: str) -> None:
+    assert Settings(database_url=url).database_url == url
 
 
 def test_a_database_url_that_is_not_one_is_refused_in_french() -> None:
