@@ -40,6 +40,7 @@ from typing import Annotated
 
 import httpx
 from fastapi import FastAPI, Header, HTTPException, Response
+from sqlalchemy import bindparam, select
 from starlette.concurrency import run_in_threadpool
 
 from bench.deployed import (
@@ -54,6 +55,7 @@ from bridge.api.app import create_app
 from bridge.api.routes.bpf import BpfOut
 from bridge.audit.service import Actor
 from bridge.bootstrap import bootstrapped
+from bridge.bpf.models import Bpf
 from bridge.db import make_engine, migrate, now
 from bridge.models import import_models
 from bridge.person.service import remember_person
@@ -150,6 +152,12 @@ def introspection_client(platform: Platform) -> str:
     return secret
 
 
+# The floor's read: the product's statement (`BpfService.read`) less the right, built once.
+FLOOR_READ = select(Bpf.__table__).where(
+    Bpf.siret == bindparam("siret"), Bpf.exercice == bindparam("year")
+)
+
+
 def comparison_routes(app: FastAPI, realm_url: str, introspection_secret: str) -> FastAPI:
     """The bridge app plus the two comparison routes; bench only, never in the product."""
     context = app.state.context
@@ -161,10 +169,14 @@ def comparison_routes(app: FastAPI, realm_url: str, introspection_secret: str) -
     async def no_authorization(siret: str, exercice: int) -> Response:
         def found() -> str:
             with context.reads() as work:  # as the product reads it, less the right
-                bpf = work.bpf.stored(siret, exercice)
-                if bpf is None:
+                row = (
+                    work.session.connection()
+                    .execute(FLOOR_READ, {"siret": siret, "year": exercice})
+                    .first()
+                )
+                if row is None:
                     raise HTTPException(404)
-                return BpfOut.of(bpf).model_dump_json()
+                return BpfOut.of(Bpf(**row._mapping)).model_dump_json()
 
         return Response(await run_in_threadpool(found), media_type="application/json")
 

@@ -39,12 +39,15 @@ KINDS = [
     ("session terminée (lecture)", r"EndedSessions\.is_ended"),
     ("compte désactivé (lecture)", r"AppContext\.is_disabled"),
     ("session terminée et compte désactivé (une lecture)", r"refuse_ended_or_disabled"),
-    ("lecture du BPF (la même au produit et au plancher)", r"BpfService\.stored"),
+    # `BpfService.stored`: the floor's read when the `tour3-*` graphs were taken.
+    (
+        "lecture du BPF sans droit (route plancher du banc)",
+        r"(no_authorization|BpfService\.stored)",
+    ),
     (
         "droit et lecture métier (may_act, BPF, lots)",
         r"(may_act|BpfService|check_many|_held_roles|VerificationService|explain|_decide)",
     ),
-    ("lecture du BPF sans droit (route plancher du banc)", r"no_authorization"),
     (
         "unité de travail (session, commit)",
         r"(unit_of_work|reads_only|AppContext\.work|AppContext\.reads|open_services)",

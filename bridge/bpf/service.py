@@ -43,9 +43,6 @@ class BpfInvalidError(InvalidInputError):
         )
 
 
-_READ = select(Bpf.__table__).where(
-    Bpf.siret == bindparam("siret"), Bpf.exercice == bindparam("year")
-)
 # The right and the BPF in one statement (one round trip): one row, its BPF columns empty when
 # none is saved or when the right does not hold (the BPF is then not even read).
 _ONE_ROW = select(literal(1).label("one")).subquery()
@@ -158,12 +155,6 @@ class BpfService:
         if row.id is None:
             return None
         return Bpf(**{key: row._mapping[key] for key in _BPF_COLUMNS})
-
-    def stored(self, siret: str, year: int) -> Bpf | None:
-        """The BPF without any check of the right (the bench's floor: `read` less the
-        right)."""
-        row = self.session.connection().execute(_READ, {"siret": siret, "year": year}).first()
-        return None if row is None else Bpf(**row._mapping)
 
     def history(self, actor: Actor, siret: str, year: int) -> list[BpfSave]:
         return self.read_with_history(actor, siret, year)[1]
